@@ -1,0 +1,63 @@
+// Bundles every entry point of the product with one esbuild config per target.
+//   node esbuild.mjs               development build (sourcemaps)
+//   node esbuild.mjs --production  minified, no sourcemaps (what `npm run package` ships)
+//   node esbuild.mjs --watch       rebuild on change; type checking runs separately (`npm run typecheck`)
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const outdir = 'dist';
+
+// Node-side bundles share these settings. `vscode` is provided by the host; tfjs-node is an optional
+// native accelerator loaded with a guarded require, so it must never be bundled.
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  external: ['vscode', '@tensorflow/tfjs-node', 'node-fetch'],
+};
+
+/** @type {import('esbuild').BuildOptions[]} */
+const targets = [
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/main.ts' }, outdir },
+  { ...nodeCommon, entryPoints: { server: 'src/server/main.ts' }, outdir },
+  { ...nodeCommon, entryPoints: { worker: 'src/core/worker/main.ts' }, outdir },
+  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir, banner: { js: '#!/usr/bin/env node' } },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome114',
+    format: 'iife',
+    sourcemap: production ? false : 'inline',
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir,
+  },
+].filter((t) => Object.values(t.entryPoints).every((p) => existsSync(p)));
+
+/** The wasm backend loads its .wasm binaries from disk at run time: ship them next to the bundles. */
+function copyWasmBinaries() {
+  const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  mkdirSync(outdir, { recursive: true });
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+    copyFileSync(join(pkgDir, 'dist', f), join(outdir, f));
+  }
+}
+
+copyWasmBinaries();
+if (watch) {
+  const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log(`watching ${targets.length} bundles`);
+} else {
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+}
