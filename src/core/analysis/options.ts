@@ -1,0 +1,35 @@
+import type { Sampling } from '../runs/model';
+
+/**
+ * What a user can state about an analysis, from CLI flags or extension settings. Every field is
+ * optional: absent means "take it from the run hyperparameters, else the documented default".
+ */
+export interface AnalyzeOptions {
+  /** Folder to analyse (a sweep, a single run, or a tree containing several sweeps). */
+  root: string;
+  /** Analyse only this sweep (its id from discovery) when `root` holds several. */
+  sweepId?: string;
+  /** Scalar tag to use as the training loss (default: chosen automatically and reported). */
+  tag?: string;
+  /** Checkpoint at the optimum and its training data, for the prediction. */
+  model?: string;
+  data?: string;
+  labels?: string;
+  loss?: string;
+  backend?: 'auto' | 'wasm' | 'node' | 'cpu';
+  /** Overrides of the training setup (win over run hyperparameters; recorded as `flag`/`setting` sources). */
+  batchSize?: number;
+  momentum?: number;
+  dampening?: number;
+  sampling?: Sampling;
+  optimizer?: string;
+  weightDecay?: number;
+  /** Runs the user excluded from the fit (ids). */
+  excludeRuns?: string[];
+  /** Learning rates the user set for runs that do not record one (id → η). */
+  lrOverrides?: Record<string, number>;
+  /** Discovery depth limit. */
+  maxDepth?: number;
+  /** Where the overrides came from, for provenance: 'flag' (CLI) or 'setting' (extension). */
+  overrideSource?: 'flag' | 'setting';
+}
