@@ -40,4 +40,4 @@ echo '{ "name": "heatcap-e2e-code-server", "private": true }' >package.json
 npm_config_unsafe_perm=true npm_config_yes=true npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION"
 cd /
 rm -rf "$DIR" && mv "$DIR.partial" "$DIR"
-"$BIN" --version
+HOME="$work" "$BIN" --version
