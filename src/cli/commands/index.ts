@@ -1,4 +1,6 @@
 import type { CliCommand } from '../command';
+import { runsCommand } from './runs';
+import { scalarsCommand } from './scalars';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [runsCommand, scalarsCommand];

@@ -65,6 +65,8 @@ export interface Run {
   scalars: Record<string, ScalarSeries>;
   /** Name of the tag holding a logged learning-rate series (a schedule), when there is one. */
   lrTag?: string;
+  /** What the steps count when the format says: optimizer steps, or epochs (Keras CSVLogger rows). */
+  stepUnit?: 'step' | 'epoch';
   warnings: RunWarning[];
 }
 

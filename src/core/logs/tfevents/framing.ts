@@ -1,0 +1,169 @@
+import { open } from 'node:fs/promises';
+import { maskedCrc32c } from './crc32c';
+
+/**
+ * TFRecord framing, read as a stream:
+ *
+ *   uint64 length (LE) | uint32 masked CRC32C of those 8 bytes | payload | uint32 masked CRC32C of payload
+ *
+ * Policy (issue #2): a partial record at the end is not an error (the file is being appended to; the
+ * caller resumes from `nextOffset`); a payload CRC mismatch skips that one record and counts it; a length
+ * CRC mismatch stops the file, since nothing after it can be located. Lengths are capped: a record is
+ * only ever buffered after its length CRC has passed, it fits under the cap and the file really holds
+ * that many bytes, so no allocation follows a length claimed by corrupt data.
+ */
+
+export const HEADER_BYTES = 12;
+export const FOOTER_BYTES = 4;
+/** Default cap on one record's payload. Scalar events are ~50 bytes; graphs and images can be MBs. */
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+/** Why reading a file stopped. `end`: every byte was a whole record. */
+export type FrameStop = 'end' | 'partial' | 'bad_length_crc';
+
+export interface FrameReadOptions {
+  /** Byte offset to start at: 0, or a `nextOffset` returned earlier. */
+  startOffset?: number;
+  maxRecordBytes?: number;
+  /** Verify payload CRCs (default true). The length CRC is always verified: it guards allocation. */
+  verifyPayloadCrc?: boolean;
+  chunkBytes?: number;
+  /** Checked between chunks; return true to stop early (cancellation). */
+  shouldStop?: () => boolean;
+}
+
+export interface FrameReadResult {
+  /** Offset just past the last whole record: where a later read resumes. */
+  nextOffset: number;
+  stop: FrameStop;
+  records: number;
+  /** Records skipped because their payload CRC did not match. */
+  badPayloadCrc: number;
+  /** Records skipped because they were longer than `maxRecordBytes` (their length CRC was good). */
+  oversize: number;
+  /** Human-readable problems, each naming a byte offset; the caller adds the file name. */
+  problems: string[];
+  /** File size when reading ended. */
+  fileBytes: number;
+}
+
+/**
+ * Calls `onRecord(payload, offset)` for each whole, CRC-checked record of `file` from `startOffset` on.
+ * `payload` is a view into a reused buffer, valid only during the call. Exceptions thrown by `onRecord`
+ * propagate (after the file is closed).
+ */
+export async function readFrames(file: string, onRecord: (payload: Uint8Array, offset: number) => void, opts: FrameReadOptions = {}): Promise<FrameReadResult> {
+  const maxRecord = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const verify = opts.verifyPayloadCrc ?? true;
+  const fh = await open(file, 'r');
+  try {
+    let fileBytes = (await fh.stat()).size;
+    let buf = new Uint8Array(Math.max(64, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES));
+    let view = new DataView(buf.buffer);
+    let bufFileStart = opts.startOffset ?? 0; // file offset of buf[0]
+    let bufLen = 0;
+    let pos = 0;
+    let eof = false;
+    const res: FrameReadResult = { nextOffset: bufFileStart, stop: 'end', records: 0, badPayloadCrc: 0, oversize: 0, problems: [], fileBytes };
+
+    /** Moves the unread tail to the front and reads more; sets `eof` when the file has no more bytes. */
+    const refill = async (): Promise<number> => {
+      if (pos > 0) {
+        buf.copyWithin(0, pos, bufLen);
+        bufFileStart += pos;
+        bufLen -= pos;
+        pos = 0;
+      }
+      const { bytesRead } = await fh.read(buf, bufLen, buf.length - bufLen, bufFileStart + bufLen);
+      eof = bytesRead === 0;
+      bufLen += bytesRead;
+      return bytesRead;
+    };
+
+    for (;;) {
+      if (bufLen - pos < HEADER_BYTES) {
+        if (eof || opts.shouldStop?.()) break;
+        await refill();
+        continue;
+      }
+      const lo = view.getUint32(pos, true);
+      const hi = view.getUint32(pos + 4, true);
+      if (maskedCrc32c(buf, pos, pos + 8) !== view.getUint32(pos + 8, true)) {
+        res.stop = 'bad_length_crc';
+        res.problems.push(`offset ${bufFileStart + pos}: record length checksum mismatch; the rest of the file (${fileBytes - bufFileStart - pos} bytes) is unreadable`);
+        res.nextOffset = bufFileStart + pos;
+        return res;
+      }
+      const payloadLen = hi * 4294967296 + lo;
+      const total = HEADER_BYTES + payloadLen + FOOTER_BYTES;
+      const recordStart = bufFileStart + pos;
+      if (recordStart + total > fileBytes) {
+        // Not all there yet (or the file was cut): a later read resumes here. Re-check the size first,
+        // since the file may have grown while we read.
+        fileBytes = (await fh.stat()).size;
+        res.fileBytes = fileBytes;
+        if (recordStart + total > fileBytes) {
+          res.stop = 'partial';
+          break;
+        }
+      }
+      if (payloadLen > maxRecord) {
+        res.oversize++;
+        res.problems.push(`offset ${recordStart}: record of ${payloadLen} bytes is over the ${maxRecord}-byte limit; skipped`);
+        bufFileStart = recordStart + total;
+        bufLen = 0;
+        pos = 0;
+        eof = false;
+        res.nextOffset = bufFileStart;
+        continue;
+      }
+      if (bufLen - pos < total) {
+        if (total > buf.length) {
+          // Bounded by maxRecord, and the bytes were just seen to exist in the file.
+          const bigger = new Uint8Array(Math.max(total, buf.length * 2));
+          bigger.set(buf.subarray(pos, bufLen));
+          bufLen -= pos;
+          bufFileStart += pos;
+          pos = 0;
+          buf = bigger;
+          view = new DataView(buf.buffer);
+        }
+        // The size check above says the bytes exist; if none arrive the file was cut meanwhile.
+        if ((await refill()) === 0) {
+          res.stop = 'partial';
+          break;
+        }
+        continue;
+      }
+      const pStart = pos + HEADER_BYTES;
+      const pEnd = pStart + payloadLen;
+      pos += total;
+      if (verify && maskedCrc32c(buf, pStart, pEnd) !== view.getUint32(pEnd, true)) {
+        res.badPayloadCrc++;
+        if (res.badPayloadCrc <= 5) res.problems.push(`offset ${recordStart}: record payload checksum mismatch; record skipped`);
+      } else {
+        res.records++;
+        onRecord(buf.subarray(pStart, pEnd), recordStart);
+      }
+      res.nextOffset = bufFileStart + pos;
+    }
+    if (res.stop === 'end' && bufFileStart + pos < fileBytes && !opts.shouldStop?.()) res.stop = 'partial';
+    if (res.badPayloadCrc > 5) res.problems.push(`${res.badPayloadCrc} records in all had payload checksum mismatches and were skipped`);
+    return res;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Frames one record (used by the writer and by tests): header, payload, footer. */
+export function frameRecord(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + payload.length + FOOTER_BYTES);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, payload.length >>> 0, true);
+  dv.setUint32(4, Math.floor(payload.length / 4294967296), true);
+  dv.setUint32(8, maskedCrc32c(out, 0, 8), true);
+  out.set(payload, HEADER_BYTES);
+  dv.setUint32(HEADER_BYTES + payload.length, maskedCrc32c(payload), true);
+  return out;
+}

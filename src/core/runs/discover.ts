@@ -1,0 +1,91 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
+import { CancelledError, HeatcapError, describeError } from '../errors';
+import { buildRun } from './build';
+import type { Run, RunWarning, Sweep } from './model';
+import { planRuns, sniffTextLog, type Plan } from './plan';
+import { groupSweeps } from './sweeps';
+import { DEFAULT_MAX_DEPTH, MAX_DIRS, walk } from './walk';
+import { isEventFileName } from '../logs/read';
+
+export interface DiscoverOptions {
+  /** Folder levels below the root to look into (default 8). */
+  maxDepth?: number;
+  token?: CancelToken;
+  onProgress?: ProgressFn;
+  /** Runs read at the same time (default 8). */
+  concurrency?: number;
+}
+
+export interface Discovery {
+  runs: Run[];
+  sweeps: Sweep[];
+  /** Problems that belong to no run: unreadable folders, skipped files, bad manifests. */
+  warnings: RunWarning[];
+}
+
+/**
+ * Finds every run under `root` (a folder, or one log file), reads it, resolves its hyperparameters and
+ * groups the runs into sweeps. A run that cannot be read becomes a warning, never a thrown error;
+ * only an unusable `root` itself (missing, or holding no logs at all when it is a file) throws.
+ */
+export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Promise<Discovery> {
+  const absRoot = resolve(root);
+  const st = await stat(absRoot).catch(() => undefined);
+  if (!st) throw new HeatcapError(absRoot, 'no such file or folder');
+  let plan: Plan;
+  let rootName = basename(absRoot);
+  const warnings: RunWarning[] = [];
+  if (st.isFile()) {
+    plan = await planFile(absRoot);
+    rootName = basename(absRoot);
+  } else {
+    opts.onProgress?.({ message: 'listing folders' });
+    const w = await walk(absRoot, opts.maxDepth ?? DEFAULT_MAX_DEPTH, opts.token);
+    if (w.truncated) warnings.push({ file: absRoot, message: `more than ${MAX_DIRS} folders; the rest were not searched (lower the depth or pick a sub-folder)` });
+    for (const u of w.unreadable) warnings.push({ file: u.abs, message: `folder could not be read (${u.message})` });
+    plan = await planRuns(w.dirs);
+  }
+  throwIfCancelled(opts.token);
+
+  const runs: (Run | undefined)[] = new Array(plan.runs.length);
+  let next = 0;
+  let done = 0;
+  const shouldStop = (): boolean => opts.token?.isCancellationRequested === true;
+  const worker = async (): Promise<void> => {
+    while (next < plan.runs.length) {
+      const i = next++;
+      const p = plan.runs[i];
+      try {
+        const built = await buildRun(p, st.isFile() ? dirname(absRoot) : absRoot, rootName, { shouldStop });
+        if (built.run) runs[i] = built.run;
+        else warnings.push({ file: p.abs, message: built.skipped });
+      } catch (e) {
+        if (e instanceof CancelledError) throw e;
+        const file = e instanceof HeatcapError ? e.file : p.abs;
+        warnings.push({ file, message: `run skipped: ${e instanceof HeatcapError ? e.what : describeError(e)}` });
+      }
+      done++;
+      opts.onProgress?.({ fraction: done / plan.runs.length, message: p.rel || '.' });
+      throwIfCancelled(opts.token);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+  throwIfCancelled(opts.token);
+  const found = runs.filter((r): r is Run => r !== undefined);
+  const grouped = await groupSweeps(found, plan.manifests, rootName);
+  return { runs: found, sweeps: grouped.sweeps, warnings: [...warnings, ...grouped.warnings] };
+}
+
+/** A single log file given as the root: its format from its name and first line. */
+async function planFile(file: string): Promise<Plan> {
+  const name = basename(file);
+  if (isEventFileName(name)) {
+    throw new HeatcapError(file, 'point at the folder holding the event file: a TensorBoard run is a folder');
+  }
+  if (name === 'trainer_state.json') return { runs: [{ format: 'trainer_state', rel: '', abs: dirname(file), file, sideDir: dirname(file) }], manifests: [] };
+  const format = await sniffTextLog(file);
+  if (!format) throw new HeatcapError(file, 'not a recognised log (expected a CSV with a step/epoch column, a JSONL file with a step key, or trainer_state.json)');
+  return { runs: [{ format, rel: '', abs: file, file }], manifests: [] };
+}

@@ -1,0 +1,179 @@
+import { open } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { LogFormat } from './model';
+import { isEventFileName, type TfeventsPart } from '../logs/read';
+import { sniffCsvHeader } from '../logs/csv/reader';
+import { findStepKey } from '../logs/jsonl';
+import { parseJsonLenient } from '../logs/json-lenient';
+import type { DirListing } from './walk';
+
+/**
+ * Turns a folder listing into a plan of runs: which folders and files are runs, in which format, and
+ * which event-file folders belong together. Rules (docs/readme/logs.md repeats them for users):
+ *  - a folder with `meta.yaml` and `metrics/` is an MLflow run;
+ *  - a folder with `trainer_state.json` is a HuggingFace run (a `checkpoint-N/` copy is used only when
+ *    the output folder has no state of its own, and then only the highest N);
+ *  - a folder with event files is a TensorBoard run, except that Keras' `train/` and `validation/`
+ *    sub-folders join their parent's run (validation tags prefixed `validation/`), and PyTorch's
+ *    `add_hparams` sub-folder (named by a Unix timestamp) joins its parent's run;
+ *  - a CSV or JSONL file with a step column/key is a run; it is named by its folder when it is the only
+ *    log in that folder (Lightning's `version_0/metrics.csv`), else by its file name.
+ */
+export type RunPlan =
+  | { format: 'tfevents'; rel: string; abs: string; parts: TfeventsPart[]; sideDir: string }
+  | { format: 'csv' | 'jsonl'; rel: string; abs: string; file: string; sideDir?: string }
+  | { format: 'trainer_state'; rel: string; abs: string; file: string; sideDir: string }
+  | { format: 'mlflow'; rel: string; abs: string };
+
+export interface SweepManifestRef {
+  rel: string;
+  file: string;
+}
+
+export interface Plan {
+  runs: RunPlan[];
+  manifests: SweepManifestRef[];
+}
+
+/** Keras' TensorBoard callback writes one sub-folder per split. */
+const KERAS_SPLITS = new Set(['train', 'validation', 'eval', 'val', 'test']);
+/** PyTorch's `SummaryWriter.add_hparams` writes into `str(time.time())`. */
+const TIMESTAMP_DIR = /^\d{9,11}(\.\d+)?$/;
+const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
+const SNIFF_BYTES = 64 * 1024;
+
+function parentRel(rel: string): string | undefined {
+  if (rel === '') return undefined;
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+function childRel(rel: string, name: string): string {
+  return rel ? `${rel}/${name}` : name;
+}
+
+async function head(file: string): Promise<string | undefined> {
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const buf = new Uint8Array(SNIFF_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+      return new TextDecoder('utf-8').decode(buf.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text format of a candidate file, decided from its name and its first line. */
+export async function sniffTextLog(file: string): Promise<'csv' | 'jsonl' | undefined> {
+  const name = basename(file).toLowerCase();
+  const isCsvName = name.endsWith('.csv') || name.endsWith('.log');
+  const isJsonlName = name.endsWith('.jsonl') || name.endsWith('.ndjson') || name === 'metrics.json';
+  if (!isCsvName && !isJsonlName) return undefined;
+  const text = await head(file);
+  if (text === undefined) return undefined;
+  if (isCsvName) return sniffCsvHeader(text) ? 'csv' : undefined;
+  const firstLine = text.split('\n').find((l) => l.trim() !== '');
+  if (!firstLine) return undefined;
+  try {
+    const obj = parseJsonLenient(firstLine);
+    if (obj && typeof obj === 'object' && !Array.isArray(obj) && findStepKey(obj as Record<string, unknown>) !== undefined) return 'jsonl';
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export async function planRuns(dirs: DirListing[]): Promise<Plan> {
+  const byRel = new Map(dirs.map((d) => [d.rel, d]));
+  const runs: RunPlan[] = [];
+  const manifests: SweepManifestRef[] = [];
+  const claimed = new Set<string>(); // folder rels that are (part of) a folder-level run
+
+  for (const d of dirs) {
+    if (d.files.includes('sweep.json')) manifests.push({ rel: d.rel, file: join(d.abs, 'sweep.json') });
+    if (d.files.includes('meta.yaml') && d.dirs.includes('metrics')) {
+      runs.push({ format: 'mlflow', rel: d.rel, abs: d.abs });
+      claimed.add(d.rel);
+    }
+  }
+
+  // HuggingFace: the output folder's own state, else its latest checkpoint's.
+  for (const d of dirs) {
+    if (!d.files.includes('trainer_state.json')) continue;
+    const m = CHECKPOINT_DIR.exec(basename(d.abs));
+    const pRel = parentRel(d.rel);
+    const parent = pRel === undefined ? undefined : byRel.get(pRel);
+    if (m && parent) {
+      if (parent.files.includes('trainer_state.json')) continue;
+      const newest = parent.dirs
+        .map((n) => ({ n, m: CHECKPOINT_DIR.exec(n) }))
+        .filter((x) => x.m && byRel.get(childRel(parent.rel, x.n))?.files.includes('trainer_state.json'))
+        .sort((a, b) => Number(b.m?.[1]) - Number(a.m?.[1]))[0];
+      if (newest?.n !== basename(d.abs)) continue;
+      runs.push({ format: 'trainer_state', rel: parent.rel, abs: parent.abs, file: join(d.abs, 'trainer_state.json'), sideDir: parent.abs });
+      claimed.add(parent.rel);
+      continue;
+    }
+    runs.push({ format: 'trainer_state', rel: d.rel, abs: d.abs, file: join(d.abs, 'trainer_state.json'), sideDir: d.abs });
+    claimed.add(d.rel);
+  }
+
+  // TensorBoard: group split and hparams sub-folders with their parent.
+  const eventDirs = dirs.filter((d) => !claimed.has(d.rel) && d.files.some(isEventFileName));
+  const eventRels = new Set(eventDirs.map((d) => d.rel));
+  const splitOf = (d: DirListing): string | undefined => {
+    const pRel = parentRel(d.rel);
+    const name = basename(d.abs);
+    return pRel !== undefined && byRel.has(pRel) && !eventRels.has(pRel) && KERAS_SPLITS.has(name.toLowerCase()) ? pRel : undefined;
+  };
+  const splitParents = new Set(eventDirs.map(splitOf).filter((x): x is string => x !== undefined));
+  const tbRuns = new Map<string, { abs: string; parts: TfeventsPart[] }>();
+  const order = (p: TfeventsPart): number => (p.prefix === '' ? 0 : 1);
+  for (const d of eventDirs) {
+    const name = basename(d.abs);
+    const pRel = parentRel(d.rel);
+    let target = d.rel;
+    let prefix = '';
+    const splitParent = splitOf(d);
+    if (splitParent !== undefined) {
+      target = splitParent;
+      prefix = name.toLowerCase() === 'train' ? '' : `${name}/`;
+    } else if (pRel !== undefined && TIMESTAMP_DIR.test(name) && (eventRels.has(pRel) || splitParents.has(pRel))) {
+      target = pRel;
+    }
+    const abs = byRel.get(target)?.abs ?? d.abs;
+    const r = tbRuns.get(target) ?? { abs, parts: [] };
+    tbRuns.set(target, r);
+    r.parts.push({ dir: d.abs, prefix });
+  }
+  for (const [rel, r] of tbRuns) {
+    // Unprefixed parts (the run's own and `train/`) first, then the other splits, each in name order.
+    r.parts.sort((a, b) => order(a) - order(b) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+    runs.push({ format: 'tfevents', rel, abs: r.abs, parts: r.parts, sideDir: r.abs });
+    claimed.add(rel);
+  }
+
+  // CSV and JSONL files.
+  for (const d of dirs) {
+    if (claimed.has(d.rel) && byRel.get(d.rel)?.files.includes('meta.yaml')) continue; // inside an MLflow run
+    const found: { name: string; format: LogFormat }[] = [];
+    for (const name of d.files) {
+      const format = await sniffTextLog(join(d.abs, name));
+      if (format) found.push({ name, format });
+    }
+    const folderRun = found.length === 1 && !claimed.has(d.rel);
+    for (const f of found) {
+      const file = join(d.abs, f.name);
+      const format = f.format as 'csv' | 'jsonl';
+      if (folderRun) runs.push({ format, rel: d.rel, abs: d.abs, file, sideDir: d.abs });
+      else runs.push({ format, rel: childRel(d.rel, f.name), abs: file, file });
+    }
+  }
+
+  runs.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { runs, manifests };
+}
