@@ -7,7 +7,8 @@
  * covariance is c·M⁻¹ with M = Σw[1 η; η η²], so M⁻¹ = [Σwη², −Σwη; −Σwη, Σw]/det and
  * Cov(a, s) = −Σwη · Var(s)/Σw. The scale c (1, or χ²/dof when the fitter rescaled) cancels. The
  * reconstruction is used only when Var(a) and Var(s) imply the same c (within 2%), i.e. when the fit
- * really was WLS on those points; otherwise no band is drawn and the reason says so.
+ * really was WLS on those points; otherwise no band is drawn and the reason says so. An intercept
+ * with zero error (fixed at a known L*) has zero covariance with the slope.
  */
 import type { Observed } from '../result/schema';
 import { isFiniteNumber } from './format';
@@ -37,6 +38,8 @@ export function slopeInterceptCovariance(observed: Observed): Covariance {
   if (observed.fit.method !== 'wls_sweep') return { cov: null, reason: 'no covariance for this fit method' };
   const seA = observed.intercept_stderr;
   const seS = observed.slope_stderr;
+  // An intercept with zero error was fixed (a known L*, THEORY.md §5): a constant covaries with nothing.
+  if (seA === 0 && isFiniteNumber(seS)) return { cov: 0, source: 'reconstructed' };
   if (!isFiniteNumber(seA) || !isFiniteNumber(seS) || seA <= 0 || seS <= 0) {
     return { cov: null, reason: 'fit standard errors unknown' };
   }

@@ -82,6 +82,8 @@ export interface Observed {
   slope_stderr: number | null;
   intercept: number | null;
   intercept_stderr: number | null;
+  /** Cov(intercept, slope) of the fit, for the line's confidence band; optional (added in 1.1). */
+  slope_intercept_cov?: number | null;
   fit: ObservedFit;
   events: ScheduleEvent[];
 }
