@@ -5,7 +5,7 @@ import { HeatcapError } from '../errors';
 import type { RunWarning } from '../runs/model';
 import { parseNumberCell } from './numbers';
 import { SeriesSet } from './series';
-import { streamText } from './text-stream';
+import { streamText, type TextStreamOptions } from './text-stream';
 import type { LogData, ParamValue, ReadOptions } from './types';
 
 /**
@@ -53,18 +53,18 @@ async function listKeys(dir: string, prefix = '', depth = 0): Promise<{ key: str
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-export async function readMlflowRun(runDir: string, opts: ReadOptions = {}): Promise<LogData> {
-  const meta = await readMlflowMeta(runDir);
-  const series = new SeriesSet();
-  const warnings: RunWarning[] = [];
-  const files = [join(runDir, 'meta.yaml')];
-  for (const { key, file } of await listKeys(join(runDir, 'metrics'))) {
-    files.push(file);
-    let bad = 0;
-    let noStep = 0;
-    let lineIndex = 0;
-    await streamText(
-      file,
+/** Incremental reader of one metric file (lines `timestamp_ms value [step]`). */
+export class MlflowMetricReader {
+  offset = 0;
+  private bad = 0;
+  private noStep = 0;
+  private lineIndex = 0;
+
+  constructor(readonly file: string) {}
+
+  async readMore(push: (step: number, value: number, wallTime: number) => void, opts: TextStreamOptions = {}): Promise<{ fileBytes: number }> {
+    const res = await streamText(
+      this.file,
       (text, final) => {
         let i = 0;
         while (i < text.length) {
@@ -72,26 +72,49 @@ export async function readMlflowRun(runDir: string, opts: ReadOptions = {}): Pro
           if (nl < 0 && !final) break;
           const line = text.slice(i, nl < 0 ? text.length : nl).trim();
           i = nl < 0 ? text.length : nl + 1;
-          if (line === '') continue;
-          const parts = line.split(/\s+/);
-          const ts = parseNumberCell(parts[0]);
-          const value = parts.length >= 2 ? parseNumberCell(parts[1]) : undefined;
-          let step = parts.length >= 3 ? parseNumberCell(parts[2]) : lineIndex;
-          if (parts.length < 3) noStep++;
-          if (typeof ts !== 'number' || typeof value !== 'number' || typeof step !== 'number' || !Number.isFinite(step) || parts.length > 3) {
-            bad++;
-            continue;
-          }
-          step = Math.trunc(step);
-          series.push(key, step, value, ts / 1000);
-          lineIndex++;
+          if (line !== '') this.line(line, push);
         }
         return i;
       },
-      { includeUnterminated: true, shouldStop: opts.shouldStop },
+      { ...opts, startOffset: this.offset },
     );
-    if (bad) warnings.push({ file, message: `${bad} malformed line(s) skipped (expected 'timestamp value step')` });
-    if (noStep) warnings.push({ file, message: `${noStep} line(s) without a step; their order was used as the step` });
+    this.offset = res.nextOffset;
+    return res;
+  }
+
+  private line(line: string, push: (step: number, value: number, wallTime: number) => void): void {
+    const parts = line.split(/\s+/);
+    const ts = parseNumberCell(parts[0]);
+    const value = parts.length >= 2 ? parseNumberCell(parts[1]) : undefined;
+    // Very old MLflow wrote no step: the line's order stands in for it.
+    const step = parts.length >= 3 ? parseNumberCell(parts[2]) : this.lineIndex;
+    if (typeof ts !== 'number' || typeof value !== 'number' || typeof step !== 'number' || !Number.isFinite(step) || parts.length > 3) {
+      this.bad++;
+      return;
+    }
+    if (parts.length < 3) this.noStep++;
+    this.lineIndex++;
+    push(step, value, ts / 1000);
+  }
+
+  warnings(): RunWarning[] {
+    const w: RunWarning[] = [];
+    if (this.bad) w.push({ file: this.file, message: `${this.bad} malformed line(s) skipped (expected 'timestamp value step')` });
+    if (this.noStep) w.push({ file: this.file, message: `${this.noStep} line(s) without a step; their order was used as the step` });
+    return w;
+  }
+}
+
+export async function readMlflowRun(runDir: string, opts: ReadOptions = {}): Promise<LogData> {
+  const meta = await readMlflowMeta(runDir);
+  const series = new SeriesSet();
+  const warnings: RunWarning[] = [];
+  const files = [join(runDir, 'meta.yaml')];
+  for (const { key, file } of await listKeys(join(runDir, 'metrics'))) {
+    files.push(file);
+    const reader = new MlflowMetricReader(file);
+    await reader.readMore((step, value, wallTime) => series.push(key, step, value, wallTime), { includeUnterminated: true, shouldStop: opts.shouldStop });
+    warnings.push(...reader.warnings());
   }
   const params: Record<string, ParamValue> = Object.create(null);
   for (const { key, file } of await listKeys(join(runDir, 'params'))) {

@@ -19,7 +19,8 @@ const MAX_BYTES = 512 * 1024 * 1024;
 const SUMMARY_MARKERS = ['train_runtime', 'train_samples_per_second', 'train_steps_per_second', 'total_flos'];
 const NOT_TAGS = new Set(['step']);
 
-export async function readTrainerState(file: string): Promise<LogData> {
+/** Reads and checks a trainer state file; throws HeatcapError naming it when it is not one. */
+export async function loadTrainerState(file: string): Promise<Record<string, unknown> & { log_history: unknown[] }> {
   const size = (await stat(file)).size;
   if (size > MAX_BYTES) throw new HeatcapError(file, `trainer state of ${size} bytes is larger than the ${MAX_BYTES}-byte limit`);
   let doc: unknown;
@@ -31,10 +32,14 @@ export async function readTrainerState(file: string): Promise<LogData> {
   if (!doc || typeof doc !== 'object' || !Array.isArray((doc as { log_history?: unknown }).log_history)) {
     throw new HeatcapError(file, 'not a HuggingFace trainer state: no "log_history" array');
   }
-  const state = doc as Record<string, unknown> & { log_history: unknown[] };
-  const series = new SeriesSet();
+  return doc as Record<string, unknown> & { log_history: unknown[] };
+}
+
+/** Emits the points of `log_history[from…]`; returns how many entries had no numeric step. */
+export function trainerStatePoints(history: unknown[], from: number, push: (tag: string, step: number, value: number) => void): number {
   let skipped = 0;
-  for (const entry of state.log_history) {
+  for (let i = from; i < history.length; i++) {
+    const entry = history[i];
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
       skipped++;
       continue;
@@ -48,10 +53,16 @@ export async function readTrainerState(file: string): Promise<LogData> {
     const isSummary = SUMMARY_MARKERS.some((k) => k in e);
     for (const [k, v] of Object.entries(e)) {
       if (NOT_TAGS.has(k) || typeof v !== 'number') continue;
-      if (isSummary) series.push(`summary/${k}`, step, v);
-      else series.push(k, step, v);
+      push(isSummary ? `summary/${k}` : k, step, v);
     }
   }
+  return skipped;
+}
+
+export async function readTrainerState(file: string): Promise<LogData> {
+  const state = await loadTrainerState(file);
+  const series = new SeriesSet();
+  const skipped = trainerStatePoints(state.log_history, 0, (tag, step, value) => series.push(tag, step, value));
   const values: Record<string, ParamValue> = Object.create(null);
   for (const [k, v] of Object.entries(state)) {
     if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') values[k] = v;

@@ -73,13 +73,15 @@ export class ProtoReader {
     throw new ProtoError('varint longer than 10 bytes');
   }
 
-  /**
-   * A varint read as a signed int64 (two's complement), e.g. `Event.step`: exact for |v| < 2^53; negative
-   * values are rounded (they are 10-byte varints of 2^64 + v, beyond double precision).
-   */
+  /** A varint read as a signed int64 (two's complement), e.g. `Event.step`; negative values are exact. */
   int64(): number {
+    const start = this.pos;
     const v = this.varint();
-    return v >= 2 ** 63 ? v - 2 ** 64 : v;
+    if (v < 2 ** 63) return v;
+    // A 10-byte negative: beyond double precision as unsigned, so redo it in BigInt.
+    let big = 0n;
+    for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i] & 0x7f);
+    return Number(BigInt.asIntN(64, big));
   }
 
   /** Reads a field key `fieldNumber << 3 | wireType`; field number 0 is malformed. */
