@@ -1,0 +1,370 @@
+/**
+ * Learning-rate settings in Python source and notebook cells, from the @lezer/python syntax tree (an
+ * error-recovering LR parser: half-typed code still gives a tree, with error nodes where it broke).
+ *
+ * What counts (values must be number literals; names are judged by `keys.ts`):
+ * - keyword arguments of any call: `torch.optim.SGD(p, lr=0.1)`, `TrainingArguments(learning_rate=5e-5)`;
+ * - the positional learning rate of a known optimizer (`optimizers.ts`): `optax.sgd(0.1)`;
+ * - `add_argument("--lr", default=0.1)` and `@click.option("--lr", default=0.1)`;
+ * - assignments `lr = 0.1`, `self.lr: float = 0.1`, `cfg["lr"] = 0.1`, `lr, bs = 0.1, 64`;
+ * - parameter defaults `def train(lr=0.1)` and dict entries `{"lr": 0.1}`.
+ * A setting whose statement contains a parse error is dropped: its meaning is not settled yet.
+ * Batch size and momentum are taken from the same call / dict / parameter list first, else from the
+ * same function, class or module scope (the nearest one by position).
+ */
+import { parser } from '@lezer/python';
+import type { SyntaxNode, Tree } from '@lezer/common';
+import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
+import { parsePythonNumber } from './numbers';
+import { knownOptimizer } from './optimizers';
+import { detectShell } from './shell';
+import type { DetectedSetting, DetectResult, NearbyValue, Span } from './types';
+
+interface Candidate {
+  setting: DetectedSetting;
+  container: number;
+  scope: number;
+  statement: Span;
+}
+
+interface NearbyCandidate {
+  kind: 'batchSize' | 'momentum';
+  value: NearbyValue;
+  container: number;
+  scope: number;
+  statement: Span;
+}
+
+export function detectPython(text: string): DetectResult {
+  let src = text;
+  const shellSpans: Span[] = [];
+  // A `%%bash` / `%%sh` / `%%script` cell is a shell script; other cell magics (`%%time`) wrap Python.
+  const cell = /^[ \t]*%%(\w+)[^\n]*/.exec(src);
+  if (cell) {
+    const bodyStart = cell[0].length;
+    if (['bash', 'sh', 'script', 'zsh'].includes(cell[1])) {
+      return { settings: shifted(detectShell(src.slice(bodyStart)).settings, bodyStart) };
+    }
+    src = blank(src, { start: 0, end: bodyStart });
+  }
+  let tree = parser.parse(src);
+  const magics = lineMagics(src, tree);
+  if (magics.length > 0) {
+    for (const m of magics) {
+      src = blank(src, m.line);
+      if (m.shell) shellSpans.push(m.shell);
+    }
+    tree = parser.parse(src);
+  }
+  const settings = new PythonWalker(src, tree).run();
+  for (const span of shellSpans) {
+    settings.push(...shifted(detectShell(text.slice(span.start, span.end)).settings, span.start));
+  }
+  settings.sort((a, b) => a.start - b.start);
+  return { settings };
+}
+
+/** IPython line magics (`%pip …`, `!python train.py --lr 0.1`) outside strings: blanked before parsing. */
+function lineMagics(src: string, tree: Tree): { line: Span; shell?: Span }[] {
+  const out: { line: Span; shell?: Span }[] = [];
+  const re = /^[ \t]*([!%])([^\n]*)/gm;
+  for (let m = re.exec(src); m; m = re.exec(src)) {
+    const at = m.index + m[0].length - m[2].length - 1;
+    if (insideStringOrComment(tree, at)) continue;
+    const line = { start: m.index, end: m.index + m[0].length };
+    const rest = at + 1;
+    if (m[1] === '!') out.push({ line, shell: { start: rest, end: line.end } });
+    else if (/^run\s/.test(m[2])) out.push({ line, shell: { start: rest + 4, end: line.end } });
+    else out.push({ line });
+  }
+  return out;
+}
+
+function insideStringOrComment(tree: Tree, pos: number): boolean {
+  for (let n: SyntaxNode | null = tree.resolveInner(pos, 1); n; n = n.parent) {
+    if (n.name === 'String' || n.name === 'FormatString' || n.name === 'Comment') return true;
+  }
+  return false;
+}
+
+/** Replaces the span by spaces (newlines kept) so every other offset stays where it was. */
+function blank(src: string, span: Span): string {
+  return src.slice(0, span.start) + src.slice(span.start, span.end).replace(/[^\n]/g, ' ') + src.slice(span.end);
+}
+
+function shifted(settings: DetectedSetting[], by: number): DetectedSetting[] {
+  const move = <T extends Span>(s: T): T => ({ ...s, start: s.start + by, end: s.end + by });
+  return settings.map((s) => ({
+    ...move(s),
+    batchSize: s.batchSize && move(s.batchSize),
+    momentum: s.momentum && move(s.momentum),
+  }));
+}
+
+function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c; c = c.nextSibling) out.push(c);
+  return out;
+}
+
+/** Splits a node's children at `,` (dropping brackets), e.g. an ArgList into its arguments. */
+function splitAtCommas(nodes: SyntaxNode[]): SyntaxNode[][] {
+  const out: SyntaxNode[][] = [[]];
+  for (const n of nodes) {
+    if (n.name === ',') out.push([]);
+    else if (!['(', ')', '[', ']', '{', '}'].includes(n.name)) out[out.length - 1].push(n);
+  }
+  return out.filter((a) => a.length > 0);
+}
+
+/** The text of a plain (non-f, non-bytes) string literal, or undefined. */
+function stringValue(src: string, node: SyntaxNode): string | undefined {
+  if (node.name !== 'String') return undefined;
+  const m = /^[rRuU]?('''|"""|'|")([\s\S]*)\1$/.exec(src.slice(node.from, node.to));
+  return m && !m[2].includes('\\') ? m[2] : undefined;
+}
+
+class PythonWalker {
+  private readonly errors: number[] = [];
+  private readonly candidates: Candidate[] = [];
+  private readonly nearby: NearbyCandidate[] = [];
+
+  constructor(
+    private readonly src: string,
+    private readonly tree: Tree,
+  ) {}
+
+  run(): DetectedSetting[] {
+    const cursor = this.tree.cursor();
+    do {
+      if (cursor.type.isError) {
+        this.errors.push(cursor.from);
+        continue;
+      }
+      switch (cursor.name) {
+        case 'CallExpression':
+        case 'Decorator':
+          this.call(cursor.node);
+          break;
+        case 'AssignStatement':
+          this.assignment(cursor.node);
+          break;
+        case 'DictionaryExpression':
+          this.dict(cursor.node);
+          break;
+        case 'ParamList':
+          this.params(cursor.node);
+          break;
+      }
+    } while (cursor.next());
+
+    const nearby = this.nearby.filter((n) => !this.hasError(n.statement));
+    return this.candidates
+      .filter((c) => !this.hasError(c.statement))
+      .map((c) => {
+        const s = c.setting;
+        const batch = pickNearby(nearby, 'batchSize', c);
+        const mom = pickNearby(nearby, 'momentum', c);
+        if (batch) s.batchSize = batch;
+        if (mom) s.momentum = mom;
+        return s;
+      });
+  }
+
+  /** Errors were collected in document order, so a binary search finds one inside the span. */
+  private hasError(span: Span): boolean {
+    let lo = 0;
+    let hi = this.errors.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.errors[mid] < span.start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.errors.length && this.errors[lo] <= span.end;
+  }
+
+  private call(node: SyntaxNode): void {
+    const kids = children(node);
+    const argList = kids.find((k) => k.name === 'ArgList');
+    if (!argList) return;
+    const callee = this.calleeName(node, kids);
+    const known = callee ? knownOptimizer(callee) : undefined;
+    const args = splitAtCommas(children(argList));
+    const context = this.context(argList);
+
+    const optionNames: string[] = [];
+    let positional = 0;
+    let positionsKnown = true;
+    for (const arg of args) {
+      if (arg.length === 3 && arg[0].name === 'VariableName' && arg[1].name === 'AssignOp') {
+        const name = this.text(arg[0]);
+        if (name === 'default' && callee && /(^|\.)(add_argument|option)$/.test(callee)) {
+          const lrOption = optionNames.find((o) => isLrKey(o));
+          const batchOption = optionNames.find((o) => isBatchSizeKey(o));
+          const momOption = optionNames.find((o) => isMomentumKey(o));
+          if (lrOption) this.addSetting(arg[2], lrOption, 'cli_default', context, undefined);
+          else if (batchOption) this.addNearby('batchSize', arg[2], batchOption, context);
+          else if (momOption) this.addNearby('momentum', arg[2], momOption, context);
+        } else {
+          this.named(name, arg[2], 'keyword_argument', context, known?.family);
+        }
+      } else if (arg.length === 1) {
+        const option = stringValue(this.src, arg[0]);
+        if (option !== undefined && option.startsWith('-')) optionNames.push(option);
+        if (known && positionsKnown && positional === known.lrPosition) {
+          this.addSetting(arg[0], known.lrName, 'positional_argument', context, known.family);
+        }
+        positional++;
+      } else {
+        // `*args` shifts every later position by an unknown amount.
+        if (arg[0].name === '*') positionsKnown = false;
+      }
+    }
+  }
+
+  /** `torch.optim.SGD` for a call or decorator whose callee is a plain dotted name; undefined otherwise. */
+  private calleeName(node: SyntaxNode, kids: SyntaxNode[]): string | undefined {
+    if (node.name === 'Decorator') {
+      return kids
+        .filter((k) => k.name === 'VariableName')
+        .map((k) => this.text(k))
+        .join('.');
+    }
+    const callee = kids[0];
+    if (callee.name !== 'VariableName' && callee.name !== 'MemberExpression') return undefined;
+    const name = this.text(callee).replace(/\s+/g, '');
+    return /^[A-Za-z_][\w.]*$/.test(name) ? name : undefined;
+  }
+
+  private assignment(node: SyntaxNode): void {
+    // `a = b = 0.1` and `lr, bs = 0.1, 64`: groups separated by `=`, the last one holds the values.
+    const groups: SyntaxNode[][] = [[]];
+    for (const k of children(node)) {
+      if (k.name === 'AssignOp') groups.push([]);
+      else if (k.name !== 'TypeDef') groups[groups.length - 1].push(k);
+    }
+    if (groups.length < 2) return;
+    const values = splitAtCommas(groups[groups.length - 1]);
+    const context = this.context(node);
+    for (const group of groups.slice(0, -1)) {
+      const targets = splitAtCommas(group);
+      if (targets.length !== values.length) continue;
+      targets.forEach((target, i) => {
+        if (target.length !== 1 || values[i].length !== 1) return;
+        const name = this.targetName(target[0]);
+        if (name) this.named(name.name, values[i][0], 'assignment', context, undefined, name.key);
+      });
+    }
+  }
+
+  /** `lr` → lr; `self.lr` → lr (key `self.lr`); `cfg["lr"]` → lr (key `cfg["lr"]`). */
+  private targetName(node: SyntaxNode): { name: string; key: string } | undefined {
+    if (node.name === 'VariableName') return { name: this.text(node), key: this.text(node) };
+    if (node.name !== 'MemberExpression') return undefined;
+    const kids = children(node);
+    const last = kids[kids.length - 1];
+    const key = this.text(node);
+    if (last.name === 'PropertyName') return { name: this.text(last), key };
+    if (last.name === ']' && kids.length >= 2) {
+      const s = stringValue(this.src, kids[kids.length - 2]);
+      if (s !== undefined) return { name: s, key };
+    }
+    return undefined;
+  }
+
+  private dict(node: SyntaxNode): void {
+    const kids = children(node);
+    const context = this.context(node);
+    for (let i = 1; i + 1 < kids.length; i++) {
+      if (kids[i].name !== ':') continue;
+      const key = stringValue(this.src, kids[i - 1]);
+      if (key !== undefined) this.named(key, kids[i + 1], 'dict_entry', context);
+    }
+  }
+
+  private params(node: SyntaxNode): void {
+    const kids = children(node);
+    const context = this.context(node);
+    for (let i = 1; i + 1 < kids.length; i++) {
+      if (kids[i].name !== 'AssignOp') continue;
+      let j = i - 1;
+      if (kids[j].name === 'TypeDef' && j > 0) j--;
+      if (kids[j].name === 'VariableName') this.named(this.text(kids[j]), kids[i + 1], 'parameter_default', context);
+    }
+  }
+
+  /** One `name = value` pair: a learning rate, a nearby batch size / momentum, or nothing. */
+  private named(
+    name: string,
+    value: SyntaxNode,
+    kind: DetectedSetting['kind'],
+    context: Omit<Candidate, 'setting'>,
+    optimizer?: string,
+    key = name,
+  ): void {
+    if (isLrKey(name)) this.addSetting(value, key, kind, context, optimizer);
+    else if (isBatchSizeKey(name)) this.addNearby('batchSize', value, key, context);
+    else if (isMomentumKey(name)) this.addNearby('momentum', value, key, context);
+  }
+
+  private addSetting(
+    value: SyntaxNode,
+    key: string,
+    kind: DetectedSetting['kind'],
+    context: Omit<Candidate, 'setting'>,
+    optimizer: string | undefined,
+  ): void {
+    if (value.name !== 'Number') return;
+    const text = this.text(value);
+    const lr = parsePythonNumber(text);
+    if (lr === undefined || !isPlausibleLr(lr)) return;
+    const setting: DetectedSetting = { lr, start: value.from, end: value.to, text, key, kind };
+    if (optimizer) setting.optimizer = optimizer;
+    this.candidates.push({ setting, ...context });
+  }
+
+  private addNearby(kind: NearbyCandidate['kind'], value: SyntaxNode, key: string, context: Omit<Candidate, 'setting'>): void {
+    if (value.name !== 'Number') return;
+    const x = parsePythonNumber(this.text(value));
+    if (x === undefined || !Number.isFinite(x)) return;
+    this.nearby.push({ kind, value: { value: x, key, start: value.from, end: value.to }, ...context });
+  }
+
+  /** Where a setting found in `node` belongs: its container, its scope and its statement. */
+  private context(node: SyntaxNode): Omit<Candidate, 'setting'> {
+    let statement: Span | undefined;
+    let scope = 0;
+    for (let n: SyntaxNode | null = node; n; n = n.parent) {
+      if (
+        !statement &&
+        (n.name === 'ParamList' || n.name === 'Decorator' || (n.name.endsWith('Statement') && n.name !== 'DecoratedStatement'))
+      ) {
+        statement = { start: n.from, end: n.to };
+      }
+      if (n.name === 'Body' && (n.parent?.name === 'FunctionDefinition' || n.parent?.name === 'ClassDefinition')) {
+        scope = n.from;
+        break;
+      }
+    }
+    return { container: node.from, scope, statement: statement ?? { start: node.from, end: node.to } };
+  }
+
+  private text(node: SyntaxNode): string {
+    return this.src.slice(node.from, node.to);
+  }
+}
+
+/** Same container first (the call, dict or parameter list), else the same scope, nearest by position. */
+function pickNearby(all: NearbyCandidate[], kind: NearbyCandidate['kind'], c: Candidate): NearbyValue | undefined {
+  let best: NearbyCandidate | undefined;
+  let bestScore = Infinity;
+  for (const n of all) {
+    if (n.kind !== kind || n.scope !== c.scope) continue;
+    const score = (n.container === c.container ? 0 : 1e12) + Math.abs(n.value.start - c.setting.start);
+    if (score < bestScore) {
+      best = n;
+      bestScore = score;
+    }
+  }
+  return best?.value;
+}

@@ -1,0 +1,109 @@
+/**
+ * What one analysis says about one learning rate: the decision behind every lens and hover.
+ *
+ * Small-η law (THEORY.md §1–2): L(η) = L* + s·η + O(η²), with s the heat capacity (loss per unit η).
+ * So the loss "from temperature" at η is s·η, and halving η changes the loss by −s·η/2.
+ * The shown s is the observed sweep slope when there is one (with its 95% interval), else the
+ * predicted slope. The linear law is not applied when it does not hold:
+ * - η at or above the predicted stability limit: no stationary loss to speak of;
+ * - random reshuffling (THEORY.md §3): the small-η slope is suppressed, L − L* ~ η², so s·η misleads;
+ * - scale-invariant weights with weight decay (THEORY.md §2, last row): no finite slope.
+ */
+import type { AnalysisResult } from '../../core/result/schema';
+
+/** 97.5% quantile of the standard normal: a 95% two-sided interval is estimate ± Z95·SE. */
+export const Z95 = 1.959963984540054;
+
+export type HeatCapacityView =
+  | {
+      kind: 'linear';
+      lr: number;
+      /** s, loss per unit η. */
+      slope: number;
+      source: 'observed' | 'predicted';
+      /** 95% interval for s (observed only: slope ± Z95·SE, normal approximation). */
+      slopeCi: [number, number] | null;
+      /** s·η: the loss the temperature adds at this η. */
+      deltaLoss: number;
+      deltaLossCi: [number, number] | null;
+      /** −s·η/2: the change in loss from halving η. */
+      halvingChange: number;
+      /** Largest η the observed fit used; `extrapolated` when this η is above it. */
+      fitLrMax: number | null;
+      extrapolated: boolean;
+    }
+  | { kind: 'unstable'; lr: number; stabilityLr: number }
+  | {
+      kind: 'reshuffle';
+      lr: number;
+      /** The i.i.d. slope: an upper bound on the small-η slope under reshuffling. */
+      upperBound: number | null;
+      /** From the quadratic-model curve, when η and η/2 lie inside it: excess loss at η and the change on halving. */
+      curve: { excess: number; halvingChange: number } | null;
+    }
+  | { kind: 'no_finite_slope'; lr: number }
+  | { kind: 'unavailable'; lr: number; reason: string };
+
+export function heatCapacityAt(result: AnalysisResult, lr: number): HeatCapacityView {
+  const p = result.predicted;
+  if (p && p.stability_lr !== null && lr >= p.stability_lr) return { kind: 'unstable', lr, stabilityLr: p.stability_lr };
+  if (p?.regime === 'no_finite_slope') return { kind: 'no_finite_slope', lr };
+  if (p?.regime === 'reshuffle_suppressed') {
+    const curve = p.reshuffle_curve;
+    const at = curve ? interpolate(curve.lr, curve.excess, lr) : undefined;
+    const half = curve ? interpolate(curve.lr, curve.excess, lr / 2) : undefined;
+    return {
+      kind: 'reshuffle',
+      lr,
+      upperBound: p.upper_bound,
+      curve: at !== undefined && half !== undefined ? { excess: at, halvingChange: half - at } : null,
+    };
+  }
+  const o = result.observed;
+  if (o.slope !== null) {
+    const ci: [number, number] | null = o.slope_stderr !== null ? [o.slope - Z95 * o.slope_stderr, o.slope + Z95 * o.slope_stderr] : null;
+    const fitLrMax = o.fit.lr_max_used;
+    return {
+      kind: 'linear',
+      lr,
+      slope: o.slope,
+      source: 'observed',
+      slopeCi: ci,
+      deltaLoss: o.slope * lr,
+      deltaLossCi: ci && [ci[0] * lr, ci[1] * lr],
+      halvingChange: (-o.slope * lr) / 2,
+      fitLrMax,
+      extrapolated: fitLrMax !== null && lr > fitLrMax * (1 + 1e-9),
+    };
+  }
+  if (p && p.slope !== null) {
+    return {
+      kind: 'linear',
+      lr,
+      slope: p.slope,
+      source: 'predicted',
+      slopeCi: null,
+      deltaLoss: p.slope * lr,
+      deltaLossCi: null,
+      halvingChange: (-p.slope * lr) / 2,
+      fitLrMax: null,
+      extrapolated: false,
+    };
+  }
+  return { kind: 'unavailable', lr, reason: result.predicted === null ? 'no observed slope and no prediction' : 'no observed or predicted slope' };
+}
+
+/** Linear interpolation of y(x) at `at`, inside the sampled range only (no extrapolation); x need not be sorted. */
+export function interpolate(xs: number[], ys: number[], at: number): number | undefined {
+  const pts = xs.map((x, i) => [x, ys[i]] as const).sort((a, b) => a[0] - b[0]);
+  if (pts.length === 0 || at < pts[0][0] || at > pts[pts.length - 1][0]) return undefined;
+  for (let i = 0; i < pts.length; i++) {
+    const [x1, y1] = pts[i];
+    if (at === x1) return y1;
+    if (i > 0 && at < x1) {
+      const [x0, y0] = pts[i - 1];
+      return y0 + ((y1 - y0) * (at - x0)) / (x1 - x0);
+    }
+  }
+  return undefined;
+}

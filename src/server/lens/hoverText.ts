@@ -1,0 +1,171 @@
+/**
+ * The hover on a learning-rate setting: the heat capacity with its interval and source, the formula
+ * and setup the analysis used (B, momentum, sampling, optimizer), how this setting's own B/β would
+ * change it, and the stability note. Every number goes through `format.ts`; every untrusted string
+ * through `markdown.ts`.
+ */
+import type { AnalysisResult, Predicted } from '../../core/result/schema';
+import type { DetectedSetting } from '../detect/types';
+import type { StoredResult } from '../results/store';
+import { formatInterval, formatPercent, formatSig, formatSigned, formatValue } from './format';
+import { heatCapacityAt, type HeatCapacityView } from './heatCapacity';
+import { code, escapeMarkdown } from './markdown';
+import { analysisSetup, rescaleFor } from './setup';
+
+const KIND_NAMES: Record<DetectedSetting['kind'], string> = {
+  keyword_argument: 'keyword argument',
+  positional_argument: 'positional argument',
+  assignment: 'assignment',
+  parameter_default: 'parameter default',
+  dict_entry: 'dict entry',
+  cli_default: 'command-line default',
+  config_key: 'configuration key',
+  cli_option: 'command-line option',
+  cli_override: 'command-line override',
+  shell_variable: 'shell variable',
+};
+
+const SAMPLING_NAMES: Record<Predicted['sampling'], string> = {
+  with_replacement: 'i.i.d. batches (with replacement)',
+  without_replacement: 'distinct examples per batch',
+  reshuffle: 'random reshuffling (epochs)',
+};
+
+export function hoverMarkdown(setting: DetectedSetting, match: StoredResult | undefined): string {
+  const lines: string[] = [];
+  const optimizer = setting.optimizer ? `, ${escapeMarkdown(setting.optimizer)} optimizer` : '';
+  lines.push(`**Learning rate η = ${formatValue(setting.lr)}** · ${code(setting.key)} (${KIND_NAMES[setting.kind]}${optimizer})`);
+  const own = ownSetup(setting);
+  if (own) lines.push('', `This setting: ${own}`);
+  for (const note of setting.notes ?? []) lines.push('', `Note: ${escapeMarkdown(note)}`);
+
+  if (!match) {
+    lines.push(
+      '',
+      'No heat-capacity analysis matches this setting yet (none in a folder above this file, none with a run at this η).',
+      'Run **Heat Capacity: Analyze Workspace**, or `heatcap analyze <logs> --json > <logs>/.heatcap/analysis.json`.',
+    );
+    return lines.join('\n');
+  }
+  const result = match.result;
+  const view = heatCapacityAt(result, setting.lr);
+  lines.push('', ...viewLines(view, result));
+  if (view.kind === 'linear' || view.kind === 'reshuffle') lines.push(...setupLines(result, setting, view));
+  lines.push('', `---`, provenance(match));
+  return lines.join('\n');
+}
+
+function ownSetup(s: DetectedSetting): string | undefined {
+  const parts: string[] = [];
+  if (s.batchSize) parts.push(`batch size ${formatValue(s.batchSize.value)} (${code(s.batchSize.key)})`);
+  if (s.momentum) parts.push(`momentum ${formatValue(s.momentum.value)} (${code(s.momentum.key)})`);
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
+function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
+  const eta = formatValue(view.lr);
+  switch (view.kind) {
+    case 'linear': {
+      const out: string[] = [];
+      if (view.source === 'observed') {
+        const fit = result.observed.fit;
+        const how = fit.method === 'schedule_events' ? 'learning-rate drops within runs' : `weighted fit over ${fit.n_points} runs`;
+        const ci = view.slopeCi ? `; 95% CI ${formatInterval(view.slopeCi[0], view.slopeCi[1])} (slope ± 1.96 SE)` : '; no standard error';
+        out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, observed (${how}${ci})`);
+      } else {
+        out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, predicted (this analysis has no observed slope)`);
+      }
+      const dci = view.deltaLossCi ? ` (95% CI ${formatInterval(view.deltaLossCi[0], view.deltaLossCi[1], true)})` : '';
+      out.push(
+        `- loss from temperature at η = ${eta}: s·η = **${formatSigned(view.deltaLoss)}**${dci}`,
+        `- halving η: −s·η/2 = **${formatSigned(view.halvingChange)}**`,
+        `- small-η law L(η) ≈ L* + s·η (THEORY.md §1–2)`,
+      );
+      if (view.extrapolated && view.fitLrMax !== null) {
+        out.push(`- extrapolated: the fit used η ≤ ${formatValue(view.fitLrMax)}; above that the loss need not be linear in η`);
+      }
+      if (view.source === 'observed' && result.predicted?.slope != null) {
+        out.push(`- predicted s = ${formatSig(result.predicted.slope)}${ratioText(result)}`);
+      }
+      out.push(...stabilityLines(result, view.lr));
+      return out;
+    }
+    case 'unstable':
+      return [
+        `**η = ${eta} is at or above the stability limit η ≈ ${formatSig(view.stabilityLr)}** of the analysed model: SGD at this η does not settle into a stationary loss near the minimum, so the small-η law gives no number.`,
+      ];
+    case 'reshuffle': {
+      const out = [
+        '**Random reshuffling: the linear law does not apply** (THEORY.md §3). Within an epoch the per-example gradients at the minimum sum to zero, so at small η the excess loss grows like η², and s·η would overstate it.',
+      ];
+      if (view.upperBound !== null) {
+        out.push(`- upper bound from i.i.d. sampling: s ≤ ${formatSig(view.upperBound)}, so the loss from temperature ≤ ${formatSigned(view.upperBound * view.lr)}`);
+      }
+      if (view.curve) {
+        out.push(
+          `- quadratic-model prediction at η = ${eta}: excess loss ${formatSigned(view.curve.excess)}; halving η: ${formatSigned(view.curve.halvingChange)}`,
+        );
+      }
+      out.push(...stabilityLines(result, view.lr));
+      return out;
+    }
+    case 'no_finite_slope':
+      return [
+        '**No finite heat capacity**: with scale-invariant (BatchNorm-style) weights and weight decay the excess loss grows like √(ηλ), not linearly in η (THEORY.md §2).',
+      ];
+    case 'unavailable':
+      return [`**Heat capacity unavailable**: ${view.reason}. ${escapeMarkdown(result.verdict.message)}`];
+  }
+}
+
+function ratioText(result: AnalysisResult): string {
+  if (result.ratio === null) return '';
+  const ci = result.ratio_ci ? ` (95% CI ${formatInterval(result.ratio_ci[0], result.ratio_ci[1], false, 3)})` : '';
+  return `; observed/predicted = ${formatSig(result.ratio, 3)}${ci}; verdict: ${escapeMarkdown(result.verdict.status)}`;
+}
+
+function stabilityLines(result: AnalysisResult, lr: number): string[] {
+  const limit = result.predicted?.stability_lr;
+  if (limit == null) return [];
+  return [`- stability: the prediction holds only for η below ≈${formatSig(limit)}; this η is ${formatPercent(lr / limit)} of it`];
+}
+
+function setupLines(result: AnalysisResult, setting: DetectedSetting, view: HeatCapacityView): string[] {
+  const setup = analysisSetup(result);
+  const out: string[] = [];
+  const p = result.predicted;
+  if (p) out.push('', `Formula (${code(p.formula_id)}): ${code(p.formula)}`);
+  const parts: string[] = [];
+  if (setup.batchSize !== null) {
+    const src = setup.batchSizeSource ? ` (${escapeMarkdown(setup.batchSizeSource)})` : '';
+    parts.push(`B = ${formatValue(setup.batchSize)}${src}`);
+  }
+  if (setup.momentum !== null) parts.push(`momentum ${formatValue(setup.momentum)}`);
+  if (setup.sampling) parts.push(SAMPLING_NAMES[setup.sampling]);
+  if (setup.optimizer) parts.push(`optimizer ${escapeMarkdown(setup.optimizer)}`);
+  if (parts.length > 0) out.push('', `Setup the analysis used: ${parts.join(' · ')}`);
+
+  const differs =
+    (setting.batchSize && setup.batchSize !== null && setting.batchSize.value !== setup.batchSize) ||
+    (setting.momentum && setup.momentum !== null && setting.momentum.value !== setup.momentum);
+  if (differs && view.kind === 'linear') {
+    const r = rescaleFor(setup, { batchSize: setting.batchSize?.value, momentum: setting.momentum?.value });
+    if (r) {
+      const s = view.slope * r.factor;
+      out.push(
+        '',
+        `This setting's batch size / momentum differ from the analysis. Scaled by THEORY.md §2 (${r.laws.join('; ')}): ×${formatSig(r.factor, 3)}, so s ≈ ${formatSig(s)} and s·η ≈ ${formatSigned(s * view.lr)} here, other things equal.`,
+      );
+    } else {
+      out.push('', "This setting's batch size / momentum differ from the analysis; the figures above are for the analysed setup.");
+    }
+  }
+  return out;
+}
+
+function provenance(match: StoredResult): string {
+  const r = match.result;
+  const sweep = r.sweep ? `sweep ${code(r.sweep.name)} · ` : '';
+  const from = match.origin.kind === 'file' ? `from ${code(match.origin.file)}` : 'pushed by the extension';
+  return `Analysis: ${sweep}root ${code(r.root)} · generated ${escapeMarkdown(r.generated_at)} · ${from}`;
+}
