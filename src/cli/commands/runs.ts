@@ -1,7 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { CliCommand, CliIo } from '../command';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
-import { HeatcapError } from '../../core/errors';
 import { discoverRuns } from '../../core/runs/discover';
 import type { Run, RunHparams, RunWarning } from '../../core/runs/model';
 import { summarizeTags } from '../../core/runs/tags';
@@ -67,7 +66,10 @@ export const runsCommand: CliCommand = {
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, 'max-depth': { type: 'string' } }, usage);
-    if (positionals.length !== 1) throw new HeatcapError(undefined, `expected one <path>, got ${positionals.length} (see 'heatcap runs --help')`);
+    if (positionals.length !== 1) {
+      io.err(`heatcap: expected one <path>, got ${positionals.length} (see 'heatcap runs --help')\n`);
+      return 2;
+    }
     const maxDepth = numberFlag('max-depth', values['max-depth'], { min: 0, integer: true });
     const root = resolve(io.cwd, positionals[0]);
     const found = await discoverRuns(root, { maxDepth });

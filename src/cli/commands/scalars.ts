@@ -18,7 +18,10 @@ export const scalarsCommand: CliCommand = {
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, { tag: { type: 'string' }, json: { type: 'boolean' } }, usage);
-    if (positionals.length !== 1) throw new HeatcapError(undefined, `expected one <run-path>, got ${positionals.length} (see 'heatcap scalars --help')`);
+    if (positionals.length !== 1) {
+      io.err(`heatcap: expected one <run-path>, got ${positionals.length} (see 'heatcap scalars --help')\n`);
+      return 2;
+    }
     const path = resolve(io.cwd, positionals[0]);
     const run = await readRun(path);
     for (const w of run.warnings) io.err(`heatcap: warning: ${warningText(path, w)}\n`);

@@ -6,7 +6,7 @@ import { readJsonlLog } from '../../../src/core/logs/read';
 import { readTrainerState } from '../../../src/core/logs/trainer-state';
 import { readMlflowRun } from '../../../src/core/logs/mlflow';
 import { isHeatcapError } from '../../../src/core/errors';
-import { REAL_LOGS, cleanupTempDirs, tempDir, writeJsonl, writeMlflowRun, writeText, writeTrainerState } from '../../support/logs/fixtures';
+import { REAL_LOGS, cleanupTempDirs, tempDir, writeMlflowRun, writeText, writeTrainerState } from '../../support/logs/fixtures';
 
 describe('JSON with NaN / Infinity (Python json.dumps)', () => {
   it('parses the bare tokens outside strings and leaves strings alone', () => {
