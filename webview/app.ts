@@ -3,7 +3,7 @@
  * that changed. Everything it shows comes from the pure view models (model/, src/core/report/).
  */
 import type { Chart as ChartT, ChartConfiguration } from 'chart.js';
-import { formatNumber } from '../src/core/report/format';
+import { formatNumber, intText } from '../src/core/report/format';
 import { curvesTable, eventsTable, histogramTable, perWeightTable, pointsTable, runsTable, topTable, type Table } from '../src/core/report/tables';
 import { verdictView } from '../src/core/report/verdict';
 import type { ChartName, ExportFormat } from '../src/shared/webviewProtocol';
@@ -82,14 +82,25 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
   function chartCard(
     name: ChartName,
     title: string,
-    opts: { table: Table | null; config: (theme: Theme) => ChartConfiguration | null; summary: string; notes: string[]; toggles?: HTMLElement[]; height?: number; extra?: Child[] },
+    opts: {
+      table: Table | null;
+      config: (theme: Theme) => ChartConfiguration | null;
+      summary: string;
+      notes: string[];
+      toggles?: HTMLElement[];
+      height?: number;
+      extra?: Child[];
+      /** Shown instead of the chart when there is nothing worth drawing. */
+      placeholder?: string | null;
+    },
   ): HTMLElement {
     destroyChart(name);
     const asTable = state.ui.tables.includes(name);
+    const drawn = !asTable && !opts.placeholder;
     const id = `h-${name}`;
     const tools: HTMLElement[] = [...(opts.toggles ?? [])];
     if (opts.table) tools.push(button('Table', () => toggleTable(name), { pressed: asTable, title: 'Show the data as a table', ariaLabel: `Show ${title} as a table` }));
-    if (state.capabilities.exportChart && !asTable) {
+    if (state.capabilities.exportChart && drawn) {
       tools.push(button('PNG', () => exportPng(name), { title: 'Save this chart as PNG', ariaLabel: `Save ${title} as PNG` }));
     }
     const canvas = h('canvas', { attrs: { role: 'img', 'aria-label': opts.summary, 'data-chart': name } });
@@ -99,11 +110,11 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
       'section',
       { attrs: { class: 'card', 'aria-labelledby': id, 'data-section': name } },
       h('div', { attrs: { class: 'card-head' } }, h('h2', { attrs: { id } }, title), h('div', { attrs: { class: 'tools', role: 'group', 'aria-label': `${title} options` } }, ...tools)),
-      asTable && opts.table ? renderTable(opts.table, { captionHidden: true }) : box,
+      asTable && opts.table ? renderTable(opts.table, { captionHidden: true }) : opts.placeholder ? h('p', { attrs: { class: 'note placeholder' } }, opts.placeholder) : box,
       opts.notes.length ? h('ul', { attrs: { class: 'notes' } }, ...opts.notes.map((n) => h('li', null, n))) : null,
       ...(opts.extra ?? []),
     );
-    if (!asTable) {
+    if (drawn) {
       // Charts need their canvas in the document to measure it, so they are created after insertion.
       queueMicrotask(() => {
         if (!canvas.isConnected) return;
@@ -157,8 +168,14 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
     const r = state.result;
     if (!r) return slots.sweep.replaceChildren();
     const m = sweepModel(r, { logX: state.ui.logLr, focusLr: state.focusLr });
+    const placeholder =
+      m.fitted.length + m.excluded.length < 2 && !m.fit
+        ? r.observed.fit.method === 'schedule_events'
+          ? 'A single run: its slope comes from its learning-rate steps (see the loss curves below), not from a sweep over η.'
+          : 'Fewer than two runs have both a learning rate and a converged loss: nothing to draw against η.'
+        : null;
     const notes = [...m.notes, ...m.unplotted.map((u) => `Not drawn: ${u.name} (${u.reason}).`)];
-    notes.unshift('Error bars: ±1 standard error of each run’s converged loss. Band: 95% (normal approximation). Predicted line: fitted intercept + predicted slope · η.');
+    if (!placeholder) notes.unshift('Error bars: ±1 standard error of each run’s converged loss. Band: 95% (normal approximation). Predicted line: fitted intercept + predicted slope · η.');
     slots.sweep.replaceChildren(
       chartCard('sweep', 'Converged loss vs learning rate', {
         table: pointsTable(r),
@@ -169,6 +186,7 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
           }),
         summary: m.summary,
         notes,
+        placeholder,
         toggles: [button('log η', () => setUi({ logLr: !state.ui.logLr }), { pressed: state.ui.logLr, title: 'Logarithmic learning-rate axis' })],
       }),
     );
@@ -267,7 +285,7 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
     const summary = h(
       'p',
       { attrs: { class: 'note' } },
-      `${g.n} examples · mean ‖g_b‖² ${formatNumber(g.mean_sq_norm)} · tr Σ ${formatNumber(g.trace_cov)} · ‖ḡ‖² ${formatNumber(g.mean_grad_sq_norm)} · mean loss ${formatNumber(g.mean_loss)} · `,
+      `${intText(g.n)} examples · mean ‖g_b‖² ${formatNumber(g.mean_sq_norm)} · tr Σ ${formatNumber(g.trace_cov)} · ‖ḡ‖² ${formatNumber(g.mean_grad_sq_norm)} · mean loss ${formatNumber(g.mean_loss)} · `,
       `${g.engine} on ${g.backend}, ${formatNumber(g.seconds, 3)} s · model `,
       h('code', null, g.model),
       ' · data ',
@@ -279,13 +297,15 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
         config: (theme) => histogramChartConfig(hm, theme),
         summary: hm.summary,
         notes: hm.notes,
+        placeholder: hm.bars.length ? null : 'No example has a non-zero ‖g_b‖²: nothing to draw on a log axis.',
         extra: [summary, topSlot, exampleSlot],
       }),
       chartCard('weights', 'Contribution of each weight', {
         table: perWeightTable(r),
-        config: (theme) => (wm.bars.length ? weightsChartConfig(wm, theme) : null),
+        config: (theme) => weightsChartConfig(wm, theme),
         summary: wm.summary,
         notes: wm.notes,
+        placeholder: wm.bars.length ? null : 'Every weight contributes zero: nothing to draw.',
         height: Math.max(120, 48 + 24 * wm.bars.length),
       }),
     );

@@ -1,6 +1,6 @@
 /** Chart.js configurations for the ‖g_b‖² histogram (log axis) and the per-weight shares. */
 import type { ChartConfiguration, TooltipItem } from 'chart.js';
-import { formatNumber } from '../../src/core/report/format';
+import { formatNumber, intText } from '../../src/core/report/format';
 import type { HistogramBar, HistogramModel, WeightsModel } from '../model/gradnorms';
 import { axis, baseOptions } from './common';
 import type { Theme } from './theme';
@@ -80,7 +80,7 @@ export function weightsChartConfig(m: WeightsModel, theme: Theme): ChartConfigur
             title: (items: TooltipItem<'bar'>[]) => m.bars[items[0]?.dataIndex ?? 0]?.name ?? '',
             label: (item: TooltipItem<'bar'>) => {
               const b = m.bars[item.dataIndex];
-              return [`${(b.share * 100).toFixed(1)}% of E‖g_b‖²`, `mean ‖g_b‖² ${formatNumber(b.meanSqNorm)}`, `${b.size} parameters`];
+              return [`${(b.share * 100).toFixed(1)}% of E‖g_b‖²`, `mean ‖g_b‖² ${formatNumber(b.meanSqNorm)}`, `${intText(b.size)} parameters`];
             },
           },
         },

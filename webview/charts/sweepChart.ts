@@ -71,7 +71,7 @@ export function sweepChartConfig(m: SweepModel, theme: Theme, onPick: (lr: numbe
         ...base.plugins,
         legend: {
           ...base.plugins?.legend,
-          labels: { ...base.plugins?.legend?.labels, filter: (item) => item.text !== '' },
+          labels: { ...base.plugins?.legend?.labels, filter: (item) => item.text !== '', sort: (a, b) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) },
         },
         tooltip: {
           callbacks: {

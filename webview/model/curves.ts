@@ -4,7 +4,7 @@
  * with its observed and predicted drop (THEORY.md §5, single run with step decays).
  */
 import type { AnalysisResult } from '../../src/core/result/schema';
-import { formatNumber, isFiniteNumber } from '../../src/core/report/format';
+import { formatNumber, intText, isFiniteNumber } from '../../src/core/report/format';
 import { eventDrop, predictedDrop } from '../../src/core/report/tables';
 
 export interface GapXY {
@@ -127,7 +127,7 @@ export function curvesModel(result: AnalysisResult, opts: { logLoss: boolean; zo
     const { drop, se } = eventDrop(e);
     const pd = predictedDrop(result, e);
     const detail = [
-      `step ${e.step}: η ${formatNumber(e.lr_before)} → ${formatNumber(e.lr_after)}`,
+      `step ${intText(e.step)}: η ${formatNumber(e.lr_before)} → ${formatNumber(e.lr_after)}`,
       isFiniteNumber(drop) ? `observed drop ${formatNumber(drop)}${isFiniteNumber(se) ? ` ± ${formatNumber(se, 2)}` : ''}` : 'observed drop: a level is missing',
       isFiniteNumber(pd) ? `predicted drop ${formatNumber(pd)}` : 'predicted drop: no prediction',
     ];

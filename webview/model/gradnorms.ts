@@ -4,7 +4,7 @@
  * shares are exact fractions of the total).
  */
 import type { GradNormSummary } from '../../src/core/result/schema';
-import { formatNumber, isFiniteNumber } from '../../src/core/report/format';
+import { formatNumber, intText, isFiniteNumber } from '../../src/core/report/format';
 import type { Marker } from './sweep';
 
 export interface HistogramBar {
@@ -36,7 +36,6 @@ export function histogramModel(g: GradNormSummary): HistogramModel {
   }
   const notes: string[] = [];
   if (zeros > 0) notes.push(`${zeros} example${zeros === 1 ? ' has' : 's have'} ‖g_b‖² = 0 (not on the log axis).`);
-  if (bars.length === 0) notes.push('No histogram bins in the result.');
   const markers: Marker[] = [];
   const meanLog = g.mean_sq_norm > 0 ? Math.log10(g.mean_sq_norm) : null;
   if (meanLog !== null) markers.push({ x: meanLog, label: `mean ${formatNumber(g.mean_sq_norm)}`, kind: 'mean' });
@@ -50,7 +49,7 @@ export function histogramModel(g: GradNormSummary): HistogramModel {
     markers,
     xDomain,
     notes,
-    summary: `Histogram of ‖g_b‖² over ${g.n} examples on a log axis; mean ${formatNumber(g.mean_sq_norm)}.`,
+    summary: `Histogram of ‖g_b‖² over ${intText(g.n)} examples on a log axis; mean ${formatNumber(g.mean_sq_norm)}.`,
   };
 }
 

@@ -45,6 +45,11 @@ export function num(x: number | null | undefined, reason: string, digits = 4): C
   return isFiniteNumber(x) ? { text: formatNumber(x, digits) } : missing(reason);
 }
 
+/** An integer as plain text ("1797"), or a dash: for counts inside sentences. */
+export function intText(x: number | null | undefined): string {
+  return isFiniteNumber(x) ? String(Math.round(x)) : DASH;
+}
+
 /** An integer count (steps, examples); a dash with `reason` when unknown. */
 export function count(x: number | null | undefined, reason: string): Cell {
   return isFiniteNumber(x) ? { text: String(Math.round(x)) } : missing(reason);

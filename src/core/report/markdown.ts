@@ -5,16 +5,16 @@
  * emphasis, no broken table rows.
  */
 import type { AnalysisResult } from '../result/schema';
-import { cellText, formatNumber } from './format';
+import { cellText, formatNumber, intText } from './format';
 import { curvesTable, eventsTable, histogramTable, perWeightTable, pointsTable, runsTable, type Table, topTable } from './tables';
 import { verdictView } from './verdict';
 
 /**
- * Escapes text for Markdown: HTML-significant characters become entities (so `<script>` shows as
- * text), inline Markdown punctuation is backslash-escaped (no emphasis, code, link brackets or table
- * pipes), a leading block marker (#, -, +, =, "1.") is escaped, and line breaks become spaces so a
- * value can never start a new block or table row. Plain http(s) URLs may still be auto-linked by GFM
- * viewers; that changes no text.
+ * Escapes text placed inside a line (after a prefix, or in a table cell): HTML-significant characters
+ * become entities (so `<script>` shows as text), inline Markdown punctuation is backslash-escaped (no
+ * emphasis, code, link brackets, table pipes), and line breaks become spaces so a value can never
+ * start a new block or table row. Plain http(s) URLs may still be auto-linked by GFM viewers; that
+ * changes no text.
  */
 export function escapeMarkdown(text: string): string {
   return text
@@ -22,7 +22,12 @@ export function escapeMarkdown(text: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`);
+}
+
+/** Escapes text that starts a line: also a leading block marker (#, -, +, =, "1.", "1)"). */
+export function escapeMarkdownLine(text: string): string {
+  return escapeMarkdown(text)
     .replace(/^(\s*)([#+=-])/, '$1\\$2')
     .replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
@@ -48,7 +53,7 @@ export function renderMarkdownReport(result: AnalysisResult): string {
 
   out.push(`## Verdict: ${escapeMarkdown(v.headline)}`, '');
   out.push(`**Observed / predicted slope: ${escapeMarkdown(cellText(v.ratio))}** (95% CI ${escapeMarkdown(cellText(v.ratioCi))})`, '');
-  if (v.message) out.push(escapeMarkdown(v.message), '');
+  if (v.message) out.push(escapeMarkdownLine(v.message), '');
   if (v.formula) out.push(`Formula used: ${escapeMarkdown(v.formula)}${v.formulaId ? ` (${escapeMarkdown(v.formulaId)})` : ''}  `);
   if (v.regime) out.push(`Regime: ${escapeMarkdown(v.regime)}`);
   if (v.formula || v.regime) out.push('');
@@ -74,7 +79,7 @@ export function renderMarkdownReport(result: AnalysisResult): string {
   if (g) {
     out.push('## Per-example gradient norms', '');
     out.push(
-      `${g.n} examples; mean ‖g_b‖² ${formatNumber(g.mean_sq_norm)}; tr Σ ${formatNumber(g.trace_cov)}; ‖ḡ‖² ${formatNumber(g.mean_grad_sq_norm)}; ` +
+      `${intText(g.n)} examples; mean ‖g_b‖² ${formatNumber(g.mean_sq_norm)}; tr Σ ${formatNumber(g.trace_cov)}; ‖ḡ‖² ${formatNumber(g.mean_grad_sq_norm)}; ` +
         `${escapeMarkdown(g.engine)} on ${escapeMarkdown(g.backend)}, ${formatNumber(g.seconds, 3)} s; model ${escapeMarkdown(g.model)}; data ${escapeMarkdown(g.data)}.`,
       '',
     );

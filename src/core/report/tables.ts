@@ -3,7 +3,7 @@
  * report and the Markdown report all render these, so a figure reads the same everywhere.
  */
 import type { AnalysisResult, ScheduleEvent } from '../result/schema';
-import { type Cell, count, formatNumber, isFiniteNumber, missing, num, percent, plusMinus, ratio as ratioCell, yesNo } from './format';
+import { type Cell, count, formatNumber, intText, isFiniteNumber, missing, num, percent, plusMinus, ratio as ratioCell, yesNo } from './format';
 import { fitAt, fitLine } from './fitLine';
 
 export interface Table {
@@ -112,7 +112,7 @@ export function histogramTable(result: AnalysisResult): Table | null {
     caption: 'Per-example squared gradient norm ‖g_b‖²',
     columns: ['‖g_b‖² range', 'Examples'],
     rows,
-    note: `${g.n} examples; mean ‖g_b‖² = ${formatNumber(g.mean_sq_norm)}; bins are equal in log10 ‖g_b‖².`,
+    note: `${intText(g.n)} examples; mean ‖g_b‖² = ${formatNumber(g.mean_sq_norm)}; bins are equal in log10 ‖g_b‖².`,
   };
 }
 

@@ -66,11 +66,13 @@ export function warningViews(warnings: readonly ResultWarning[]): WarningView[] 
 
 function methodText(result: AnalysisResult): Cell {
   const fit = result.observed.fit;
+  const n = isFiniteNumber(fit.n_points) ? fit.n_points : null;
+  const plural = n === 1 ? '' : 's';
   switch (fit.method) {
     case 'wls_sweep':
-      return { text: `weighted least squares over ${fit.n_points} run${fit.n_points === 1 ? '' : 's'}` };
+      return { text: n === null ? 'weighted least squares over several runs' : `weighted least squares over ${n} run${plural}` };
     case 'schedule_events':
-      return { text: `${fit.n_points} learning-rate step${fit.n_points === 1 ? '' : 's'} within a run` };
+      return { text: n === null ? 'learning-rate steps within a run' : `${n} learning-rate step${plural} within a run` };
     default:
       return missing('no fit');
   }
