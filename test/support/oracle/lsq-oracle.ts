@@ -208,6 +208,25 @@ export function oracleExcess(p: LsqProblem, setup: OracleSetup, eta: number): Or
   return { S, excess: half(m.Hstep), excessData: half(m.Hdata), stats: m.stats };
 }
 
+/**
+ * What the gradient engine would measure at the oracle's stationary point: per-example gradients of
+ * the data loss (rows), their mean, and the data-loss Hessian. For decoupled decay the point is the
+ * fixed point of the decoupled update, where the mean data gradient is −λP⁻¹w*, not 0.
+ */
+export function engineView(p: LsqProblem, setup: OracleSetup): { wStar: number[]; gData: number[][]; Hdata: Mat } {
+  const m = buildModel(p, setup);
+  const decoupled = (setup.decay ?? 'coupled') === 'decoupled' && (setup.weightDecay ?? 0) > 0;
+  if (!decoupled) return { wStar: m.stats.wStar, gData: m.stats.gData, Hdata: m.stats.Hdata };
+  const { stats } = m;
+  const d = stats.d;
+  const P = diag(setup.precond ?? new Array<number>(d).fill(1));
+  const cbar = stats.c.reduce((acc, cb) => acc.map((v, i) => v + cb[i] / stats.n), new Array<number>(d).fill(0));
+  const lhs = add(scale(diag(new Array<number>(d).fill(1)), setup.weightDecay as number), mul(P, stats.H));
+  const wStar = solve(new Matrix(lhs), new Matrix(mul(P, cbar.map((v) => [v])))).to1DArray();
+  const gData = stats.A.map((Ab, b) => Ab.map((row, i) => row.reduce((acc, v, j) => acc + v * wStar[j], 0) - stats.c[b][i]));
+  return { wStar, gData, Hdata: stats.Hdata };
+}
+
 /** Spectral radius of the second-moment map at η. */
 export function secondMomentRadius(p: LsqProblem, setup: OracleSetup, eta: number): number {
   const m = buildModel(p, setup);
