@@ -28,6 +28,12 @@ export interface AnalyzeOptions {
   excludeRuns?: string[];
   /** Learning rates the user set for runs that do not record one (id → η). */
   lrOverrides?: Record<string, number>;
+  /**
+   * The sweep's runs started at the checkpoint, and the chosen tag is the full-training-set loss of the
+   * same per-example loss: then the checkpoint's mean loss is L* = L(η → 0) and the slope comes from the
+   * secants (L − L*)/η = s + qη (THEORY.md §5), far more precise than a free intercept.
+   */
+  startedAtCheckpoint?: boolean;
   /** Discovery depth limit. */
   maxDepth?: number;
   /** Where the overrides came from, for provenance: 'flag' (CLI) or 'setting' (extension). */

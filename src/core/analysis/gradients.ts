@@ -1,0 +1,26 @@
+/**
+ * What the analysis needs from a checkpoint: per-example gradient statistics for the theory, their
+ * summary for the result, and (small models only) the Hessian and per-example gradients for the
+ * refinements of THEORY.md §2–3. The gradient engine produces it; the pipeline only consumes it, so the
+ * pipeline can be tested with exact statistics of a problem whose answer is known.
+ */
+import type { CancelToken, ProgressFn } from '../cancel';
+import type { GradNormSummary } from '../result/schema';
+import type { GradStats, PredictExtras } from '../theory/predict';
+import type { AnalyzeOptions } from './options';
+
+export interface GradientInputs {
+  stats: GradStats;
+  summary: GradNormSummary;
+  extras?: PredictExtras;
+  /** Facts about the model that change the prediction (THEORY.md §2). */
+  model: {
+    /** BatchNorm-like scale-invariant weights present. */
+    hasBatchNorm: boolean;
+    /** The model's own weight regularisers are part of ℓ_b (Keras kernel_regularizer …). */
+    hasRegularizers: boolean;
+  };
+  warnings: string[];
+}
+
+export type GradientProvider = (opts: AnalyzeOptions, ctx: { token?: CancelToken; onProgress?: ProgressFn }) => Promise<GradientInputs>;

@@ -1,0 +1,198 @@
+/**
+ * The observed half of an analysis: which tag is the training loss, each run's converged loss, and the
+ * observed slope — from a sweep fit when the runs cover several η, from the step changes of runs with a
+ * learning-rate schedule otherwise (THEORY.md §5).
+ */
+import type { Run, ScalarSeries } from '../runs/model';
+import { classifyTags } from '../runs/tags';
+import type { Observed, ObservedPoint, ResultWarning, ScheduleEvent } from '../result/schema';
+import { convergedLoss, type ConvergedLoss } from '../stats/converged';
+import { analyseSchedule } from '../stats/schedule';
+import { chooseLossTag, type LossTagChoice, type LossTagInfo } from '../stats/tags';
+import { fitSweep, observedFitOfSweep, type SweepFit } from '../stats/sweep-fit';
+import { pooledEventSlope } from '../stats/schedule';
+
+/** A logged lr series whose largest/smallest value exceed this ratio is a schedule, not a constant η. */
+const SCHEDULE_RATIO = 1.05;
+
+export interface RunObservation {
+  run: Run;
+  lr: number | null;
+  lrSource: string | null;
+  /** The run's logged learning rate changes: it is analysed through its step events. */
+  hasSchedule: boolean;
+  tag: string | null;
+  converged: ConvergedLoss | null;
+  point: ObservedPoint;
+}
+
+export interface ObservationOptions {
+  tag?: string;
+  excludeRuns?: ReadonlySet<string>;
+}
+
+function tagInfos(run: Run): LossTagInfo[] {
+  return classifyTags(run).map((t) => ({ name: t.tag, kind: t.kind, count: t.count, basis: t.basis }));
+}
+
+/**
+ * One tag for the whole sweep, so every point measures the same quantity: the best training-loss tag
+ * among those every run logs; failing that, each run's own best (with a warning).
+ */
+export function chooseSweepTag(runs: Run[], requested?: string): LossTagChoice & { perRun: boolean } {
+  if (runs.length === 0) return { tag: null, kind: null, reason: 'no runs', perRun: false };
+  const infos = runs.map(tagInfos);
+  const common = infos[0].filter((t) => infos.every((list) => list.some((u) => u.name === t.name)));
+  const merged = common.map((t) => ({ ...t, count: Math.min(...infos.map((list) => list.find((u) => u.name === t.name)?.count ?? 0)) }));
+  const choice = chooseLossTag(merged, requested);
+  if (choice.tag !== null || requested !== undefined || runs.length === 1) return { ...choice, perRun: false };
+  const own = infos.map((list) => chooseLossTag(list));
+  if (own.some((c) => c.tag !== null)) {
+    return { tag: null, kind: null, reason: `the runs share no training-loss tag; each run uses its own best (${own.map((c) => c.tag ?? '—').join(', ')})`, perRun: true };
+  }
+  return { ...choice, perRun: false };
+}
+
+function lrSeries(run: Run): ScalarSeries | undefined {
+  return run.lrTag ? run.scalars[run.lrTag] : undefined;
+}
+
+function isSchedule(series: ScalarSeries | undefined): boolean {
+  if (!series) return false;
+  const v = series.values.filter((x) => Number.isFinite(x) && x > 0);
+  if (v.length < 2) return false;
+  return Math.max(...v) / Math.min(...v) > SCHEDULE_RATIO;
+}
+
+/** The run's constant η: its stated hyperparameter, else a constant logged series. */
+function constantLr(run: Run): { lr: number | null; source: string | null } {
+  if (run.hparams.lr) return { lr: run.hparams.lr.value, source: run.hparams.lr.source };
+  const s = lrSeries(run);
+  if (s && s.values.length > 0 && !isSchedule(s)) {
+    const last = s.values[s.values.length - 1];
+    if (Number.isFinite(last)) return { lr: last, source: `logged "${run.lrTag}" series (constant)` };
+  }
+  return { lr: null, source: null };
+}
+
+export function observeRun(run: Run, tag: string | null, opts: ObservationOptions): RunObservation {
+  const { lr, source } = constantLr(run);
+  const hasSchedule = isSchedule(lrSeries(run));
+  const series = tag ? run.scalars[tag] : undefined;
+  const converged = series ? convergedLoss(series, { file: run.files[0] }) : null;
+  const flags = [...(converged?.flags ?? [])];
+  if (!series) flags.push('no_loss_tag');
+  const point: ObservedPoint = {
+    run: run.id,
+    name: run.name,
+    lr,
+    loss: converged?.mean ?? null,
+    stderr: converged?.stderr ?? null,
+    n_used: converged?.n_used ?? 0,
+    stationary: converged?.stationary ?? false,
+    used_in_fit: false,
+    flags,
+  };
+  if (opts.excludeRuns?.has(run.id)) point.excluded_reason = 'excluded by the user';
+  else if (hasSchedule) point.excluded_reason = 'learning-rate schedule: measured through its step changes instead';
+  return { run, lr, lrSource: source, hasSchedule, tag, converged, point };
+}
+
+export interface ObservedWithFit {
+  observed: Observed;
+  sweepFit: SweepFit | null;
+  /** Degrees of freedom of the slope's standard error (t interval), null for a normal one. */
+  slopeDof: number | null;
+  warnings: ResultWarning[];
+}
+
+/**
+ * The observed slope of a set of runs: WLS over the runs with a constant η when they cover ≥ 2 values;
+ * otherwise the pooled ΔL/Δη of the step changes in runs with a schedule.
+ */
+export function observeUnit(obs: RunObservation[], tagChoice: { tag: string | null; reason: string }, lossAtZero: number | null = null): ObservedWithFit {
+  const warnings: ResultWarning[] = [];
+  const constant = obs.filter((o) => !o.hasSchedule && o.point.excluded_reason === undefined);
+  const distinctLrs = new Set(constant.map((o) => o.lr).filter((x): x is number => x !== null && x > 0));
+  const events: ScheduleEvent[] = [];
+  for (const o of obs.filter((x) => x.hasSchedule && x.tag && x.point.excluded_reason !== 'excluded by the user')) {
+    const a = analyseSchedule(lrSeries(o.run) as ScalarSeries, o.run.scalars[o.tag as string], { run: o.run.id });
+    events.push(...a.events);
+  }
+  const base: Observed = {
+    tag: tagChoice.tag,
+    tag_reason: tagChoice.reason,
+    points: obs.map((o) => o.point),
+    slope: null,
+    slope_stderr: null,
+    intercept: null,
+    intercept_stderr: null,
+    fit: { method: 'none', n_points: 0, chi2: null, dof: null, p_value: null, lr_max_used: null, quadratic: null, notes: [] },
+    events,
+  };
+
+  if (distinctLrs.size >= 2) {
+    const fit = fitSweep(
+      constant.map((o) => ({ run: o.run.id, lr: o.lr, loss: o.point.loss, stderr: o.point.stderr, flags: o.point.flags, stationary: o.point.stationary })),
+      { knownLossAtZero: lossAtZero },
+    );
+    for (const d of fit.points) {
+      const p = base.points.find((x) => x.run === d.run);
+      if (!p) continue;
+      p.used_in_fit = d.used_in_fit;
+      if (d.excluded_reason) p.excluded_reason = d.excluded_reason;
+    }
+    base.fit = observedFitOfSweep(fit);
+    base.slope = fit.slope;
+    base.slope_stderr = fit.slope_stderr;
+    let slopeDof = fit.slope_dof;
+    if (lossAtZero !== null && fit.quadratic && Number.isFinite(fit.quadratic.slope_stderr) && fit.quadratic.slope_stderr > 0) {
+      // With L* known the secants (L − L*)/η = s + qη remove the O(η) bias of a straight line over a
+      // finite range at little cost in precision (THEORY.md §5): report s from that fit.
+      base.slope = fit.quadratic.slope;
+      base.slope_stderr = fit.quadratic.slope_stderr;
+      slopeDof = null;
+      for (const p of base.points) {
+        const usable = fit.points.find((d) => d.run === p.run);
+        if (usable && !usable.used_in_fit && usable.excluded_reason?.startsWith('beyond the linear range')) {
+          p.used_in_fit = true;
+          delete p.excluded_reason;
+        }
+      }
+      base.fit.n_points = base.points.filter((p) => p.used_in_fit).length;
+      base.fit.lr_max_used = Math.max(...base.points.filter((p) => p.used_in_fit && p.lr !== null).map((p) => p.lr as number));
+      base.fit.notes.push(`slope at η → 0 from the secants (L − L*)/η = s + qη with L* = ${lossAtZero.toPrecision(6)} from the checkpoint (THEORY.md §5); straight line over the linear range: ${fit.slope?.toPrecision(4)} ± ${fit.slope_stderr?.toPrecision(2)}`);
+    }
+    base.intercept = fit.intercept;
+    base.intercept_stderr = fit.intercept_stderr;
+    if (fit.slope_intercept_cov !== null) base.slope_intercept_cov = fit.slope_intercept_cov;
+    return { observed: base, sweepFit: fit, slopeDof, warnings };
+  }
+
+  if (events.length > 0) {
+    const pooled = pooledEventSlope(events);
+    base.fit = {
+      method: 'schedule_events',
+      n_points: pooled.n_events,
+      chi2: pooled.chi2,
+      dof: pooled.dof,
+      p_value: pooled.p_value,
+      lr_max_used: null,
+      quadratic: null,
+      notes: pooled.notes,
+    };
+    base.slope = pooled.slope;
+    base.slope_stderr = pooled.slope_stderr;
+    return { observed: base, sweepFit: null, slopeDof: null, warnings };
+  }
+
+  const why =
+    constant.length === 0 && obs.length > 0
+      ? 'no run with a usable learning rate and loss'
+      : `only ${distinctLrs.size} learning rate${distinctLrs.size === 1 ? '' : 's'}: a slope needs a sweep over ≥ 2 values of η, or a run with step decays`;
+  base.fit.notes.push(why);
+  if (obs.some((o) => o.lr === null && !o.hasSchedule)) {
+    warnings.push({ code: 'lr_unknown', severity: 'warning', message: `No learning rate stated for ${obs.filter((o) => o.lr === null && !o.hasSchedule).map((o) => o.run.name).join(', ')}: set it (heatcap analyze --set-lr <run>=<η>, or "Set Learning Rate of Run…" in the runs view).` });
+  }
+  return { observed: base, sweepFit: null, slopeDof: null, warnings };
+}

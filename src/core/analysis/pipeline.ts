@@ -1,0 +1,110 @@
+/**
+ * The analysis pipeline shared by the CLI, the extension (through the CLI child process) and the
+ * language server's result files: discover the runs under a folder, group them into analysis units
+ * (each sweep, and each run outside any sweep), compute the checkpoint's gradient statistics once when a
+ * checkpoint is given, and analyse every unit.
+ */
+import { resolve, sep } from 'node:path';
+import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
+import { HeatcapError } from '../errors';
+import { discoverRuns, type Discovery } from '../runs/discover';
+import type { Run } from '../runs/model';
+import type { AnalysisResult } from '../result/schema';
+import { analyzeUnit, type AnalysisUnit } from './analyzeUnit';
+import type { GradientInputs, GradientProvider } from './gradients';
+import type { AnalyzeOptions } from './options';
+
+export interface PipelineContext {
+  toolVersion: string;
+  token?: CancelToken;
+  onProgress?: ProgressFn;
+  /** Computes gradient statistics for `opts.model`; required when a model is given. */
+  gradients?: GradientProvider;
+  now?: () => Date;
+}
+
+/** Each sweep, then each run that belongs to no sweep, in discovery order. */
+export function analysisUnits(d: Discovery): AnalysisUnit[] {
+  const byId = new Map(d.runs.map((r) => [r.id, r]));
+  const inSweep = new Set<string>();
+  const units: AnalysisUnit[] = [];
+  for (const s of d.sweeps) {
+    const runs = s.runIds.map((id) => byId.get(id)).filter((r): r is Run => r !== undefined);
+    runs.forEach((r) => inSweep.add(r.id));
+    units.push({ sweep: { id: s.id, name: s.name, path: s.path }, runs, warnings: warningsUnder(d, s.path) });
+  }
+  for (const r of d.runs) {
+    if (!inSweep.has(r.id)) units.push({ sweep: null, runs: [r], warnings: [] });
+  }
+  return units;
+}
+
+/** Discovery warnings about files inside a sweep's folder belong to that sweep's result. */
+function warningsUnder(d: Discovery, relPath: string) {
+  if (relPath === '.') return d.warnings;
+  const fragment = `${sep}${relPath.split('/').join(sep)}${sep}`;
+  return d.warnings.filter((w) => w.file !== undefined && `${w.file}${sep}`.includes(fragment));
+}
+
+export function unitId(u: AnalysisUnit): string {
+  return u.sweep ? u.sweep.id : u.runs[0].id;
+}
+
+function unitLabel(u: AnalysisUnit): string {
+  return u.sweep ? `sweep "${u.sweep.id}" (${u.runs.length} runs)` : `run "${u.runs[0].id}"`;
+}
+
+/**
+ * Chooses what `heatcap analyze <root>` analyses when `--all` is not given: the unit named by
+ * `sweepId`; the only unit; or the sweep at the root itself. Otherwise an error listing the choices.
+ */
+export function pickUnit(units: AnalysisUnit[], root: string, sweepId?: string): AnalysisUnit {
+  if (sweepId !== undefined) {
+    const hit = units.find((u) => unitId(u) === sweepId);
+    if (!hit) throw new HeatcapError(root, `no sweep or run "${sweepId}" here (found: ${units.map(unitId).join(', ') || 'none'})`);
+    return hit;
+  }
+  if (units.length === 1) return units[0];
+  if (units.length === 0) throw new HeatcapError(root, 'no training runs found (looked for TensorBoard event files, metrics.csv, *.jsonl, trainer_state.json, mlruns/)');
+  const atRoot = units.filter((u) => u.sweep?.path === '.');
+  if (atRoot.length === 1) return atRoot[0];
+  const sweeps = units.filter((u) => u.sweep);
+  if (sweeps.length === 1) return sweeps[0];
+  throw new HeatcapError(root, `several sweeps/runs here: ${units.map(unitLabel).join(', ')}; choose one with --sweep <id>, or analyse all with --all`);
+}
+
+export interface PipelineOutput {
+  results: AnalysisResult[];
+  discovery: Discovery;
+}
+
+/** Analyses every unit under `opts.root` (or only the chosen one when `all` is false). */
+export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, all = true): Promise<PipelineOutput> {
+  const root = resolve(opts.root);
+  const progress = ctx.onProgress ?? (() => undefined);
+  progress({ fraction: 0, message: 'finding runs' });
+  const discovery = await discoverRuns(root, {
+    maxDepth: opts.maxDepth,
+    token: ctx.token,
+    onProgress: (p) => progress({ fraction: p.fraction !== undefined ? 0.4 * p.fraction : undefined, message: `reading ${p.message ?? ''}` }),
+  });
+  throwIfCancelled(ctx.token);
+  const units = analysisUnits(discovery);
+  const chosen = all ? units : [pickUnit(units, root, opts.sweepId)];
+
+  let gradients: GradientInputs | null = null;
+  if (opts.model) {
+    if (!ctx.gradients) throw new HeatcapError(opts.model, 'no gradient engine available to read this checkpoint');
+    if (!opts.data) throw new HeatcapError(opts.model, 'a checkpoint needs its training data (--data, and --labels unless the data file holds them)');
+    progress({ fraction: 0.4, message: 'per-example gradient norms' });
+    gradients = await ctx.gradients(opts, {
+      token: ctx.token,
+      onProgress: (p) => progress({ fraction: p.fraction !== undefined ? 0.4 + 0.55 * p.fraction : undefined, message: p.message }),
+    });
+    throwIfCancelled(ctx.token);
+  }
+  progress({ fraction: 0.95, message: 'fitting' });
+  const results = chosen.map((u) => analyzeUnit(u, opts, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }));
+  progress({ fraction: 1, message: 'done' });
+  return { results, discovery };
+}
