@@ -1,0 +1,35 @@
+/** Export Report…: HTML, Markdown, JSON, or the charts as PNG (rendered by the panel). */
+import * as vscode from 'vscode';
+import type { ExportFormat } from '../../shared/webviewProtocol';
+import { AnalysisPanel } from '../panel/analysisPanel';
+import type { Services } from './services';
+
+export async function exportReport(s: Services): Promise<void> {
+  const shown = s.ctx.store.selected();
+  if (!shown) {
+    const analyze = 'Analyze Workspace Runs';
+    if ((await vscode.window.showInformationMessage('Heat Capacity: nothing analysed yet.', analyze)) === analyze) await vscode.commands.executeCommand('heatcap.analyzeWorkspace');
+    return;
+  }
+  const items: { label: string; description: string; format: ExportFormat | 'png' }[] = [
+    { label: 'HTML report', description: 'self-contained page with the interactive charts', format: 'html' },
+    { label: 'Markdown report', description: 'verdict and every chart as a table', format: 'md' },
+    { label: 'Analysis result (JSON)', description: 'the full result, schema ' + shown.result.schema_version, format: 'json' },
+    { label: 'Charts as PNG', description: 'from the analysis panel', format: 'png' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Heat Capacity: export' });
+  if (!picked) return;
+  if (picked.format === 'png') {
+    // Charts are drawn by the panel only; it saves each through its own PNG button (exportChart).
+    AnalysisPanel.createOrShow(s.panel);
+    void vscode.window.showInformationMessage('Heat Capacity: use the PNG button above a chart in the panel to save it.');
+    return;
+  }
+  try {
+    await s.exporter.exportReport(shown.result, picked.format);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    s.ctx.log.error(`export failed: ${msg}`);
+    void vscode.window.showErrorMessage(`Heat Capacity: export failed: ${msg}`);
+  }
+}

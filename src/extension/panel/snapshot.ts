@@ -1,0 +1,39 @@
+/**
+ * What the host sends the panel, built from the store's state. No `vscode` import (unit-tested).
+ */
+import type { AnalysisResult } from '../../core/result/schema';
+import { PROTOCOL_VERSION, type BusyState, type HostToPanel, type PanelCapabilities } from '../../shared/webviewProtocol';
+import type { RootEntry } from '../state/analysisStore';
+import { displayText } from '../runsView/viewModel';
+
+/**
+ * What this host can do for the panel. Examples need a data reader in the CLI that this version does
+ * not call, so the panel hides that part.
+ */
+export const HOST_CAPABILITIES: PanelCapabilities = {
+  exportReport: ['html', 'md', 'json'],
+  exportChart: true,
+  examples: false,
+  editRuns: true,
+  revealRun: true,
+  openSettings: true,
+};
+
+export function snapshotMessage(result: AnalysisResult | null, focusLr: number | null, busy: BusyState | null): HostToPanel {
+  return { type: 'snapshot', protocol: PROTOCOL_VERSION, result, focusLr, busy, capabilities: HOST_CAPABILITIES };
+}
+
+/**
+ * The banner the panel shows for the folder of its result: the last analysis or discovery error
+ * (the previous result stays drawn under it), or null to clear it.
+ */
+export function bannerError(entry: RootEntry | undefined): { message: string; file: string | null } | null {
+  const message = entry?.analysisError ?? entry?.listingError ?? null;
+  return message === null ? null : { message, file: null };
+}
+
+/** The panel's tab title: plain text, but a folder name can still hold control characters. */
+export function panelTitle(result: AnalysisResult | null): string {
+  const name = result?.sweep?.name ?? result?.runs[0]?.name;
+  return name ? `Heat Capacity: ${displayText(name, 40)}` : 'Heat Capacity';
+}
