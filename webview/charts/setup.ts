@@ -1,7 +1,7 @@
 /**
  * Registers exactly the Chart.js pieces the panel uses (tree-shaken bundle, no CDN) and two small
  * plugins: a background fill, so exported PNGs and screenshots carry the theme's background, and
- * vertical markers (focused η, stability limit, mean ‖g_b‖²).
+ * vertical markers (focused η, stability limit, mean ‖g_b‖²), plus a mark on each drawn canvas.
  */
 import {
   BarController,
@@ -80,6 +80,14 @@ const markers: Plugin = {
   },
 };
 
+/** Marks a canvas once Chart.js has drawn it, so tests and screenshots can wait for the charts. */
+const drawnMark: Plugin = {
+  id: 'hcDrawn',
+  afterRender(chart) {
+    chart.canvas.dataset.drawn = String(Number(chart.canvas.dataset.drawn ?? 0) + 1);
+  },
+};
+
 let registered = false;
 
 export function registerCharts(): void {
@@ -102,6 +110,7 @@ export function registerCharts(): void {
     Legend,
     background,
     markers,
+    drawnMark,
   );
 }
 

@@ -4,7 +4,7 @@
  * with its observed and predicted drop (THEORY.md §5, single run with step decays).
  */
 import type { AnalysisResult } from '../../src/core/result/schema';
-import { formatNumber, intText, isFiniteNumber } from '../../src/core/report/format';
+import { formatNumber, formatRatio, intText, isFiniteNumber } from '../../src/core/report/format';
 import { eventDrop, predictedDrop } from '../../src/core/report/tables';
 
 export interface GapXY {
@@ -131,7 +131,7 @@ export function curvesModel(result: AnalysisResult, opts: { logLoss: boolean; zo
       isFiniteNumber(drop) ? `observed drop ${formatNumber(drop)}${isFiniteNumber(se) ? ` ± ${formatNumber(se, 2)}` : ''}` : 'observed drop: a level is missing',
       isFiniteNumber(pd) ? `predicted drop ${formatNumber(pd)}` : 'predicted drop: no prediction',
     ];
-    if (isFiniteNumber(drop) && isFiniteNumber(pd) && pd !== 0) detail.push(`observed / predicted = ${formatNumber(drop / pd, 3)}`);
+    if (isFiniteNumber(drop) && isFiniteNumber(pd) && pd !== 0) detail.push(`observed / predicted = ${formatRatio(drop / pd)}`);
     if (!e.settled) detail.push('the level after the change had not settled');
     events.push({ runId: e.run, colorIndex: colorOf.get(e.run) ?? 0, x: e.step, y, detail });
   }
