@@ -2,7 +2,7 @@ import { describeError, isHeatcapError, CancelledError } from '../core/errors';
 import type { CliIo } from './command';
 import { commands } from './commands/index';
 
-const VERSION = '0.1.0';
+import { TOOL_VERSION as VERSION } from '../core/version';
 
 function helpText(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

@@ -1,6 +1,8 @@
 import type { CliCommand } from '../command';
+import { analyzeCommand } from './analyze';
+import { reportCommand } from './report';
 import { runsCommand } from './runs';
 import { scalarsCommand } from './scalars';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [runsCommand, scalarsCommand];
+export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand];

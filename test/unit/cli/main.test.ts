@@ -14,3 +14,11 @@ describe('heatcap CLI dispatcher', () => {
     assert.match(r.err, /unknown command 'frobnicate'/);
   });
 });
+
+describe('version', () => {
+  it('reports the version written in package.json', async () => {
+    const pkg = require('../../../package.json') as { version: string };
+    const r = await runCli(['--version']);
+    assert.equal(r.out.trim(), pkg.version);
+  });
+});

@@ -1,0 +1,180 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { AnalyzeOptions } from '../../core/analysis/options';
+import { analyzeFolder } from '../../core/analysis/pipeline';
+import { CancelSource } from '../../core/cancel';
+import { HeatcapError } from '../../core/errors';
+import { renderHtmlReport } from '../../core/report/html';
+import { renderMarkdownReport } from '../../core/report/markdown';
+import type { AnalysisResult } from '../../core/result/schema';
+import type { Sampling } from '../../core/runs/model';
+import { TOOL_VERSION } from '../../core/version';
+import { ipcReporter } from '../../shared/cliIpc';
+import { numberFlag, parseCommandArgs, toJson } from '../args';
+import type { CliCommand, CliIo } from '../command';
+import { gradientProvider } from '../gradientProvider';
+import { formatAnalysis } from '../format/analysisText';
+
+const usage = `usage: heatcap analyze <path> [options]
+
+Compares the observed loss-vs-η slope of the runs under <path> (a sweep over η, or a run with
+learning-rate step decays) with the slope predicted from per-example gradients at a checkpoint.
+
+  --tag <tag>                  scalar tag to use as the training loss (default: chosen and reported)
+  --model <model.json>         TensorFlow.js checkpoint at the optimum (enables the prediction)
+  --data <x.npy> --labels <y.npy>   its training data (.npy/.npz/.csv/.jsonl); --loss <name> if the model has none
+  --backend auto|wasm|node|cpu TensorFlow.js backend for the gradient norms (default auto)
+  --batch-size B --momentum β --dampening d --weight-decay λ
+  --sampling with_replacement|without_replacement|reshuffle
+  --optimizer sgd|nesterov|adam|rmsprop   override the training setup read from the runs
+  --started-at-checkpoint      the runs started at the checkpoint: use its loss as L* (secant fit)
+  --sweep <id>                 analyse this sweep/run when <path> holds several
+  --all                        analyse every sweep and lone run (JSON: an array)
+  --exclude-run <id>           leave a run out of the fit (repeatable)
+  --set-lr <id>=<η>            state the learning rate of a run that records none (repeatable)
+  --max-depth N                folder levels to search (default 8)
+  --json                       print the versioned result (schema: analysis-result.schema.json)
+  --html <file> --md <file>    also write a self-contained HTML report / a Markdown summary
+  --out <file>                 also write the JSON result to a file
+`;
+
+const SAMPLINGS: Sampling[] = ['with_replacement', 'without_replacement', 'reshuffle'];
+const OPTIMIZERS = ['sgd', 'nesterov', 'adam', 'adamw', 'rmsprop'];
+const BACKENDS = ['auto', 'wasm', 'node', 'cpu'] as const;
+
+function parseSetLr(values: string[] | undefined): Record<string, number> | undefined {
+  if (!values?.length) return undefined;
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const i = v.lastIndexOf('=');
+    const lr = Number(v.slice(i + 1));
+    if (i <= 0 || !Number.isFinite(lr) || lr <= 0) throw new HeatcapError(undefined, `--set-lr expects <run id>=<positive η>, got '${v}'`);
+    out[v.slice(0, i)] = lr;
+  }
+  return out;
+}
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new HeatcapError(undefined, `--${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      tag: { type: 'string' },
+      model: { type: 'string' },
+      data: { type: 'string' },
+      labels: { type: 'string' },
+      loss: { type: 'string' },
+      backend: { type: 'string' },
+      'batch-size': { type: 'string' },
+      momentum: { type: 'string' },
+      dampening: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      sampling: { type: 'string' },
+      optimizer: { type: 'string' },
+      'started-at-checkpoint': { type: 'boolean' },
+      sweep: { type: 'string' },
+      all: { type: 'boolean' },
+      'exclude-run': { type: 'string', multiple: true },
+      'set-lr': { type: 'string', multiple: true },
+      'max-depth': { type: 'string' },
+      json: { type: 'boolean' },
+      html: { type: 'string' },
+      md: { type: 'string' },
+      out: { type: 'string' },
+      ipc: { type: 'boolean' },
+    },
+    usage,
+  );
+  if (positionals.length !== 1) throw new HeatcapError(undefined, `expected one <path>, got ${positionals.length} (see 'heatcap analyze --help')`);
+  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
+  const momentum = numberFlag('momentum', values.momentum, { min: 0 });
+  if (momentum !== undefined && momentum >= 1) throw new HeatcapError(undefined, `--momentum must be < 1, got '${values.momentum}'`);
+  const opts: AnalyzeOptions = {
+    root: resolve(cwd, positionals[0]),
+    sweepId: values.sweep,
+    tag: values.tag,
+    model: abs(values.model),
+    data: abs(values.data),
+    labels: abs(values.labels),
+    loss: values.loss,
+    backend: oneOf('backend', values.backend, BACKENDS),
+    batchSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),
+    momentum,
+    dampening: numberFlag('dampening', values.dampening, { min: 0 }),
+    weightDecay: numberFlag('weight-decay', values['weight-decay'], { min: 0 }),
+    sampling: oneOf('sampling', values.sampling, SAMPLINGS),
+    optimizer: oneOf('optimizer', values.optimizer, OPTIMIZERS),
+    startedAtCheckpoint: values['started-at-checkpoint'] || undefined,
+    excludeRuns: values['exclude-run'],
+    lrOverrides: parseSetLr(values['set-lr']),
+    maxDepth: numberFlag('max-depth', values['max-depth'], { min: 0, integer: true }),
+    overrideSource: 'flag',
+  };
+  if ((opts.data || opts.labels) && !opts.model) throw new HeatcapError(undefined, '--data/--labels need --model (the checkpoint they belong to)');
+  return { opts, all: values.all === true, json: values.json === true, html: abs(values.html), md: abs(values.md), out: abs(values.out) };
+}
+
+async function writeOutput(file: string, text: string): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, text);
+  } catch (e) {
+    throw new HeatcapError(file, `cannot write: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function writeReports(results: AnalysisResult[], html: string | undefined, md: string | undefined): Promise<void> {
+  if (!html && !md) return;
+  const first = results[0];
+  if (!first) return;
+  if (html) await writeOutput(html, renderHtmlReport(first));
+  if (md) {
+    await writeOutput(md, results.map((r) => renderMarkdownReport(r)).join('\n\n---\n\n'));
+  }
+}
+
+export const analyzeCommand: CliCommand = {
+  name: 'analyze',
+  summary: 'observed vs predicted loss-vs-η slope (the heat capacity) of a sweep or a run with step decays',
+  usage,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { opts, all, json, html, md, out } = analyzeOptionsFromArgs(argv, io.cwd);
+    const ipc = ipcReporter(argv);
+    const cancel = new CancelSource();
+    const onSignal = () => cancel.cancel();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    try {
+      const { results } = await analyzeFolder(
+        opts,
+        {
+          toolVersion: TOOL_VERSION,
+          token: cancel.token,
+          onProgress: (p) => ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),
+          gradients: gradientProvider,
+        },
+        all,
+      );
+      for (const r of results) {
+        for (const w of r.warnings.filter((x) => x.severity !== 'info')) {
+          if (ipc) ipc.warning(w.message, w.file);
+          else if (!json) continue; // the text report lists them
+          else io.err(`heatcap: warning: ${w.file ? `${w.file}: ` : ''}${w.message}\n`);
+        }
+      }
+      const payload = toJson(all ? results : results[0]);
+      if (out) await writeOutput(out, payload);
+      await writeReports(results, html, md);
+      io.out(json ? payload : results.map(formatAnalysis).join('\n'));
+      return 0;
+    } finally {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+    }
+  },
+};

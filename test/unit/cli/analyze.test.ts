@@ -1,0 +1,70 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { analyzeOptionsFromArgs } from '../../../src/cli/commands/analyze';
+import { num } from '../../../src/cli/format/analysisText';
+import { runCli } from '../../support/cli';
+import { assertValidResult } from '../../support/resultSchema';
+
+const REAL = path.resolve(__dirname, '../../../../shared/data/real-logs');
+
+describe('heatcap analyze (CLI contract)', () => {
+  it('parses the documented flags into AnalyzeOptions, with paths resolved against the cwd', () => {
+    const a = analyzeOptionsFromArgs(
+      ['runs', '--model', 'm/model.json', '--data', 'x.npy', '--labels', 'y.npy', '--batch-size', '8', '--momentum', '0.9', '--sampling', 'reshuffle', '--optimizer', 'nesterov', '--set-lr', 'a/b=0.01', '--exclude-run', 'c', '--json', '--all'],
+      '/work',
+    );
+    assert.equal(a.opts.root, '/work/runs');
+    assert.equal(a.opts.model, '/work/m/model.json');
+    assert.equal(a.opts.batchSize, 8);
+    assert.equal(a.opts.momentum, 0.9);
+    assert.equal(a.opts.sampling, 'reshuffle');
+    assert.equal(a.opts.optimizer, 'nesterov');
+    assert.deepEqual(a.opts.lrOverrides, { 'a/b': 0.01 });
+    assert.deepEqual(a.opts.excludeRuns, ['c']);
+    assert.equal(a.json, true);
+    assert.equal(a.all, true);
+  });
+
+  it('rejects bad flag values with one line naming the flag', async () => {
+    for (const [args, re] of [
+      [['x', '--momentum', '1.5'], /--momentum must be < 1/],
+      [['x', '--sampling', 'random'], /--sampling must be one of/],
+      [['x', '--batch-size', '2.5'], /--batch-size must be an integer/],
+      [['x', '--set-lr', 'run=-1'], /--set-lr expects/],
+      [['x', '--data', 'x.npy'], /need --model/],
+    ] as const) {
+      const r = await runCli(['analyze', ...args]);
+      assert.equal(r.code, 1, String(args));
+      assert.match(r.err, re);
+      assert.equal(r.err.trim().split('\n').length, 1);
+    }
+  });
+
+  it('names the folder when it does not exist', async () => {
+    const r = await runCli(['analyze', '/nonexistent/heatcap-runs']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /\/nonexistent\/heatcap-runs: no such file or folder/);
+  });
+
+  it('on real Keras logs without a learning rate: no invented η, a readable report, exit 0', async () => {
+    const r = await runCli(['analyze', path.join(REAL, 'keras-tf2-mnist'), '--all']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /No learning rate stated for/);
+    assert.doesNotMatch(r.out, /NaN|undefined/);
+  });
+
+  it('--json prints a schema-valid array with --all', async () => {
+    const r = await runCli(['analyze', path.join(REAL, 'keras-tf2-mnist'), '--all', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const results = JSON.parse(r.out) as unknown[];
+    assert.ok(Array.isArray(results) && results.length >= 2);
+    results.forEach(assertValidResult);
+  });
+
+  it('formats numbers for people', () => {
+    assert.equal(num(1e-5), '1e-5');
+    assert.equal(num(0.0553213), '0.05532');
+    assert.equal(num(null), '—');
+    assert.equal(num(NaN), '—');
+  });
+});
