@@ -20,8 +20,10 @@ const MISSING = new Set(['', 'na', 'n/a', 'none', 'null']);
 
 /** A number, `null` for a missing cell, or `undefined` for text that is not a number. */
 export function parseNumberCell(cell: string): number | null | undefined {
+  if (cell.length === 0) return null;
   const x = Number(cell);
-  if (!Number.isNaN(x)) return cell.trim() === '' ? null : x;
+  // Number('  ') is 0: a blank cell is missing, not zero.
+  if (x === x) return x !== 0 || cell.trim() !== '' ? x : null;
   const t = cell.trim().toLowerCase();
   if (MISSING.has(t)) return null;
   if (t in SPECIAL) return SPECIAL[t];

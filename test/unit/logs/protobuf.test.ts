@@ -129,3 +129,50 @@ describe('protobuf wire reader', () => {
     assert.equal(h.groupName, 'g');
   });
 });
+
+describe('event fast path', () => {
+  it('emits exactly what the general decoder emits, on valid and byte-flipped scalar events (property, 3,000 cases)', () => {
+    const meta = new ProtoWriter().bytes(1, new ProtoWriter().string(1, 'scalars').finish());
+    const event = (tag: string, step: number, value: number, kind: number): Uint8Array => {
+      const val = new ProtoWriter().string(1, tag);
+      if (kind === 0) val.float(2, value);
+      else {
+        const dv = new DataView(new ArrayBuffer(4));
+        dv.setFloat32(0, value, true);
+        val.bytes(8, new ProtoWriter().uint(1, 1).bytes(2, new Uint8Array(0)).bytes(4, new Uint8Array(dv.buffer)).finish());
+        if (kind === 2) val.bytes(9, new ProtoWriter().bytes(1, new ProtoWriter().string(1, 'scalars').finish()).uint(4, 1).finish());
+        if (kind === 3) val.bytes(9, meta.finish());
+      }
+      return new ProtoWriter().double(1, 1.5e9).uint(2, step).bytes(5, new ProtoWriter().bytes(1, val.finish()).finish()).finish();
+    };
+    const run = (fast: boolean, payloads: Uint8Array[]) => {
+      const out: unknown[] = [];
+      const d = new EventDecoder({ scalar: (t, s, w, v) => out.push([t, s, w, v]) }, { fastPath: fast });
+      for (const p of payloads) {
+        try {
+          d.decode(p);
+        } catch (e) {
+          if (!(e instanceof ProtoError)) throw e;
+          out.push('error');
+        }
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 12 }), fc.nat(2 ** 40), fc.float({ noDefaultInfinity: false }), fc.nat(3)), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 }))),
+        (events, flip) => {
+          const payloads = events.map(([t, s, v, k]) => event(t, s, v, k));
+          if (flip) {
+            const [at, mask] = flip;
+            const p = payloads[at % payloads.length];
+            p[at % p.length] ^= mask;
+          }
+          assert.deepEqual(run(true, payloads), run(false, payloads));
+        },
+      ),
+      { seed: 17, numRuns: 3000 },
+    );
+  });
+});

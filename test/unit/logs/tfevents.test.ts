@@ -91,7 +91,7 @@ describe('TFRecord framing and event files', () => {
     for (const cut of [offsets[7] + 5, offsets[7] + 13, offsets[7] + 20, bytes.length - 1]) {
       const file = await writeText(join(dir, `cut${cut}`, 'events.out.tfevents.1'), bytes.subarray(0, cut));
       const { steps, res } = await readSteps(file);
-      const whole = offsets.filter((o, i) => (offsets[i + 1] ?? bytes.length) <= cut).length;
+      const whole = offsets.filter((_o, i) => (offsets[i + 1] ?? bytes.length) <= cut).length;
       assert.deepEqual(steps, Array.from({ length: whole }, (_, i) => i));
       assert.equal(res.stop, 'partial');
       assert.equal(res.nextOffset, offsets[whole]);

@@ -14,12 +14,18 @@
 export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, final: boolean): number {
   let i = 0;
   const n = text.length;
+  // Position of the next quote at or after i (n when none): found once, not once per line, so a
+  // quote-free chunk is scanned in linear time.
+  let quote = -1;
   while (i < n) {
     const nl = text.indexOf('\n', i);
     const lineEnd = nl < 0 ? n : nl;
     if (nl < 0 && !final) return i;
-    const quote = text.indexOf('"', i);
-    if (quote < 0 || quote > lineEnd) {
+    if (quote < i) {
+      quote = text.indexOf('"', i);
+      if (quote < 0) quote = n;
+    }
+    if (quote > lineEnd) {
       let end = lineEnd;
       if (end > i && text.charCodeAt(end - 1) === 13) end--;
       onRow(text.slice(i, end).split(','));

@@ -1,4 +1,4 @@
-import { ProtoError, ProtoReader, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, readRepeated } from './protobuf';
+import { ProtoError, ProtoReader, StringCache, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, readFloat32LE, readFloat64LE, readRepeated } from './protobuf';
 import { decodeHparamsPluginData, type HparamsPluginData } from './hparams';
 
 /**
@@ -26,6 +26,7 @@ const PLUGIN_CONTENT = 2;
 const DATA_CLASS_SCALAR = 1;
 
 export const SCALARS_PLUGIN = 'scalars';
+const SCALARS_BYTES = new TextEncoder().encode(SCALARS_PLUGIN);
 export const HPARAMS_PLUGIN = 'hparams';
 
 export interface EventSink {
@@ -43,38 +44,151 @@ export class EventDecoder {
   readonly pluginByTag = new Map<string, string>();
   /** Summary values that were tensors we could not read as a scalar although marked as one. */
   unreadableScalarTensors = 0;
+  private readonly strings = new StringCache();
+  // One reader per nesting level, reused for every record (no allocation per record).
+  private readonly rEvent = new ProtoReader(new Uint8Array(0));
+  private readonly rSummary = new ProtoReader(new Uint8Array(0));
+  private readonly rValue = new ProtoReader(new Uint8Array(0));
+  private readonly rMeta = new ProtoReader(new Uint8Array(0));
+  private readonly rPlugin = new ProtoReader(new Uint8Array(0));
+  private readonly rTensor = new ProtoReader(new Uint8Array(0));
 
-  constructor(private readonly sink: EventSink) {}
+  /** `fastPath: false` reads every record with the general decoder (tests compare the two). */
+  constructor(
+    private readonly sink: EventSink,
+    private readonly opts: { fastPath?: boolean } = {},
+  ) {}
 
   /** Decodes one Event record. Throws `ProtoError` on malformed bytes (the caller counts and skips it). */
-  decode(payload: Uint8Array): void {
-    const r = new ProtoReader(payload);
+  decode(payload: Uint8Array, start = 0, end = payload.length): void {
+    if (this.opts.fastPath !== false && this.decodeScalarFast(payload, start, end)) return;
+    const r = this.rEvent.reset(payload, start, end);
     let wallTime = NaN;
     let step = 0;
     let summaryStart = -1;
     let summaryEnd = -1;
-    while (!r.done) {
+    while (r.pos < r.end) {
       const key = r.tag();
       const field = key >>> 3;
       const wire = key & 7;
       if (field === EV_WALL_TIME && wire === WIRE_FIXED64) wallTime = r.double();
       else if (field === EV_STEP && wire === WIRE_VARINT) step = r.int64();
-      else if (field === EV_SUMMARY && wire === WIRE_LEN) [summaryStart, summaryEnd] = r.lenRange();
-      else if (field === EV_FILE_VERSION && wire === WIRE_LEN) {
+      else if (field === EV_SUMMARY && wire === WIRE_LEN) {
+        summaryStart = r.skipLen();
+        summaryEnd = r.pos;
+      } else if (field === EV_FILE_VERSION && wire === WIRE_LEN) {
         const v = r.string();
         this.sink.fileVersion?.(v);
       } else r.skip(wire);
     }
     // The summary is walked after the whole event so its step and wall time are known whatever the
     // field order on the wire.
-    if (summaryStart >= 0) this.decodeSummary(new ProtoReader(payload, summaryStart, summaryEnd), step, wallTime);
+    if (summaryStart >= 0) this.decodeSummary(this.rSummary.reset(payload, summaryStart, summaryEnd), step, wallTime);
+  }
+
+  /**
+   * The common record, decoded inline: an Event with wall_time, step and a Summary holding one Value that
+   * is a `simple_value`, or a float32 scalar tensor (rank 0, `tensor_content`) whose metadata is absent or
+   * only names plugin `scalars`, as TF2 writes it. Emits nothing and returns false for anything else, which
+   * the general decoder then reads; so the two paths cannot disagree on what they both accept.
+   */
+  private decodeScalarFast(b: Uint8Array, start: number, end: number): boolean {
+    let p = start;
+    let wall = NaN;
+    let step = 0;
+    let sumStart = -1;
+    let sumEnd = -1;
+    while (p < end) {
+      const key = b[p++];
+      if (key === 0x09) {
+        if (p + 8 > end) return false;
+        wall = readFloat64LE(b, p);
+        p += 8;
+      } else if (key === 0x10) {
+        let v = 0;
+        let mul = 1;
+        for (;;) {
+          if (p >= end || mul > 2 ** 42) return false;
+          const c = b[p++];
+          v += (c & 0x7f) * mul;
+          if (c < 0x80) break;
+          mul *= 128;
+        }
+        step = v;
+      } else if (key === 0x2a) {
+        if (p >= end) return false;
+        let len = b[p++];
+        if (len >= 0x80) {
+          if (p >= end || b[p] >= 0x80) return false;
+          len = (len & 0x7f) + b[p++] * 128;
+        }
+        sumStart = p;
+        sumEnd = p + len;
+        if (sumEnd > end) return false;
+        p = sumEnd;
+      } else return false;
+    }
+    // Summary { 0a <len> Value } with exactly one value.
+    p = sumStart;
+    if (p < 0 || p + 2 > sumEnd || b[p] !== 0x0a || b[p + 1] >= 0x80) return false;
+    const valEnd = p + 2 + b[p + 1];
+    if (valEnd !== sumEnd) return false;
+    p += 2;
+    let tagStart = -1;
+    let tagEnd = -1;
+    let simple = false;
+    let value = NaN;
+    let tensor = false;
+    let meta = false;
+    while (p < valEnd) {
+      const key = b[p++];
+      if (key === 0x0a) {
+        const len = b[p++];
+        if (len >= 0x80 || p + len > valEnd) return false;
+        tagStart = p;
+        tagEnd = p + len;
+        p = tagEnd;
+      } else if (key === 0x15) {
+        if (p + 4 > valEnd) return false;
+        value = readFloat32LE(b, p);
+        simple = true;
+        p += 4;
+      } else if (key === 0x42) {
+        // TensorProto { 08 01 (DT_FLOAT) 12 00 (shape []) 22 04 <float32> } and nothing else.
+        if (p + 11 > valEnd || b[p] !== 10 || b[p + 1] !== 0x08 || b[p + 2] !== 0x01 || b[p + 3] !== 0x12 || b[p + 4] !== 0x00 || b[p + 5] !== 0x22 || b[p + 6] !== 0x04) return false;
+        value = readFloat32LE(b, p + 7);
+        tensor = true;
+        p += 11;
+      } else if (key === 0x4a) {
+        // SummaryMetadata { 0a 09 PluginData { 0a 07 "scalars" } }, possibly followed by data_class 1.
+        const len = b[p];
+        if (len !== 11 && len !== 13) return false;
+        if (b[p + 1] !== 0x0a || b[p + 2] !== 0x09 || b[p + 3] !== 0x0a || b[p + 4] !== 0x07) return false;
+        for (let i = 0; i < 7; i++) if (b[p + 5 + i] !== SCALARS_BYTES[i]) return false;
+        if (len === 13 && (b[p + 12] !== 0x20 || b[p + 13] !== 0x01)) return false;
+        if (p + 1 + len > valEnd) return false;
+        meta = true;
+        p += 1 + len;
+      } else return false;
+    }
+    if (tagStart < 0 || simple === tensor) return false;
+    const tag = this.strings.get(b, tagStart, tagEnd);
+    if (tensor) {
+      if (meta) {
+        if (this.pluginByTag.get(tag) !== SCALARS_PLUGIN) this.pluginByTag.set(tag, SCALARS_PLUGIN);
+      } else if (this.pluginByTag.get(tag) !== SCALARS_PLUGIN) return false;
+    } else if (meta && this.pluginByTag.get(tag) !== SCALARS_PLUGIN) this.pluginByTag.set(tag, SCALARS_PLUGIN);
+    this.sink.scalar(tag, step, wall, value);
+    return true;
   }
 
   private decodeSummary(r: ProtoReader, step: number, wallTime: number): void {
-    while (!r.done) {
+    while (r.pos < r.end) {
       const key = r.tag();
-      if (key >>> 3 === SUM_VALUE && (key & 7) === WIRE_LEN) this.decodeValue(r.message(), step, wallTime);
-      else r.skip(key & 7);
+      if (key >>> 3 === SUM_VALUE && (key & 7) === WIRE_LEN) {
+        const s = r.skipLen();
+        this.decodeValue(this.rValue.reset(r.buf, s, r.pos), step, wallTime);
+      } else r.skip(key & 7);
     }
   }
 
@@ -85,22 +199,26 @@ export class EventDecoder {
     let tensorEnd = -1;
     let plugin: string | undefined;
     let content: Uint8Array | undefined;
-    while (!r.done) {
+    while (r.pos < r.end) {
       const key = r.tag();
       const field = key >>> 3;
       const wire = key & 7;
-      if (field === VAL_TAG && wire === WIRE_LEN) tag = r.string();
+      if (field === VAL_TAG && wire === WIRE_LEN) tag = r.string(this.strings);
       else if (field === VAL_SIMPLE && wire === WIRE_FIXED32) simple = r.float();
-      else if (field === VAL_TENSOR && wire === WIRE_LEN) [tensorStart, tensorEnd] = r.lenRange();
-      else if (field === VAL_METADATA && wire === WIRE_LEN) {
-        const m = r.message();
-        while (!m.done) {
+      else if (field === VAL_TENSOR && wire === WIRE_LEN) {
+        tensorStart = r.skipLen();
+        tensorEnd = r.pos;
+      } else if (field === VAL_METADATA && wire === WIRE_LEN) {
+        const ms = r.skipLen();
+        const m = this.rMeta.reset(r.buf, ms, r.pos);
+        while (m.pos < m.end) {
           const mk = m.tag();
           if (mk >>> 3 === META_PLUGIN_DATA && (mk & 7) === WIRE_LEN) {
-            const p = m.message();
-            while (!p.done) {
+            const ps = m.skipLen();
+            const p = this.rPlugin.reset(m.buf, ps, m.pos);
+            while (p.pos < p.end) {
               const pk = p.tag();
-              if (pk >>> 3 === PLUGIN_NAME && (pk & 7) === WIRE_LEN) plugin = p.string();
+              if (pk >>> 3 === PLUGIN_NAME && (pk & 7) === WIRE_LEN) plugin = p.string(this.strings);
               else if (pk >>> 3 === PLUGIN_CONTENT && (pk & 7) === WIRE_LEN) content = p.bytes();
               else p.skip(pk & 7);
             }
@@ -110,8 +228,9 @@ export class EventDecoder {
         }
       } else r.skip(wire);
     }
-    if (plugin !== undefined && plugin !== '') this.pluginByTag.set(tag, plugin);
-    else plugin = this.pluginByTag.get(tag);
+    if (plugin !== undefined && plugin !== '') {
+      if (this.pluginByTag.get(tag) !== plugin) this.pluginByTag.set(tag, plugin);
+    } else plugin = this.pluginByTag.get(tag);
 
     if (plugin === HPARAMS_PLUGIN) {
       if (content && this.sink.hparams) this.sink.hparams(decodeHparamsPluginData(content), step, wallTime);
@@ -122,7 +241,7 @@ export class EventDecoder {
       return;
     }
     if (tensorStart >= 0 && plugin === SCALARS_PLUGIN) {
-      const v = tensorScalar(new ProtoReader(r.buf, tensorStart, tensorEnd));
+      const v = tensorScalar(this.rTensor.reset(r.buf, tensorStart, tensorEnd));
       if (v === undefined) this.unreadableScalarTensors++;
       else this.sink.scalar(tag, step, wallTime, v);
     }
@@ -161,10 +280,11 @@ const readVar = (r: ProtoReader): number => r.int64();
 export function tensorScalar(r: ProtoReader): number | undefined {
   let dtype = 0;
   let elements = 1;
-  let content: Uint8Array | undefined;
-  const vals: number[] = [];
+  let contentStart = -1;
+  let contentEnd = -1;
+  let vals: number[] | undefined;
   let valsDtypeField = 0;
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.tag();
     const field = key >>> 3;
     const wire = key & 7;
@@ -173,36 +293,39 @@ export function tensorScalar(r: ProtoReader): number | undefined {
         if (wire !== WIRE_VARINT) throw new ProtoError('TensorProto.dtype has the wrong wire type');
         dtype = r.varint();
         break;
-      case T_SHAPE:
+      case T_SHAPE: {
         if (wire !== WIRE_LEN) throw new ProtoError('TensorProto.tensor_shape has the wrong wire type');
-        elements = shapeElements(r.message());
+        const s = r.skipLen();
+        elements = s === r.pos ? 1 : shapeElements(new ProtoReader(r.buf, s, r.pos));
         break;
+      }
       case T_CONTENT:
         if (wire !== WIRE_LEN) throw new ProtoError('TensorProto.tensor_content has the wrong wire type');
-        content = r.bytes();
+        contentStart = r.skipLen();
+        contentEnd = r.pos;
         break;
       case T_FLOAT_VAL:
         valsDtypeField = field;
-        readRepeated(r, wire, WIRE_FIXED32, readF32, vals, 2);
+        readRepeated(r, wire, WIRE_FIXED32, readF32, (vals ??= []), 2);
         break;
       case T_DOUBLE_VAL:
         valsDtypeField = field;
-        readRepeated(r, wire, WIRE_FIXED64, readF64, vals, 2);
+        readRepeated(r, wire, WIRE_FIXED64, readF64, (vals ??= []), 2);
         break;
       case T_INT_VAL:
       case T_INT64_VAL:
       case T_BOOL_VAL:
       case T_HALF_VAL:
         valsDtypeField = field;
-        readRepeated(r, wire, WIRE_VARINT, readVar, vals, 2);
+        readRepeated(r, wire, WIRE_VARINT, readVar, (vals ??= []), 2);
         break;
       default:
         r.skip(wire);
     }
   }
   if (elements !== 1) return undefined;
-  if (content) return contentScalar(dtype, content);
-  if (vals.length !== 1 || valsDtypeField === 0) return undefined;
+  if (contentStart >= 0) return contentScalar(dtype, r.buf, contentStart, contentEnd);
+  if (!vals || vals.length !== 1 || valsDtypeField === 0) return undefined;
   const v = vals[0];
   if (valsDtypeField === T_HALF_VAL) return dtype === DT_BFLOAT16 ? bfloat16ToNumber(v) : halfToNumber(v);
   if (dtype === DT_INT32) return v | 0;
@@ -212,12 +335,12 @@ export function tensorScalar(r: ProtoReader): number | undefined {
 /** Number of elements of a TensorShapeProto (rank 0 → 1); NaN for unknown rank or sizes. */
 function shapeElements(r: ProtoReader): number {
   let n = 1;
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.tag();
     if (key >>> 3 === 2 && (key & 7) === WIRE_LEN) {
       const d = r.message();
       let size = 0;
-      while (!d.done) {
+      while (d.pos < d.end) {
         const dk = d.tag();
         if (dk >>> 3 === 1 && (dk & 7) === WIRE_VARINT) size = d.int64();
         else d.skip(dk & 7);
@@ -230,35 +353,34 @@ function shapeElements(r: ProtoReader): number {
   return n;
 }
 
-function contentScalar(dtype: number, b: Uint8Array): number | undefined {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const want = (n: number): boolean => b.length === n;
+function contentScalar(dtype: number, buf: Uint8Array, start: number, end: number): number | undefined {
+  const n = end - start;
+  // The hot cases (float32, float64) avoid allocating a DataView.
+  if (dtype === DT_FLOAT) return n === 4 ? readFloat32LE(buf, start) : undefined;
+  if (dtype === DT_DOUBLE) return n === 8 ? readFloat64LE(buf, start) : undefined;
+  const dv = new DataView(buf.buffer, buf.byteOffset + start, n);
   switch (dtype) {
-    case DT_FLOAT:
-      return want(4) ? dv.getFloat32(0, true) : undefined;
-    case DT_DOUBLE:
-      return want(8) ? dv.getFloat64(0, true) : undefined;
     case DT_INT32:
-      return want(4) ? dv.getInt32(0, true) : undefined;
+      return n === 4 ? dv.getInt32(0, true) : undefined;
     case DT_UINT32:
-      return want(4) ? dv.getUint32(0, true) : undefined;
+      return n === 4 ? dv.getUint32(0, true) : undefined;
     case DT_INT64:
-      return want(8) ? Number(dv.getBigInt64(0, true)) : undefined;
+      return n === 8 ? Number(dv.getBigInt64(0, true)) : undefined;
     case DT_UINT64:
-      return want(8) ? Number(dv.getBigUint64(0, true)) : undefined;
+      return n === 8 ? Number(dv.getBigUint64(0, true)) : undefined;
     case DT_INT16:
-      return want(2) ? dv.getInt16(0, true) : undefined;
+      return n === 2 ? dv.getInt16(0, true) : undefined;
     case DT_UINT16:
-      return want(2) ? dv.getUint16(0, true) : undefined;
+      return n === 2 ? dv.getUint16(0, true) : undefined;
     case DT_INT8:
-      return want(1) ? dv.getInt8(0) : undefined;
+      return n === 1 ? dv.getInt8(0) : undefined;
     case DT_UINT8:
     case DT_BOOL:
-      return want(1) ? dv.getUint8(0) : undefined;
+      return n === 1 ? dv.getUint8(0) : undefined;
     case DT_HALF:
-      return want(2) ? halfToNumber(dv.getUint16(0, true)) : undefined;
+      return n === 2 ? halfToNumber(dv.getUint16(0, true)) : undefined;
     case DT_BFLOAT16:
-      return want(2) ? bfloat16ToNumber(dv.getUint16(0, true)) : undefined;
+      return n === 2 ? bfloat16ToNumber(dv.getUint16(0, true)) : undefined;
     default:
       return undefined;
   }

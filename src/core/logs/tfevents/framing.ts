@@ -49,11 +49,11 @@ export interface FrameReadResult {
 }
 
 /**
- * Calls `onRecord(payload, offset)` for each whole, CRC-checked record of `file` from `startOffset` on.
- * `payload` is a view into a reused buffer, valid only during the call. Exceptions thrown by `onRecord`
- * propagate (after the file is closed).
+ * Calls `onRecord(buf, start, end, offset)` for each whole, CRC-checked record of `file` from
+ * `startOffset` on: the payload is `buf[start, end)` of a reused buffer, valid only during the call (no
+ * view is allocated per record). Exceptions thrown by `onRecord` propagate (after the file is closed).
  */
-export async function readFrames(file: string, onRecord: (payload: Uint8Array, offset: number) => void, opts: FrameReadOptions = {}): Promise<FrameReadResult> {
+export async function readFrames(file: string, onRecord: (buf: Uint8Array, start: number, end: number, offset: number) => void, opts: FrameReadOptions = {}): Promise<FrameReadResult> {
   const maxRecord = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const verify = opts.verifyPayloadCrc ?? true;
   const fh = await open(file, 'r');
@@ -144,7 +144,7 @@ export async function readFrames(file: string, onRecord: (payload: Uint8Array, o
         if (res.badPayloadCrc <= 5) res.problems.push(`offset ${recordStart}: record payload checksum mismatch; record skipped`);
       } else {
         res.records++;
-        onRecord(buf.subarray(pStart, pEnd), recordStart);
+        onRecord(buf, pStart, pEnd, recordStart);
       }
       res.nextOffset = bufFileStart + pos;
     }

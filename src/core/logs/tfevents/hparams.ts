@@ -18,7 +18,7 @@ export interface HparamsPluginData {
 export function decodeHparamsPluginData(content: Uint8Array): HparamsPluginData {
   const out: HparamsPluginData = { kind: 'unknown', hparams: Object.create(null) };
   const r = new ProtoReader(content);
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.tag();
     const field = key >>> 3;
     const wire = key & 7;
@@ -37,7 +37,7 @@ export function decodeHparamsPluginData(content: Uint8Array): HparamsPluginData 
 }
 
 function readSessionStart(r: ProtoReader, out: HparamsPluginData): void {
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.tag();
     const field = key >>> 3;
     const wire = key & 7;
@@ -46,7 +46,7 @@ function readSessionStart(r: ProtoReader, out: HparamsPluginData): void {
       const e = r.message();
       let name: string | undefined;
       let value: string | number | boolean | undefined;
-      while (!e.done) {
+      while (e.pos < e.end) {
         const ek = e.tag();
         if (ek >>> 3 === 1 && (ek & 7) === WIRE_LEN) name = e.string();
         else if (ek >>> 3 === 2 && (ek & 7) === WIRE_LEN) value = readValue(e.message());
@@ -61,7 +61,7 @@ function readSessionStart(r: ProtoReader, out: HparamsPluginData): void {
 /** google.protobuf.Value: number_value = 2 (double), string_value = 3, bool_value = 4. */
 function readValue(r: ProtoReader): string | number | boolean | undefined {
   let v: string | number | boolean | undefined;
-  while (!r.done) {
+  while (r.pos < r.end) {
     const key = r.tag();
     const field = key >>> 3;
     const wire = key & 7;

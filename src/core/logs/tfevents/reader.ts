@@ -18,9 +18,9 @@ export async function readEventFile(file: string, decoder: EventDecoder, opts: F
   const decodeProblems: string[] = [];
   const res = await readFrames(
     file,
-    (payload, offset) => {
+    (buf, start, end, offset) => {
       try {
-        decoder.decode(payload);
+        decoder.decode(buf, start, end);
       } catch (e) {
         if (!(e instanceof ProtoError)) throw e;
         malformed++;
