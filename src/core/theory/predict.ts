@@ -38,7 +38,10 @@ export interface PredictExtras {
   perExampleGrads?: Float64Array;
   /** λ_max of the data-loss Hessian when the full Hessian is too big (power iteration). */
   hessianTopEigenvalue?: number;
-  /** Largest P for the O(P³) Hessian computations. Default 5000. */
+  /**
+   * Largest P for the O(P³) Hessian computations. Default 1500: measured (bench/stats.ts, 2 shared
+   * cores) 7.5 s for the eigen-decomposition at P = 800 and ×8 per doubling, so ~1 min at 1500.
+   */
   maxParams?: number;
 }
 
@@ -60,6 +63,8 @@ export interface PredictionReport {
   diagnostics: PredictionDiagnostics;
 }
 
+/** See PredictExtras.maxParams. */
+export const DEFAULT_MAX_PARAMS = 1500;
 const FAR_FROM_OPTIMUM = 0.1;
 const NEAR_OPTIMUM = 0.01;
 const SGD_LIKE = new Set(['sgd']);
@@ -146,7 +151,7 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
   const N = setup.dataset_size;
   const lambda = setup.weight_decay;
   const decoupled = (setup.weight_decay_mode ?? (setup.optimizer === 'adamw' ? 'decoupled' : 'coupled')) === 'decoupled';
-  const maxParams = extras.maxParams ?? 5000;
+  const maxParams = extras.maxParams ?? DEFAULT_MAX_PARAMS;
   const P = extras.hessian ? squareSide(extras.hessian, 'Hessian') : null;
   const hessianOk = P !== null && P <= maxParams && extras.perExampleGrads !== undefined;
   if (P !== null && P > maxParams) warn(warnings, 'hessian_too_large', 'info', `The model has ${P} parameters (> ${maxParams}): Hessian-based refinements skipped.`);
@@ -328,7 +333,7 @@ function stabilityOf(setup: TrainingSetup, extras: PredictExtras, lambda: number
   if (ADAPTIVE.has(setup.optimizer)) return null; // the preconditioned curvature is not known here
   if (extras.hessian) {
     const n = squareSide(extras.hessian, 'Hessian');
-    if (n <= (extras.maxParams ?? 5000)) return stabilityLimitFromEigenvalue(largestEigenvalue(extras.hessian, n), opts);
+    if (n <= (extras.maxParams ?? DEFAULT_MAX_PARAMS)) return stabilityLimitFromEigenvalue(largestEigenvalue(extras.hessian, n), opts);
   }
   if (extras.hessianTopEigenvalue !== undefined) return stabilityLimitFromEigenvalue(extras.hessianTopEigenvalue, opts);
   return null;
