@@ -6,7 +6,7 @@
 import type { AnalysisResult } from '../core/result/schema';
 import { cellText, interval, plusMinus } from '../core/report/format';
 import type { BusyState } from '../shared/webviewProtocol';
-import { displayText } from './runsView/viewModel';
+import { displayText, ratioText } from './runsView/viewModel';
 
 export interface StatusBarView {
   /** null: hide the item (nothing analysed and nothing running). */
@@ -40,7 +40,7 @@ export function statusBarView(result: AnalysisResult | null, busy: BusyState | n
   }
   if (pred !== null && result.predicted) lines.push(`Predicted: ${twoFigures(pred)} (${result.predicted.formula_id})`);
   else lines.push('Predicted: none (select a checkpoint and its training data)');
-  if (result.ratio !== null) lines.push(`Observed / predicted: ${twoFigures(result.ratio)} ${cellText(interval(result.ratio_ci, ''))}`.trimEnd());
+  if (result.ratio !== null) lines.push(`Observed / predicted: ${ratioText(result.ratio)} ${cellText(interval(result.ratio_ci, ''))}`.trimEnd());
   lines.push(displayText(result.verdict.message, 300));
   lines.push('Click to open the analysis panel.');
 

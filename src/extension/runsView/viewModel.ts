@@ -96,6 +96,11 @@ function tooltipText(lines: string[]): string {
 
 const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '?' : formatNumber(x, digits));
 
+/** An observed/predicted ratio to three figures with its trailing zeros (1.00, not 1): its precision is the point. */
+export function ratioText(x: number): string {
+  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(3) : formatNumber(x, 3);
+}
+
 interface Analysed {
   summary: RunSummary;
   point: ObservedPoint | undefined;
@@ -191,7 +196,7 @@ function sweepDescription(runCount: number, result: AnalysisResult | undefined):
   const o = result.observed;
   if (o.slope !== null) parts.push(`C ${cellText(plusMinus(o.slope, o.slope_stderr, ''))}`);
   if (result.predicted?.slope !== null && result.predicted?.slope !== undefined) parts.push(`pred. ${fmt(result.predicted.slope)}`);
-  if (result.ratio !== null) parts.push(`ratio ${fmt(result.ratio)}`);
+  if (result.ratio !== null) parts.push(`ratio ${ratioText(result.ratio)}`);
   return parts.join(' · ');
 }
 

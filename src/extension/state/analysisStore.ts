@@ -57,8 +57,10 @@ export class AnalysisStore {
   private readonly changed = new Emitter<StoreChange>();
   readonly onDidChange = this.changed.event;
 
+  /** Workspace folders first (in the workspace's order), then folders analysed from outside it. */
   roots(): RootEntry[] {
-    return [...this.entries.values()];
+    const all = [...this.entries.values()];
+    return [...all.filter((e) => e.isWorkspaceFolder), ...all.filter((e) => !e.isWorkspaceFolder)];
   }
 
   get(root: string): RootEntry | undefined {
@@ -68,11 +70,14 @@ export class AnalysisStore {
   /** Makes the workspace folders the workspace roots; folders added with `addRoot` stay. */
   setWorkspaceFolders(folders: readonly { path: string; name: string }[]): void {
     const wanted = new Map(folders.map((f) => [f.path, f.name]));
-    for (const [root, e] of this.entries) if (e.isWorkspaceFolder && !wanted.has(root)) this.entries.delete(root);
+    const previous = new Map(this.entries);
+    this.entries.clear();
+    // Rebuilt in the workspace's folder order; what was known about a folder is kept.
     for (const [root, name] of wanted) {
-      const e = this.entries.get(root);
+      const e = previous.get(root);
       this.entries.set(root, e ? { ...e, label: name, isWorkspaceFolder: true } : blank(root, name, true));
     }
+    for (const [root, e] of previous) if (!e.isWorkspaceFolder && !wanted.has(root)) this.entries.set(root, e);
     if (this.selection && !this.entries.has(this.selection.root)) this.selection = null;
     this.changed.fire('roots');
   }
