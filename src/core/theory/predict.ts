@@ -87,52 +87,54 @@ function checkStats(s: GradStats): void {
 }
 
 /** Noise per unit η of a minibatch mean: Σ_B = factor · Σ (THEORY.md §2 rows 1–2). */
-function noiseFactor(setup: TrainingSetup, B: number, warnings: ResultWarning[]): { f: number; text: string; withoutReplacement: boolean } {
+function noiseFactor(setup: TrainingSetup, B: number, warnings: ResultWarning[]): { f: number; sym: string; nums: string; withoutReplacement: boolean } {
   const N = setup.dataset_size;
-  if (setup.sampling === 'with_replacement') return { f: 1 / B, text: `1/B = 1/${B}`, withoutReplacement: false };
+  if (setup.sampling === 'with_replacement') return { f: 1 / B, sym: '1/B', nums: `1/${B}`, withoutReplacement: false };
   if (N === null || !(N >= 2)) {
     warn(warnings, 'unknown_dataset_size', 'info', `Dataset size unknown: using 1/B for batches of distinct examples instead of (N−B)/(B(N−1)) (slightly larger when N ≫ B).`);
-    return { f: 1 / B, text: `1/B = 1/${B} (N unknown)`, withoutReplacement: false };
+    return { f: 1 / B, sym: '1/B', nums: `1/${B}`, withoutReplacement: false };
   }
   if (B > N) {
     warn(warnings, 'batch_exceeds_dataset', 'warning', `Batch size ${B} exceeds the dataset size ${N}: full-batch gradient descent has no noise.`);
-    return { f: 0, text: 'B ≥ N: no noise', withoutReplacement: true };
+    return { f: 0, sym: '0 (B ≥ N)', nums: '0', withoutReplacement: true };
   }
-  return { f: (N - B) / (B * (N - 1)), text: `(N−B)/(B(N−1)) = (${N}−${B})/(${B}·(${N}−1))`, withoutReplacement: true };
+  return { f: (N - B) / (B * (N - 1)), sym: '(N−B)/(B(N−1))', nums: `(${N}−${B})/(${B}·(${N}−1))`, withoutReplacement: true };
 }
 
 /** First-order momentum factor (THEORY.md §2 rows 4–6). */
-function momentumFactor(setup: TrainingSetup, warnings: ResultWarning[]): { m: number; id: string; text: string; assumption?: string } {
+function momentumFactor(setup: TrainingSetup, warnings: ResultWarning[]): { m: number; id: string; sym: string; nums: string; assumption?: string } {
   const b = setup.momentum;
   const d = setup.dampening;
   if (!(b >= 0 && b < 1)) throw new HeatcapError(undefined, `momentum ${b} is outside [0, 1)`);
   if (!(d >= 0 && d <= 1)) throw new HeatcapError(undefined, `dampening ${d} is outside [0, 1]`);
   if (setup.optimizer === 'adam' || setup.optimizer === 'adamw') {
-    return { m: 1, id: '', text: '', assumption: `Adam's first moment m ← β1·m + (1−β1)·ĝ is EMA momentum: no change to the slope (THEORY.md §2)` };
+    return { m: 1, id: '', sym: '', nums: '', assumption: `Adam's first moment m ← β1·m + (1−β1)·ĝ is EMA momentum: no change to the slope (THEORY.md §2)` };
   }
   if (setup.optimizer === 'rmsprop' && b > 0) {
-    return { m: 1 / (1 - b), id: 'heavy_ball', text: ` · 1/(1−β) = 1/(1−${num(b)})`, assumption: 'RMSprop momentum (PyTorch/Keras): heavy ball on the preconditioned gradient, factor 1/(1−β) at first order' };
+    return { m: 1 / (1 - b), id: 'heavy_ball', sym: ' · 1/(1−β)', nums: ` · 1/(1−${num(b)})`, assumption: 'RMSprop momentum (PyTorch/Keras): heavy ball on the preconditioned gradient, factor 1/(1−β) at first order' };
   }
   if (setup.nesterov) {
-    if (b === 0) return { m: 1, id: '', text: '' };
+    if (b === 0) return { m: 1, id: '', sym: '', nums: '' };
     // PyTorch Nesterov: step = η(g + βv'), v' = βv + (1−d)g; its low-frequency gain is (1−βd)/(1−β),
     // equal to heavy ball's (1−d)/(1−β) when d = 0 (PyTorch forbids dampening with Nesterov).
     if (d > 0) warn(warnings, 'nesterov_dampening', 'info', 'Nesterov with dampening (PyTorch forbids it): using the gain (1−βd)/(1−β).');
     return {
       m: (1 - b * d) / (1 - b),
       id: 'nesterov',
-      text: d > 0 ? ` · (1−βd)/(1−β) = (1−${num(b)}·${num(d)})/(1−${num(b)})` : ` · 1/(1−β) = 1/(1−${num(b)})`,
+      sym: d > 0 ? ' · (1−βd)/(1−β)' : ' · 1/(1−β)',
+      nums: d > 0 ? ` · (1−${num(b)}·${num(d)})/(1−${num(b)})` : ` · 1/(1−${num(b)})`,
       assumption: 'Nesterov momentum: same as heavy ball at first order in η (differs at O(η²))',
     };
   }
-  if (b === 0) return { m: 1, id: '', text: '' };
+  if (b === 0) return { m: 1, id: '', sym: '', nums: '' };
   if (Math.abs(d - b) < 1e-12) {
-    return { m: 1, id: 'ema_momentum', text: ` · (1−d)/(1−β) = 1 (d = β)`, assumption: 'EMA momentum (dampening = β): m ← βm + (1−β)ĝ leaves the slope unchanged' };
+    return { m: 1, id: 'ema_momentum', sym: ' · (1−d)/(1−β)', nums: ' · 1 (d = β)', assumption: 'EMA momentum (dampening = β): m ← βm + (1−β)ĝ leaves the slope unchanged' };
   }
   return {
     m: (1 - d) / (1 - b),
     id: 'heavy_ball',
-    text: ` · (1−d)/(1−β) = (1−${num(d)})/(1−${num(b)})`,
+    sym: ' · (1−d)/(1−β)',
+    nums: ` · (1−${num(d)})/(1−${num(b)})`,
     assumption: 'heavy-ball momentum (PyTorch convention v ← βv + (1−d)g, w ← w − ηv): slope × (1−d)/(1−β) at first order',
   };
 }
@@ -185,7 +187,7 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
   const ratio = diagnostics.optimum_ratio;
   if (ratio !== null) {
     if (lambda > 0 && !decoupled) {
-      warn(warnings, 'optimum_check_weight_decay', 'info', `‖ḡ‖²/E‖g_b‖² = ${num(ratio)}, but with weight decay the data-loss gradient balances the penalty at the optimum, so this ratio does not measure closeness to it.`);
+      if (ratio >= NEAR_OPTIMUM) warn(warnings, 'optimum_check_weight_decay', 'info', `‖ḡ‖²/E‖g_b‖² = ${num(ratio)}, but with weight decay the data-loss gradient balances the penalty at the optimum, so this ratio does not measure closeness to it.`);
     } else if (ratio >= FAR_FROM_OPTIMUM) {
       warn(warnings, 'far_from_optimum', 'warning', `‖ḡ‖²/E‖g_b‖² = ${num(ratio)}: the checkpoint is not at an optimum; the law assumes one (THEORY.md §2). The prediction uses the covariance tr Σ = E‖g_b‖² − ‖ḡ‖².`);
     } else if (ratio >= NEAR_OPTIMUM) {
@@ -232,13 +234,15 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
 
   // The per-unit-η noise term ¼·tr(PΣ_B) for the optimiser's (fixed) preconditioner P.
   let core: number;
-  let coreText: string;
+  let coreSym: string;
+  let coreNums: string;
   let rowId: string;
   let precond: Float64Array | undefined;
   if (SGD_LIKE.has(setup.optimizer)) {
     core = traceCov * nf.f;
     rowId = nf.withoutReplacement ? 'iid_without_replacement' : 'iid_with_replacement';
-    coreText = nf.withoutReplacement ? `tr Σ·(N−B)/(4B(N−1)) = ${num(traceCov)}·(${N}−${B})/(4·${B}·(${N}−1))` : `tr Σ/(4B) = ${num(traceCov)}/(4·${B})`;
+    coreSym = nf.withoutReplacement ? 'tr Σ·(N−B)/(4B(N−1))' : 'tr Σ/(4B)';
+    coreNums = nf.withoutReplacement ? `${num(traceCov)}·(${N}−${B})/(4·${B}·(${N}−1))` : `${num(traceCov)}/(4·${B})`;
     assumptions.push(nf.withoutReplacement ? 'each minibatch is B distinct examples, batches independent of each other' : 'minibatch indices drawn i.i.d. with replacement');
     if (diagnostics.subsampled && stats.sqNormSd !== undefined && traceCov > 0) {
       const fpc = Math.sqrt(Math.max(0, 1 - stats.n / (N as number)));
@@ -265,14 +269,16 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
     }
     core = s / 4;
     rowId = 'adam_diag';
-    coreText = `¼ Σ_i Σ_B,ii/(√Σ_B,ii + ε) with Σ_B,ii = (E g_i² − ḡ_i²)·${nf.text}, ε = ${num(eps)}, over ${diag.length} parameters = ${num(core)} (→ ¼ Σ_i σ_B,i = ${num(sSigma / 4)} as ε → 0)`;
+    coreSym = `¼ Σ_i Σ_B,ii/(√Σ_B,ii + ε) [Σ_B,ii = (E g_i² − ḡ_i²)·${nf.sym}]`;
+    coreNums = `(sum over ${diag.length} parameters, ${nf.sym} = ${nf.nums}, ε = ${num(eps)}: ${num(core)}; ¼ Σ_i σ_B,i = ${num(sSigma / 4)})`;
     assumptions.push('Adam/RMSprop with β2 → 1: the second-moment estimate v_i is frozen at E ĝ_i² ≈ Σ_B,ii, a fixed diagonal preconditioner P = diag(1/(√v_i + ε)) (THEORY.md §2)');
     if (!stats.meanGrad) assumptions.push('ḡ_i taken as 0 (per-parameter mean gradient not supplied)');
     assumptions.push('the slope scales as 1/√B, not 1/B');
   }
   const slope = core * mf.m;
   const idWithMomentum = mf.id ? `${rowId}+${mf.id}` : rowId;
-  const sgdFormula = (value: number): string => (SGD_LIKE.has(setup.optimizer) ? `s = ${coreText}${mf.text} = ${num(value)}` : `s = ${coreText}${mf.text}${mf.text ? ` = ${num(value)}` : ''}`);
+  const rhs = (value: number): string => `${coreSym}${mf.sym} = ${coreNums}${mf.nums} = ${num(value)}`;
+  const sgdFormula = (value: number): string => `s = ${rhs(value)}`;
 
   // Weight decay rows.
   if (lambda > 0) {
@@ -286,11 +292,13 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
         const exact = penaltyExcludedFromGrads(extras, nf.f, lambda, precond, decoupled) * mf.m;
         diagnostics.hessian_used = true;
         assumptions.push(`loss measured without the penalty: ¼ tr[H̃(H̃+λD)⁻¹ P Σ_B] from the Hessian (${P} parameters), ${decoupled ? 'decoupled' : 'coupled'} decay`);
-        const f = SGD_LIKE.has(setup.optimizer) ? `s = ¼ tr[H(H+λI)⁻¹Σ_B]${mf.text} with λ = ${num(lambda)}, Σ_B = Σ·${nf.text} = ${num(exact)}` : `s = ¼ tr[H̃(H̃+λD)⁻¹C] (Adam preconditioned, λ = ${num(lambda)}) = ${num(exact)}`;
+        const f = SGD_LIKE.has(setup.optimizer)
+          ? `s = ¼ tr[H(H+λI)⁻¹Σ_B]${mf.sym}, Σ_B = Σ·${nf.sym}, with λ = ${num(lambda)}, ${nf.sym} = ${nf.nums}${mf.nums ? `, factor${mf.nums.slice(2)}` : ''}: s = ${num(exact)} (≤ ${num(upper)} with the penalty)`
+          : `s = ¼ tr[H̃(H̃+λD)⁻¹ P^½Σ_B P^½] (preconditioned, ${decoupled ? 'decoupled' : 'coupled'} λ = ${num(lambda)}) = ${num(exact)}`;
         return finish({ slope: exact, formula_id: `${idWithMomentum}+l2_without_penalty`, formula: f, regime: 'linear', upper_bound: upper });
       }
       warn(warnings, 'penalty_excluded_upper_bound', 'warning', `Weight decay λ = ${num(lambda)} with the penalty not in the logged loss: the slope is ¼ tr[H(H+λI)⁻¹Σ_B]·(momentum factor), which needs the Hessian; only the upper bound ${num(upper)} is available.`);
-      return finish({ slope: null, formula_id: `${idWithMomentum}+l2_without_penalty`, formula: `s ≤ ${sgdFormula(upper).slice(4)} (needs the Hessian for ¼ tr[H(H+λI)⁻¹Σ_B])`, regime: 'linear', upper_bound: upper });
+      return finish({ slope: null, formula_id: `${idWithMomentum}+l2_without_penalty`, formula: `s ≤ ${rhs(upper)} (the exact ¼ tr[H(H+λI)⁻¹Σ_B] needs the Hessian)`, regime: 'linear', upper_bound: upper });
     }
   }
 
@@ -322,7 +330,7 @@ export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: Pre
         reshuffle_curve: { lr: lrOut, excess: curve.excess },
       });
     }
-    return finish({ slope: null, formula_id: `${idWithMomentum}+reshuffle`, formula: `s ≤ ${sgdFormula(upper).slice(4)} (i.i.d. upper bound; reshuffling suppresses the slope)`, regime: 'reshuffle_suppressed', upper_bound: upper });
+    return finish({ slope: null, formula_id: `${idWithMomentum}+reshuffle`, formula: `s ≤ ${rhs(upper)} (independent-batch upper bound; reshuffling suppresses the slope)`, regime: 'reshuffle_suppressed', upper_bound: upper });
   }
 
   return finish({ slope, formula_id: idWithMomentum, formula: sgdFormula(slope), regime: 'linear' });

@@ -86,6 +86,11 @@ describe('predictSlope diagnostics and rows without a finite prediction', () => 
     assert.ok((r.diagnostics.optimum_ratio as number) < 1e-20);
   });
 
+  it('formula lists symbols, then numbers, then the value, for momentum without replacement', () => {
+    const r = predictSlope(sgdSetup({ batch_size: 2, dataset_size: 6, sampling: 'without_replacement', momentum: 0.9 }), stats);
+    assert.equal(r.predicted.formula, 's = tr Σ·(N−B)/(4B(N−1)) · (1−d)/(1−β) = 1.774·(6−2)/(4·2·(6−1)) · (1−0)/(1−0.9) = 1.774');
+  });
+
   it('warns far_from_optimum from ‖ḡ‖²/E‖g_b‖² and still uses the covariance', () => {
     const off = { ...stats, meanSqNorm: stats.meanSqNorm + 1, meanGradSqNorm: 1 };
     const r = predictSlope(sgdSetup(), off);
