@@ -52,7 +52,12 @@ export function renderMarkdownReport(result: AnalysisResult): string {
   out.push(`Folder: ${escapeMarkdown(result.root)}  `, `Generated ${escapeMarkdown(result.generated_at)} by heatcap ${escapeMarkdown(result.tool.version)} (result schema ${escapeMarkdown(result.schema_version)})`, '');
 
   out.push(`## Verdict: ${escapeMarkdown(v.headline)}`, '');
-  out.push(`**Observed / predicted slope: ${escapeMarkdown(cellText(v.ratio))}** (95% CI ${escapeMarkdown(cellText(v.ratioCi))})`, '');
+  out.push(
+    v.ratio.missing
+      ? `**Observed / predicted slope: ${v.ratio.text}** (${escapeMarkdown(v.ratio.missing)})`
+      : `**Observed / predicted slope: ${escapeMarkdown(v.ratio.text)}** (95% CI ${escapeMarkdown(cellText(v.ratioCi))})`,
+    '',
+  );
   if (v.message) out.push(escapeMarkdownLine(v.message), '');
   if (v.formula) out.push(`Formula used: ${escapeMarkdown(v.formula)}${v.formulaId ? ` (${escapeMarkdown(v.formulaId)})` : ''}  `);
   if (v.regime) out.push(`Regime: ${escapeMarkdown(v.regime)}`);
