@@ -1,5 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { HeatcapError } from '../errors';
 import type { RunWarning } from '../runs/model';
 import { CsvLogReader } from './csv/reader';
 import { JsonlLogReader } from './jsonl';
@@ -73,7 +74,7 @@ export class LogTail {
 
   /** `tag` names an MLflow metric file's metric (default: the file's path below `metrics/`). */
   async poll(file: string, kind: TailKind | undefined = tailKindOf(file), tag?: string): Promise<TailUpdate> {
-    if (!kind) throw new Error(`LogTail: cannot tell the log format of ${file}`);
+    if (!kind) throw new HeatcapError(file, 'cannot tell the log format from the file name');
     const st = await stat(file);
     let state = this.files.get(file);
     let reset = false;

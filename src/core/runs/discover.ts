@@ -81,9 +81,8 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
 /** A single log file given as the root: its format from its name and first line. */
 async function planFile(file: string): Promise<Plan> {
   const name = basename(file);
-  if (isEventFileName(name)) {
-    throw new HeatcapError(file, 'point at the folder holding the event file: a TensorBoard run is a folder');
-  }
+  // A TensorBoard run is a folder: an event file stands for the folder holding it.
+  if (isEventFileName(name)) return { runs: [{ format: 'tfevents', rel: '', abs: dirname(file), parts: [{ dir: dirname(file), prefix: '' }], sideDir: dirname(file) }], manifests: [] };
   if (name === 'trainer_state.json') return { runs: [{ format: 'trainer_state', rel: '', abs: dirname(file), file, sideDir: dirname(file) }], manifests: [] };
   const format = await sniffTextLog(file);
   if (!format) throw new HeatcapError(file, 'not a recognised log (expected a CSV with a step/epoch column, a JSONL file with a step key, or trainer_state.json)');

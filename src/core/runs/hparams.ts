@@ -214,17 +214,21 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
   return { hparams: h, lrTag, notes };
 }
 
+/** Sampling: an explicit `sampling`/`sampler` word first, then `replacement: true`, then `shuffle: true`. */
 function resolveSampling(sources: ParamSource[], h: RunHparams): void {
-  for (const source of sources) {
-    for (const [key, value] of Object.entries(source.values)) {
-      const last = segments(key).pop() ?? '';
-      let s: Sampling | undefined;
-      if (SAMPLING_KEYS.includes(last) && typeof value === 'string') s = samplingFromWord(value);
-      else if (last === 'replacement' && bool(value) === true) s = 'with_replacement';
-      else if (last === 'shuffle' && bool(value) === true) s = 'reshuffle';
-      if (s) {
-        h.sampling = { value: s, source: `${source.label}: ${key}` };
-        return;
+  const rules: ((last: string, value: ParamValue) => Sampling | undefined)[] = [
+    (last, value) => (SAMPLING_KEYS.includes(last) && typeof value === 'string' ? samplingFromWord(value) : undefined),
+    (last, value) => (last === 'replacement' && bool(value) === true ? 'with_replacement' : undefined),
+    (last, value) => (last === 'shuffle' && bool(value) === true ? 'reshuffle' : undefined),
+  ];
+  for (const rule of rules) {
+    for (const source of sources) {
+      for (const [key, value] of Object.entries(source.values)) {
+        const s = rule(segments(key).pop() ?? '', value);
+        if (s) {
+          h.sampling = { value: s, source: `${source.label}: ${key}` };
+          return;
+        }
       }
     }
   }

@@ -5,6 +5,7 @@ import { tokenizeCsv } from '../../../src/core/logs/csv/parse';
 import { readCsvLog } from '../../../src/core/logs/read';
 import { LightningCsvWriter } from '../../../src/core/logs/csv/writer';
 import { isHeatcapError } from '../../../src/core/errors';
+import { parseDecimalFast } from '../../../src/core/logs/numbers';
 import { cleanupTempDirs, tempDir, writeKerasCsv, writeText } from '../../support/logs/fixtures';
 
 function rows(text: string, final = true): { rows: string[][]; used: number } {
@@ -124,5 +125,41 @@ describe('CSV metric logs', () => {
     const data = await readCsvLog(file);
     assert.equal(data.scalars.loss.steps.length, n);
     assert.equal(data.scalars.loss.values[n - 1], Number(((n - 1) * 0.001).toFixed(3)));
+  });
+});
+
+describe('CSV fast path', () => {
+  after(cleanupTempDirs);
+
+  it('parseDecimalFast equals Number() whenever it answers (property, 20,000 strings; oracle: Number)', () => {
+    const digit = fc.constantFrom('0', '1', '2', '5', '7', '9');
+    const decimal = fc
+      .tuple(fc.constantFrom('', '-', '+'), fc.array(digit, { maxLength: 18 }), fc.constantFrom('', '.'), fc.array(digit, { maxLength: 18 }), fc.constantFrom('', 'e', 'E-', 'e+', 'x'), fc.array(digit, { maxLength: 3 }))
+      .map(([s, a, dot, b, e, x]) => s + a.join('') + dot + b.join('') + e + x.join(''));
+    fc.assert(
+      fc.property(fc.oneof(decimal, fc.string({ maxLength: 8 }), fc.double().map(String)), (s) => {
+        const v = parseDecimalFast(s, 0, s.length);
+        return v === undefined || Object.is(v, Number(s));
+      }),
+      { seed: 31, numRuns: 20000 },
+    );
+  });
+
+  it('reads quote-free rows exactly as the general tokenizer does (property)', async () => {
+    const dir = await tempDir();
+    const cell = fc.oneof(fc.constant(''), fc.constant('NA'), fc.constant('nan'), fc.constant('-inf'), fc.constant(' 2.5'), fc.double({ noNaN: true }).map(String), fc.integer().map(String), fc.constant('junk'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(cell, { minLength: 0, maxLength: 5 }), { maxLength: 30 }), fc.boolean(), async (rowsIn, crlf) => {
+        const eol = crlf ? '\r\n' : '\n';
+        const lines = rowsIn.map((r, i) => [String(i), ...r].join(','));
+        const plain = await writeText(join(dir, 'plain.csv'), `step,a,b,c,d${eol}${lines.join(eol)}${eol}`);
+        // One quoted cell anywhere sends the whole chunk through the general tokenizer.
+        const quoted = await writeText(join(dir, 'quoted.csv'), `step,a,b,c,d,"q"${eol}${lines.map((l) => `${l}${','.repeat(Math.max(0, 5 - l.split(',').length))},"x"`).join(eol)}${eol}`);
+        const p = await readCsvLog(plain);
+        const q = await readCsvLog(quoted);
+        for (const tag of ['a', 'b', 'c', 'd']) assert.deepEqual(p.scalars[tag], q.scalars[tag], tag);
+      }),
+      { seed: 4, numRuns: 80 },
+    );
   });
 });

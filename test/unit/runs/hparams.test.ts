@@ -90,3 +90,12 @@ describe('hyperparameter resolution with provenance', () => {
     assert.equal(optimizerFamily(3), undefined);
   });
 });
+
+describe('sampling scheme', () => {
+  it('prefers an explicit sampling word over replacement over shuffle', () => {
+    const r = resolveHparams({ sources: [{ label: 'config.json', values: { shuffle: true, 'data.sampler': 'with_replacement' } }], scalars: {}, names: [] });
+    assert.deepEqual(r.hparams.sampling, { value: 'with_replacement', source: 'config.json: data.sampler' });
+    const s = resolveHparams({ sources: [{ label: 'args.json', values: { shuffle: 'True', replacement: false } }], scalars: {}, names: [] });
+    assert.equal(s.hparams.sampling?.value, 'reshuffle');
+  });
+});

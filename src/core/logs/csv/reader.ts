@@ -1,6 +1,6 @@
 import { HeatcapError } from '../../errors';
 import type { RunWarning } from '../../runs/model';
-import { parseNumberCell, isUsableStep } from '../numbers';
+import { parseDecimalFast, parseNumberCell, isUsableStep } from '../numbers';
 import { streamText, type TextStreamOptions } from '../text-stream';
 import { tokenizeCsv } from './parse';
 
@@ -48,16 +48,73 @@ export class CsvLogReader {
   async readMore(onPoint: PointFn, opts: TextStreamOptions = {}): Promise<{ fileBytes: number; lineTooLong?: number }> {
     const res = await streamText(
       this.file,
-      (text, final) =>
-        tokenizeCsv(
-          text,
-          (fields) => this.row(fields, onPoint),
-          final,
-        ),
+      (text, final) => {
+        // Quote-free text after the header (the normal metrics file) takes the fast path.
+        if (this.header && text.indexOf('"') < 0) return this.plainRows(text, final, onPoint);
+        return tokenizeCsv(text, (fields) => this.row(fields, onPoint), final);
+      },
       { ...opts, startOffset: this.offset },
     );
     this.offset = res.nextOffset;
     return res;
+  }
+
+  /**
+   * Rows of quote-free text, cells parsed in place (no string per cell for plain decimals); the same
+   * results as `tokenizeCsv` + `row`, which handle every line this path does not.
+   */
+  private plainRows(text: string, final: boolean, onPoint: PointFn): number {
+    const header = this.header as string[];
+    const width = header.length;
+    const stepCol = this.stepColumn;
+    const n = text.length;
+    let i = 0;
+    const starts: number[] = new Array(width + 1);
+    const ends: number[] = new Array(width + 1);
+    while (i < n) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0 && !final) return i;
+      let end = nl < 0 ? n : nl;
+      if (end > i && text.charCodeAt(end - 1) === 13) end--;
+      const next = nl < 0 ? n : nl + 1;
+      // Split on commas into start/end offsets.
+      let cells = 0;
+      let a = i;
+      for (;;) {
+        const comma = text.indexOf(',', a);
+        const b = comma < 0 || comma > end ? end : comma;
+        if (cells <= width) {
+          starts[cells] = a;
+          ends[cells] = b;
+        }
+        cells++;
+        if (b === end) break;
+        a = b + 1;
+      }
+      i = next;
+      if (cells === 1 && starts[0] === ends[0]) continue; // blank line
+      if (cells !== width) this.widthMismatch++;
+      const stepRaw = stepCol < cells ? parseDecimalFast(text, starts[stepCol], ends[stepCol]) : undefined;
+      const step = stepRaw !== undefined ? stepRaw : stepCol < cells ? parseNumberCell(text.slice(starts[stepCol], ends[stepCol])) : null;
+      if (!isUsableStep(step)) {
+        this.badRows++;
+        continue;
+      }
+      const m = Math.min(cells, width);
+      for (let c = 0; c < m; c++) {
+        if (c === stepCol || starts[c] === ends[c]) continue;
+        let v: number | null | undefined = parseDecimalFast(text, starts[c], ends[c]);
+        if (v === undefined) v = parseNumberCell(text.slice(starts[c], ends[c]));
+        if (v === null) continue;
+        if (v === undefined) {
+          this.textCells.set(c, (this.textCells.get(c) ?? 0) + 1);
+          continue;
+        }
+        this.numericColumns.add(c);
+        onPoint(header[c], step, v);
+      }
+    }
+    return i;
   }
 
   private row(fields: string[], onPoint: PointFn): void {
