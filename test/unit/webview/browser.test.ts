@@ -141,6 +141,20 @@ describe('webview in headless Chromium', function () {
       await assertClean(w);
     });
 
+    it('offers each chart as a PNG download and the result as a JSON download', async () => {
+      const w = await openReport('schedule-events');
+      const { page } = w;
+      await chartsDrawn(page);
+      const [png] = await Promise.all([page.waitForEvent('download'), page.locator('[data-section=curves] button', { hasText: 'PNG' }).click()]);
+      assert.equal(png.suggestedFilename(), 'heatcap-curves.png');
+      const bytes = readFileSync((await png.path()) as string);
+      assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+      const [json] = await Promise.all([page.waitForEvent('download'), page.locator('button', { hasText: 'Export JSON' }).click()]);
+      assert.equal(json.suggestedFilename(), 'heatcap-result.json');
+      assert.deepEqual(JSON.parse(readFileSync((await json.path()) as string, 'utf8')), fixture('schedule-events'));
+      await assertClean(w);
+    });
+
     it('uses the dark palette when the reader prefers dark', async () => {
       const w = await openReport('iid-sweep', 'dark');
       await chartsDrawn(w.page);
