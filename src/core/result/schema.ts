@@ -10,7 +10,7 @@
  * Version policy: bump the minor version when fields are added, the major when a field changes meaning
  * or disappears. Readers accept any 1.x.
  */
-export const SCHEMA_VERSION = '1.0.0';
+export const SCHEMA_VERSION = '1.1.0';
 
 export type Severity = 'info' | 'warning' | 'error';
 
