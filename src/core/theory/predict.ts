@@ -9,7 +9,7 @@ import type { Predicted, PredictionRegime, ResultWarning } from '../result/schem
 import { num } from './format';
 import { penaltyExcludedSlope } from './penalty';
 import { reshufflePrediction } from './reshuffle';
-import type { TrainingSetup } from './setup';
+import { optimizerFamily, type TrainingSetup } from './setup';
 import { stabilityLimitFromEigenvalue } from './stability';
 
 /** Per-example gradient statistics at the checkpoint (computed by the gradient engine). */
@@ -144,8 +144,11 @@ function momentumFactor(setup: TrainingSetup, warnings: ResultWarning[]): { m: n
  * Throws HeatcapError on malformed statistics; otherwise always returns a report (slope null when no
  * finite or computable prediction exists, with the reason among the warnings).
  */
-export function predictSlope(setup: TrainingSetup, stats: GradStats, extras: PredictExtras = {}): PredictionReport {
+export function predictSlope(setupIn: TrainingSetup, stats: GradStats, extras: PredictExtras = {}): PredictionReport {
   checkStats(stats);
+  // Accept optimizer names as written (`SGD`, `torch.optim.AdamW`, `nesterov`): normalise to the family.
+  const fam = optimizerFamily(setupIn.optimizer);
+  const setup: TrainingSetup = { ...setupIn, optimizer: fam.family, nesterov: setupIn.nesterov || fam.nesterov };
   const warnings: ResultWarning[] = [];
   const assumptions: string[] = [];
   const traceCov = Math.max(0, stats.traceCov);

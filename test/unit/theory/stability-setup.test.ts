@@ -132,6 +132,14 @@ describe('predictSlope diagnostics and rows without a finite prediction', () => 
     assert.ok(codes(above).includes('lr_above_stability'));
   });
 
+  it('normalises optimizer names as written (torch.optim.SGD, nesterov)', () => {
+    const r = predictSlope(sgdSetup({ optimizer: 'nesterov', momentum: 0.9 }), stats);
+    assert.equal(r.predicted.optimizer, 'sgd');
+    assert.equal(r.predicted.nesterov, true);
+    assert.equal(r.predicted.formula_id, 'iid_with_replacement+nesterov');
+    assert.equal(predictSlope(sgdSetup({ optimizer: 'torch.optim.SGD' }), stats).predicted.formula_id, 'iid_with_replacement');
+  });
+
   it('rejects malformed statistics with a HeatcapError', () => {
     assert.throws(() => predictSlope(sgdSetup(), { ...stats, traceCov: Number.NaN }), HeatcapError);
     assert.throws(() => predictSlope(sgdSetup(), { ...stats, n: 0 }), HeatcapError);
