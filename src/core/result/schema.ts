@@ -101,7 +101,8 @@ export interface Predicted {
   trace_cov: number;
   mean_sq_norm: number;
   mean_grad_sq_norm: number;
-  batch_size: number;
+  /** Minibatch size B; null when no source states it (then `slope` is null too). */
+  batch_size: number | null;
   momentum: number;
   dampening: number;
   nesterov: boolean;

@@ -173,8 +173,7 @@ export function predictSlope(setupIn: TrainingSetup, stats: GradStats, extras: P
     trace_cov: traceCov,
     mean_sq_norm: stats.meanSqNorm,
     mean_grad_sq_norm: stats.meanGradSqNorm,
-    // 0 stands for "unknown" in this number-typed field; the warning says so.
-    batch_size: B ?? 0,
+    batch_size: B,
     momentum: setup.momentum,
     dampening: setup.dampening,
     nesterov: setup.nesterov,
