@@ -66,6 +66,8 @@ interface FileState {
   entries?: number;
   /** The tag of an MLflow metric file. */
   tag?: string;
+  /** Offset of a bad length checksum already reported: not repeated on every poll. */
+  stuckAt?: number;
   sink: { points: TailPoint[]; hparams: Record<string, ParamValue>[] };
 }
 
@@ -139,6 +141,10 @@ export class LogTail {
       case 'tfevents': {
         const res = await readEventFile(file, s.decoder as EventDecoder, { startOffset: s.offset });
         s.offset = res.nextOffset;
+        if (res.stop === 'bad_length_crc') {
+          if (s.stuckAt === res.nextOffset && res.records === 0) return [];
+          s.stuckAt = res.nextOffset;
+        }
         return res.problems.map((message) => ({ file, message }));
       }
       case 'csv': {

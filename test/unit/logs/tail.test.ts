@@ -158,3 +158,21 @@ describe('LogTail: reading files while they are appended to', () => {
     assert.deepEqual((await tail.poll(join(d, 'trainer_state.json'))).points.map((p) => p.step), [2]);
   });
 });
+
+describe('LogTail on a damaged event file', () => {
+  after(cleanupTempDirs);
+  it('reports a bad length checksum once, not on every poll', async () => {
+    const dir = await tempDir();
+    const good = frameRecord(encodeScalarEvent('loss', 1, 1, 1));
+    const bad = frameRecord(encodeScalarEvent('loss', 2, 2, 2));
+    bad[0] ^= 0xff;
+    const file = join(dir, 'events.out.tfevents.9');
+    await writeFile(file, concat([good, bad]));
+    const tail = new LogTail();
+    const u1 = await tail.poll(file);
+    assert.deepEqual(u1.points.map((p) => p.step), [1]);
+    assert.equal(u1.warnings.length, 1);
+    assert.match(u1.warnings[0].message, /length checksum mismatch/);
+    assert.deepEqual((await tail.poll(file)).warnings, []);
+  });
+});
