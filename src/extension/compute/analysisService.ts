@@ -54,7 +54,8 @@ export class AnalysisService implements vscode.Disposable {
     const job = Promise.resolve(
       vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Heat Capacity: finding runs' }, async () => {
         try {
-          const listing = await this.runJson(runsArgs(root, this.ctx.settingsFor(root)), root, undefined, undefined, (v) => parseRunsListing(v, root));
+          // Discovery is quick and reports no progress: no IPC channel needed.
+          const listing = await this.runJson(runsArgs(root, this.ctx.settingsFor(root)), root, undefined, undefined, (v) => parseRunsListing(v, root), false);
           for (const w of listing.warnings) this.ctx.log.warn(`${root}: ${w}`);
           this.ctx.store.setListing(root, listing);
         } catch (e) {
@@ -146,7 +147,7 @@ export class AnalysisService implements vscode.Disposable {
     }
   }
 
-  private async runJson<T>(args: string[], cwd: string, token: CancelToken | undefined, onProgress: ProgressFn | undefined, parse: (v: unknown) => T): Promise<T> {
+  private async runJson<T>(args: string[], cwd: string, token: CancelToken | undefined, onProgress: ProgressFn | undefined, parse: (v: unknown) => T, ipc = true): Promise<T> {
     this.ctx.log.info(`running: ${displayCommand(args)}`);
     const started = Date.now();
     try {
@@ -154,6 +155,7 @@ export class AnalysisService implements vscode.Disposable {
         {
           cliPath: this.ctx.cliPath,
           args,
+          ipc,
           cwd,
           token,
           onProgress,

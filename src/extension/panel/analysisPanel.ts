@@ -16,7 +16,7 @@ import { PANEL_VIEW_TYPE } from '../ids';
 import { resultKey, type StoreChange } from '../state/analysisStore';
 import type { Exporter } from './exporter';
 import { handlePanelMessage, type PanelActions } from './messageHandler';
-import { bannerError, panelTitle, snapshotMessage } from './snapshot';
+import { bannerError, fallbackHtml, panelTitle, snapshotMessage } from './snapshot';
 
 /** What the panel asks of the rest of the extension (implemented in main.ts's wiring). */
 export interface PanelDeps {
@@ -116,6 +116,16 @@ export class AnalysisPanel implements vscode.Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const dist = this.deps.ctx.distUri;
+    try {
+      return this.panelHtml(webview, dist);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.deps.ctx.log.error(`panel: ${msg}`);
+      return fallbackHtml(msg);
+    }
+  }
+
+  private panelHtml(webview: vscode.Webview, dist: vscode.Uri): string {
     return buildPanelHtml({
       // 128 bits from the CSPRNG, new for every render (CSP nonces must not be guessable).
       nonce: randomBytes(16).toString('base64'),

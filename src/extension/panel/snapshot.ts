@@ -2,6 +2,7 @@
  * What the host sends the panel, built from the store's state. No `vscode` import (unit-tested).
  */
 import type { AnalysisResult } from '../../core/result/schema';
+import { escapeHtml } from '../../shared/webviewHtml';
 import { PROTOCOL_VERSION, type BusyState, type HostToPanel, type PanelCapabilities } from '../../shared/webviewProtocol';
 import type { RootEntry } from '../state/analysisStore';
 import { displayText } from '../runsView/viewModel';
@@ -36,4 +37,17 @@ export function bannerError(entry: RootEntry | undefined): { message: string; fi
 export function panelTitle(result: AnalysisResult | null): string {
   const name = result?.sweep?.name ?? result?.runs[0]?.name;
   return name ? `Heat Capacity: ${displayText(name, 40)}` : 'Heat Capacity';
+}
+
+/**
+ * The page shown when the panel's own page cannot be built (a broken installation): static text
+ * under a CSP that allows nothing at all, so the tab says what is wrong instead of staying blank.
+ */
+export function fallbackHtml(message: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'"><title>Heat Capacity</title></head>
+<body><p>The analysis panel could not be shown: ${escapeHtml(message)}</p><p>See the Heat Capacity output for details.</p></body>
+</html>
+`;
 }

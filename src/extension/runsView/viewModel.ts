@@ -120,7 +120,8 @@ function runIcon(excluded: boolean, a: Analysed | undefined, listed: ListedRun |
   if (!a) return listed?.warnings.length ? Icons.warning : Icons.notAnalysed;
   const flags = a.point?.flags ?? [];
   if (flags.includes('diverged') || flags.includes('nan_values')) return Icons.broken;
-  if (a.point && !a.point.used_in_fit) return Icons.leftOutByFit;
+  // "Left out" only means something where there is a fit over runs (a sweep), not for a lone run.
+  if (a.point && !a.point.used_in_fit && a.result.observed.fit.method === 'wls_sweep') return Icons.leftOutByFit;
   if (a.summary.stationary === true) return Icons.stationary;
   if (a.summary.stationary === false) return Icons.notStationary;
   return Icons.notAnalysed;
@@ -133,7 +134,7 @@ function runNode(entry: RootEntry, runId: string, listed: ListedRun | undefined,
   const batch = a?.summary.batch_size ?? listed?.batchSize ?? null;
   const format = a?.summary.format ?? listed?.format ?? 'unknown';
   const rawName = a?.summary.name ?? listed?.name ?? runId;
-  const loss = a ? cellText(plusMinus(a.summary.converged_loss, a.summary.converged_stderr, 'not converged')) : null;
+  const loss = a && a.summary.converged_loss !== null ? cellText(plusMinus(a.summary.converged_loss, a.summary.converged_stderr, '')) : null;
 
   const description = [
     lr === null ? 'η ?' : `η ${fmt(lr)}${lrSet !== undefined ? ' (set)' : ''}`,
@@ -156,9 +157,9 @@ function runNode(entry: RootEntry, runId: string, listed: ListedRun | undefined,
   if (momentum !== null) lines.push(`momentum: ${momentum}`);
   if (listed?.optimizer) lines.push(`optimizer: ${listed.optimizer}`);
   if (a) {
-    lines.push(`converged loss: ${loss}${a.point ? ` (${a.point.n_used} values, tag ${a.summary.tag ?? '?'})` : ''}`);
+    lines.push(loss === null ? 'converged loss: none (no usable training-loss tag, or too short)' : `converged loss: ${loss}${a.point ? ` (${a.point.n_used} values, tag ${a.summary.tag ?? '?'})` : ''}`);
     lines.push(`stationary: ${a.summary.stationary === null ? 'unknown' : a.summary.stationary ? 'yes' : 'no (a trend remains in the tail)'}`);
-    if (a.point) lines.push(a.point.used_in_fit ? 'used in the fit' : `left out of the fit${a.point.excluded_reason ? `: ${a.point.excluded_reason}` : ''}`);
+    if (a.point && a.result.sweep) lines.push(a.point.used_in_fit ? 'used in the fit' : `left out of the fit${a.point.excluded_reason ? `: ${a.point.excluded_reason}` : ''}`);
     if (a.point?.flags.length) lines.push(`flags: ${a.point.flags.join(', ')}`);
   } else {
     lines.push('not analysed yet');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { HeatcapError } from '../../../src/core/errors';
 import { decodePngDataUrl, DEFAULT_SETTINGS_QUERY, handlePanelMessage, settingsQuery, type PanelActions } from '../../../src/extension/panel/messageHandler';
-import { bannerError, HOST_CAPABILITIES, panelTitle, snapshotMessage } from '../../../src/extension/panel/snapshot';
+import { bannerError, fallbackHtml, HOST_CAPABILITIES, panelTitle, snapshotMessage } from '../../../src/extension/panel/snapshot';
 import { parseHostToPanel, PROTOCOL_VERSION, type HostToPanel } from '../../../src/shared/webviewProtocol';
 import { fixtureResult } from './support/results';
 
@@ -151,5 +151,12 @@ describe('extension: panel snapshot', () => {
     assert.equal(panelTitle(null), 'Heat Capacity');
     assert.equal(panelTitle(fixtureResult('iid-sweep')), 'Heat Capacity: iid');
     assert.ok(!/\n/.test(panelTitle(fixtureResult('hostile'))));
+  });
+
+  it('falls back to a static page (no scripts at all) that shows the reason as text', () => {
+    const html = fallbackHtml('cspSource "<script>" is bad');
+    assert.match(html, /content="default-src 'none'"/);
+    assert.ok(!/<script/i.test(html.replace('&lt;script&gt;', '')));
+    assert.match(html, /cspSource &quot;&lt;script&gt;&quot; is bad/);
   });
 });

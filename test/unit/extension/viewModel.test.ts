@@ -88,6 +88,24 @@ describe('extension: runs view model', () => {
     assert.deepEqual(runs[2].icon, Icons.broken);
   });
 
+  it('a lone run (no sweep fit) shows its stationarity, not "left out"; no loss means no L', () => {
+    const lone = withChanges(fixtureResult('iid-sweep'), (r) => {
+      r.sweep = null;
+      r.runs = [r.runs[0]];
+      r.runs[0].stationary = true;
+      r.runs[0].converged_loss = null;
+      r.observed.fit.method = 'none';
+      r.observed.points = [{ ...r.observed.points[0], run: r.runs[0].id, used_in_fit: false }];
+    });
+    const [node] = buildRunsTree([entry({ results: [lone] })], none);
+    assert.equal(node.kind, 'run');
+    assert.deepEqual(node.icon, Icons.stationary);
+    assert.ok(!node.description.includes('L '), node.description);
+    assert.match(node.tooltip, /converged loss: none/);
+    assert.ok(!/left out of the fit/.test(node.tooltip));
+    assert.deepEqual(node.result, { root: ROOT, key: `run:${lone.runs[0].id}` });
+  });
+
   it('shows the user overrides: excluded runs and η set by hand', () => {
     const o = none.withExcluded(ROOT, 'sweep/lr_0.2', true).withLr(ROOT, 'single', 0.05);
     const tree = buildRunsTree([entry({ listing })], o);
