@@ -4,7 +4,7 @@
  * (each sweep, and each run outside any sweep), compute the checkpoint's gradient statistics once when a
  * checkpoint is given, and analyse every unit.
  */
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { HeatcapError } from '../errors';
 import { discoverRuns, type Discovery } from '../runs/discover';
@@ -12,6 +12,7 @@ import type { Run } from '../runs/model';
 import type { AnalysisResult } from '../result/schema';
 import { analyzeUnit, type AnalysisUnit } from './analyzeUnit';
 import type { GradientInputs, GradientProvider } from './gradients';
+import { readSweepManifest, withManifestDefaults } from './manifest';
 import type { AnalyzeOptions } from './options';
 
 export interface PipelineContext {
@@ -92,19 +93,42 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
   const units = analysisUnits(discovery);
   const chosen = all ? units : [pickUnit(units, root, opts.sweepId)];
 
-  let gradients: GradientInputs | null = null;
-  if (opts.model) {
-    if (!ctx.gradients) throw new HeatcapError(opts.model, 'no gradient engine available to read this checkpoint');
-    if (!opts.data) throw new HeatcapError(opts.model, 'a checkpoint needs its training data (--data, and --labels unless the data file holds them)');
-    progress({ fraction: 0.4, message: 'per-example gradient norms' });
-    gradients = await ctx.gradients(opts, {
-      token: ctx.token,
-      onProgress: (p) => progress({ fraction: p.fraction !== undefined ? 0.4 + 0.55 * p.fraction : undefined, message: p.message }),
-    });
+  // Each unit's options: the user's, completed from its sweep.json (written by the sweep lab).
+  const unitOpts = await Promise.all(
+    chosen.map(async (u) => (u.sweep ? withManifestDefaults(opts, await readSweepManifest(join(root, ...u.sweep.path.split('/')))) : opts)),
+  );
+  // Gradient statistics once per distinct checkpoint + data.
+  const cache = new Map<string, Promise<GradientInputs>>();
+  const checkpoints = new Set(unitOpts.filter((o) => o.model).map(gradientKey));
+  let done = 0;
+  const gradientsFor = (o: AnalyzeOptions): Promise<GradientInputs> | null => {
+    if (!o.model) return null;
+    if (!ctx.gradients) throw new HeatcapError(o.model, 'no gradient engine available to read this checkpoint');
+    if (!o.data) throw new HeatcapError(o.model, 'a checkpoint needs its training data (--data, and --labels unless the data file holds them)');
+    const key = gradientKey(o);
+    let p = cache.get(key);
+    if (!p) {
+      const base = 0.4 + (0.55 * done) / checkpoints.size;
+      const span = 0.55 / checkpoints.size;
+      done++;
+      progress({ fraction: base, message: 'per-example gradient norms' });
+      p = ctx.gradients(o, { token: ctx.token, onProgress: (q) => progress({ fraction: q.fraction !== undefined ? base + span * q.fraction : undefined, message: q.message }) });
+      cache.set(key, p);
+    }
+    return p;
+  };
+  const results: AnalysisResult[] = [];
+  for (const [i, u] of chosen.entries()) {
+    const o = unitOpts[i];
+    const g = gradientsFor(o);
+    const gradients = g ? await g : null;
     throwIfCancelled(ctx.token);
+    results.push(analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }));
   }
-  progress({ fraction: 0.95, message: 'fitting' });
-  const results = chosen.map((u) => analyzeUnit(u, opts, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }));
   progress({ fraction: 1, message: 'done' });
   return { results, discovery };
+}
+
+function gradientKey(o: AnalyzeOptions): string {
+  return JSON.stringify([o.model, o.data, o.labels ?? null, o.loss ?? null, o.backend ?? null]);
 }

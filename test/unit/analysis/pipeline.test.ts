@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GradientInputs } from '../../../src/core/analysis/gradients';
@@ -132,6 +132,24 @@ describe('analysis pipeline on simulated least-squares SGD (oracle: exact slope,
     assert.equal(results[0].predicted, null);
     assert.equal(results[0].verdict.status, 'no_prediction');
     assert.ok(results[0].observed.slope !== null);
+  });
+
+  it('a sweep.json written by the lab supplies the checkpoint and data; flags still win', async () => {
+    const dir = path.join(root, 'iid');
+    writeFileSync(path.join(root, 'model.json'), '{}');
+    writeFileSync(path.join(root, 'x.npy'), '');
+    writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ name: 'iid', runs: [], checkpoint: '../model.json', data: '../x.npy', started_at_checkpoint: true }));
+    const seen: string[] = [];
+    const gradients = async (o: { model?: string; data?: string; startedAtCheckpoint?: boolean }) => {
+      seen.push(`${o.model}|${o.data}|${o.startedAtCheckpoint}`);
+      return exactGradients(GOLDEN_PROBLEM);
+    };
+    const { results } = await analyzeFolder({ root: dir }, { toolVersion: 'test', gradients }, false);
+    assert.deepEqual(seen, [`${path.join(root, 'model.json')}|${path.join(root, 'x.npy')}|true`]);
+    assert.ok(results[0].predicted);
+    seen.length = 0;
+    await analyzeFolder({ root: dir, model: '/elsewhere/model.json', data: '/elsewhere/x.npy' }, { toolVersion: 'test', gradients }, false);
+    assert.deepEqual(seen, ['/elsewhere/model.json|/elsewhere/x.npy|undefined']);
   });
 
   it('several sweeps under one folder: analyse all, or name one; otherwise a clear error', async () => {

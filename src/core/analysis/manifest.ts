@@ -1,0 +1,70 @@
+/**
+ * A sweep written by the sweep lab carries a `sweep.json` that names the checkpoint it started from and
+ * its training data. Reading it lets `heatcap analyze <sweep>` predict without any flag. Flags and
+ * settings always win over the manifest. Only regular files are accepted (never a device or a FIFO,
+ * which could hang a reader); the readers themselves cap what they allocate.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseJsonLenient } from '../logs/json-lenient';
+import type { AnalyzeOptions } from './options';
+
+export interface SweepManifestDefaults {
+  file: string;
+  model?: string;
+  data?: string;
+  labels?: string;
+  loss?: string;
+  startedAtCheckpoint?: boolean;
+}
+
+/** Resolves `p` against the manifest's folder; undefined unless it names an existing regular file. */
+async function regularFile(base: string, p: unknown): Promise<string | undefined> {
+  if (typeof p !== 'string' || p === '' || p.length > 4096) return undefined;
+  const abs = resolve(base, p);
+  const st = await stat(abs).catch(() => undefined);
+  return st?.isFile() ? abs : undefined;
+}
+
+/** Reads `<sweepDir>/sweep.json` when present. */
+export async function readSweepManifest(sweepDir: string): Promise<SweepManifestDefaults | undefined> {
+  const file = join(sweepDir, 'sweep.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    raw = parseJsonLenient(text);
+  } catch {
+    return undefined; // discovery already reports a malformed manifest
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  const base = dirname(file);
+  return {
+    file,
+    model: await regularFile(base, m.checkpoint),
+    data: await regularFile(base, m.data),
+    labels: await regularFile(base, m.labels),
+    loss: typeof m.loss === 'string' ? m.loss : undefined,
+    startedAtCheckpoint: m.started_at_checkpoint === true ? true : undefined,
+  };
+}
+
+/** Options for one unit: the user's, with the manifest filling only what the user left unset. */
+export function withManifestDefaults(opts: AnalyzeOptions, m: SweepManifestDefaults | undefined): AnalyzeOptions {
+  if (!m) return opts;
+  if (opts.model) return opts; // an explicit checkpoint: the manifest's data would not belong to it
+  if (!m.model || !m.data) return opts;
+  return {
+    ...opts,
+    model: m.model,
+    data: m.data,
+    labels: m.labels ?? opts.labels,
+    loss: opts.loss ?? m.loss,
+    startedAtCheckpoint: opts.startedAtCheckpoint ?? m.startedAtCheckpoint,
+  };
+}
