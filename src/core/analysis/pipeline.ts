@@ -95,7 +95,7 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
 
   // Each unit's options: the user's, completed from its sweep.json (written by the sweep lab).
   const unitOpts = await Promise.all(
-    chosen.map(async (u) => (u.sweep ? withManifestDefaults(opts, await readSweepManifest(join(root, ...u.sweep.path.split('/')))) : opts)),
+    chosen.map(async (u) => (u.sweep && ctx.gradients ? withManifestDefaults(opts, await readSweepManifest(join(root, ...u.sweep.path.split('/')))) : opts)),
   );
   // Gradient statistics once per distinct checkpoint + data.
   const cache = new Map<string, Promise<GradientInputs>>();

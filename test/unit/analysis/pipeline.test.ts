@@ -138,7 +138,7 @@ describe('analysis pipeline on simulated least-squares SGD (oracle: exact slope,
     const dir = path.join(root, 'iid');
     writeFileSync(path.join(root, 'model.json'), '{}');
     writeFileSync(path.join(root, 'x.npy'), '');
-    writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ name: 'iid', runs: [], checkpoint: '../model.json', data: '../x.npy', started_at_checkpoint: true }));
+    writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ name: 'iid', runs: [0.0025, 0.005, 0.01, 0.02].map((lr) => ({ path: `lr_${lr}`, lr })), checkpoint: '../model.json', data: '../x.npy', started_at_checkpoint: true }));
     const seen: string[] = [];
     const gradients = async (o: { model?: string; data?: string; startedAtCheckpoint?: boolean }) => {
       seen.push(`${o.model}|${o.data}|${o.startedAtCheckpoint}`);
