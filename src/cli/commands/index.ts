@@ -1,8 +1,9 @@
 import type { CliCommand } from '../command';
 import { analyzeCommand } from './analyze';
+import { gradnormsCommand } from './gradnorms';
 import { reportCommand } from './report';
 import { runsCommand } from './runs';
 import { scalarsCommand } from './scalars';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand];
+export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand];

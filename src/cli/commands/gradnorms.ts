@@ -1,0 +1,145 @@
+import { resolve } from 'node:path';
+import type { CliCommand, CliIo } from '../command';
+import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { CancelSource } from '../../core/cancel';
+import { HeatcapError } from '../../core/errors';
+import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
+import { runGradNorms, type GradNormRun } from '../../core/gradnorm/run';
+import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
+
+const usage = `usage: heatcap gradnorms --model <model.json> --data <x.npy> --labels <y.npy> [options]
+
+Per-example gradient norms ‖g_b‖² of the training loss at the checkpoint, for every training example,
+from one batched forward and backward pass per chunk (the vectorised engine), and the statistics the
+heat-capacity prediction needs: E‖g_b‖², ‖ḡ‖² and tr Σ = E‖g_b‖² − ‖ḡ‖² (THEORY.md §1–2).
+
+  --model <model.json>     TensorFlow.js LayersModel (model.json + weight shards)
+  --data <file>            inputs: .npy, .npz (file.npz#key), .csv[.gz] or .jsonl[.gz]
+  --labels <file>          labels: .npy or .npz#key (not needed for csv/jsonl, or an npz with x and y)
+  --label-column <c>       CSV label column, name or index (default: the last)
+  --loss <name>            ${LOSS_NAMES_HELP};
+                           default: model.json's trainingConfig
+  --backend <b>            auto (default: tfjs-node if installed, else wasm), wasm, node or cpu
+  --engine <e>             vectorized (default) or naive (the exact per-example loop, for comparison)
+  --per-example <out.npy>  write all N squared norms as a float64 .npy, in input order
+  --top <k>                how many largest-norm examples to list (default 20)
+  --workers <n|auto>       worker threads (default auto: 1 below 8192 examples, else all cores up to 4;
+                           0 runs in this thread)
+  --batch-size <n>         examples per batched pass (default 256)
+  --json                   print {"n","mean_loss","mean_sq_norm","mean_grad_sq_norm","trace_cov",
+                           "per_weight","top","backend","engine","seconds",…}
+
+ℓ_b includes the model's kernel/bias regularisers (SGD steps on them); g_b = ∇ℓ_b (no 1/B).
+"seconds" is the engine's own time (no process start-up, no model loading).
+`;
+
+/** JSON cannot carry NaN/Infinity: unknown numbers are null (the result schema's convention). */
+function num(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+export function gradNormsJson(r: GradNormRun, model: string, data: string) {
+  return {
+    n: r.n,
+    mean_loss: num(r.meanLoss),
+    mean_sq_norm: num(r.meanSqNorm),
+    mean_grad_sq_norm: num(r.meanGradSqNorm),
+    trace_cov: num(r.traceCov),
+    per_weight: r.perWeight.map((w) => ({ name: w.name, mean_sq_norm: num(w.meanSqNorm), size: w.size })),
+    top: r.top.map((t) => ({ index: t.index, sq_norm: num(t.sqNorm) })),
+    histogram: { log10_edges: r.histogram.log10Edges, counts: r.histogram.counts, zeros: r.histogram.zeros },
+    backend: r.backend,
+    engine: r.engine,
+    seconds: r.seconds,
+    workers: r.workers,
+    load_seconds: r.loadSeconds,
+    model,
+    data,
+    notes: r.notes,
+  };
+}
+
+function humanText(r: GradNormRun): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toPrecision(6) : String(x));
+  const lines = [
+    `examples           ${r.n}`,
+    `mean loss          ${f(r.meanLoss)}`,
+    `E‖g_b‖²            ${f(r.meanSqNorm)}`,
+    `‖ḡ‖²               ${f(r.meanGradSqNorm)}   (${f(r.meanGradSqNorm / r.meanSqNorm)} of E‖g_b‖²: how far from an optimum)`,
+    `tr Σ               ${f(r.traceCov)}`,
+    `engine             ${r.engine} on ${r.backend}, ${r.workers} worker(s), ${r.seconds.toFixed(3)} s (+${r.loadSeconds.toFixed(3)} s loading)`,
+    '',
+    'per weight tensor (E‖g_b,w‖²):',
+    ...r.perWeight.map((w) => `  ${w.name.padEnd(32)} ${f(w.meanSqNorm).padStart(12)}  (${w.size} parameters)`),
+    '',
+    `largest ‖g_b‖²: ${r.top.slice(0, 10).map((t) => `#${t.index} ${f(t.sqNorm)}`).join(', ')}`,
+    ...r.notes.map((n) => `note: ${n}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export const gradnormsCommand: CliCommand = {
+  name: 'gradnorms',
+  summary: 'per-example gradient norms and tr Σ of a checkpoint over its training data',
+  usage,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        model: { type: 'string' },
+        data: { type: 'string' },
+        labels: { type: 'string' },
+        'label-column': { type: 'string' },
+        loss: { type: 'string' },
+        backend: { type: 'string' },
+        engine: { type: 'string' },
+        'per-example': { type: 'string' },
+        top: { type: 'string' },
+        workers: { type: 'string' },
+        'batch-size': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      usage,
+    );
+    if (positionals.length) {
+      io.err(`heatcap: unexpected argument '${positionals[0]}' (see 'heatcap gradnorms --help')\n`);
+      return 2;
+    }
+    if (!values.model || !values.data) {
+      io.err(`heatcap: --model and --data are required (see 'heatcap gradnorms --help')\n`);
+      return 2;
+    }
+    const backend = (values.backend ?? 'auto') as BackendPref;
+    if (!BACKEND_PREFS.includes(backend)) throw new HeatcapError(undefined, `--backend must be one of ${BACKEND_PREFS.join(', ')}, got '${values.backend}'`);
+    const engine = values.engine ?? 'vectorized';
+    if (engine !== 'vectorized' && engine !== 'naive') throw new HeatcapError(undefined, `--engine must be vectorized or naive, got '${engine}'`);
+    const workers = values.workers === undefined || values.workers === 'auto' ? 'auto' : numberFlag('workers', values.workers, { min: 0, integer: true })!;
+    const model = resolve(io.cwd, values.model);
+    const data = resolve(io.cwd, values.data);
+    const cancel = new CancelSource();
+    const onSigint = () => cancel.cancel();
+    process.once('SIGINT', onSigint);
+    try {
+      const r = await runGradNorms({
+        model,
+        data: {
+          data,
+          labels: values.labels ? resolve(io.cwd, values.labels) : undefined,
+          labelColumn: values['label-column'],
+        },
+        loss: values.loss,
+        backend,
+        engine,
+        topK: numberFlag('top', values.top, { min: 0, integer: true }) ?? 20,
+        chunkSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }) ?? 256,
+        workers,
+        perExamplePath: values['per-example'] ? resolve(io.cwd, values['per-example']) : undefined,
+        token: cancel.token,
+      });
+      io.out(values.json ? toJson(gradNormsJson(r, model, data)) : humanText(r));
+      return 0;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  },
+};

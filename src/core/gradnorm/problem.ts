@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs';
+import { HeatcapError } from '../errors';
+import { openTrainingArrays, type DataFiles, type TrainingArrays } from '../data/open';
+import { reshapeRows, rowSizeOf, type ArraySource } from '../data/source';
+import { loadModel, type LoadedModel } from '../model/load';
+import { trainableParams, type ParamInfo } from '../model/params';
+import { lossLabel, resolveLoss, type LossSpec } from './loss';
+import { targetReader, type TargetReader } from './targets';
+
+/**
+ * Everything the gradient engines need: a single-input, single-output model at its loaded weights,
+ * the per-example loss, and the training set as row sources shaped to the model's input.
+ */
+export interface GradProblem {
+  model: tf.LayersModel;
+  modelFile: string;
+  loss: LossSpec;
+  /** Rows shaped as one model input (batch axis excluded). */
+  inputs: ArraySource;
+  /** One model output's shape (batch axis excluded). */
+  outputShape: number[];
+  targets: TargetReader;
+  n: number;
+  /** Trainable weights in the model's flattened parameter order. */
+  params: ParamInfo[];
+  /** What was inferred (loss source, label interpretation, reshaping) — shown with the result. */
+  notes: string[];
+  close(): void;
+}
+
+export interface ProblemSpec {
+  /** model.json path, or a model already loaded. */
+  model: string | LoadedModel;
+  /** Data file names, or arrays already opened. */
+  data: DataFiles | TrainingArrays;
+  /** Overrides the loss recorded in model.json (Keras/tfjs name; see loss.ts). */
+  loss?: string;
+}
+
+/** Fits the data's rows to the model's input shape (e.g. 784 → 28×28×1), or explains why not. */
+export function shapeInputs(src: ArraySource, modelShape: (number | null)[], modelFile: string): ArraySource {
+  const dims = modelShape.slice(1);
+  const rs = src.rowShape;
+  const fmt = (s: (number | null)[]) => `(${s.map((d) => d ?? 'None').join(', ')})`;
+  const mismatch = () =>
+    new HeatcapError(src.file, `rows of shape ${fmt(rs)} (${src.rowSize} values) do not fit the model's input ${fmt(dims)} (${modelFile})`);
+  if (rs.length === dims.length && dims.every((d, i) => d === null || d === rs[i])) return src;
+  const known = dims.filter((d): d is number => d !== null);
+  const unknown = dims.length - known.length;
+  const knownSize = rowSizeOf(known);
+  if (unknown === 0) {
+    if (knownSize !== src.rowSize) throw mismatch();
+    return reshapeRows(src, known);
+  }
+  if (unknown === 1 && knownSize > 0 && src.rowSize % knownSize === 0) {
+    return reshapeRows(src, dims.map((d) => d ?? src.rowSize / knownSize));
+  }
+  throw mismatch();
+}
+
+/** Opens model, loss and data, and checks they fit together. Throws HeatcapError naming the file. */
+export async function openGradProblem(spec: ProblemSpec): Promise<GradProblem> {
+  const loaded = typeof spec.model === 'string' ? await loadModel(spec.model) : spec.model;
+  const arrays = 'inputs' in spec.data ? spec.data : openTrainingArrays(spec.data);
+  try {
+    return buildProblem(loaded, arrays, spec.loss);
+  } catch (e) {
+    arrays.close();
+    throw e;
+  }
+}
+
+function buildProblem(loaded: LoadedModel, arrays: TrainingArrays, lossFlag: string | undefined): GradProblem {
+  const { model, file } = loaded;
+  if (model.inputs.length !== 1) throw new HeatcapError(file, `has ${model.inputs.length} inputs; only single-input models are supported`);
+  if (model.outputs.length !== 1) throw new HeatcapError(file, `has ${model.outputs.length} outputs; only single-output models are supported`);
+  const loss = resolveLoss(lossFlag, loaded.trainingConfig, file);
+  const inputs = shapeInputs(arrays.inputs, model.inputs[0].shape, file);
+  // The output shape may have unknown (sequence) dims: one example through the model settles them.
+  const probe = new Float32Array(inputs.rowSize);
+  inputs.readRows(0, 1, probe);
+  const outputShape = tf.tidy(() => (model.predict(tf.tensor(probe, [1, ...inputs.rowShape])) as tf.Tensor).shape.slice(1));
+  const targets = targetReader(arrays.labels, loss, outputShape);
+  const params = trainableParams(model);
+  if (params.length === 0) throw new HeatcapError(file, 'has no trainable weights');
+  const notes = [`loss: ${lossLabel(loss)} (from ${loss.source})`, `labels: ${targets.interpretation}`];
+  if (inputs.rowShape.join() !== arrays.inputs.rowShape.join()) {
+    notes.push(`inputs reshaped from (${arrays.inputs.rowShape.join(', ')}) to (${inputs.rowShape.join(', ')}) per example`);
+  }
+  return {
+    model,
+    modelFile: file,
+    loss,
+    inputs,
+    outputShape,
+    targets,
+    n: inputs.n,
+    params,
+    notes,
+    close: () => arrays.close(),
+  };
+}

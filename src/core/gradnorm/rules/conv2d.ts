@@ -1,0 +1,160 @@
+import * as tf from '@tensorflow/tfjs';
+import { activationName, activationOf, fusedActivation, fusedBlock, hasFastBackward } from './activation';
+import { chooseForm, fromPerExample, unfoldedKernel } from './contrib';
+import { depthwiseKernel } from './depthwise';
+import type { ForwardHooks, LayerRule, Want } from './types';
+
+interface ConvGeometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  same: boolean;
+}
+
+function pair(v: unknown, fallback: number): [number, number] {
+  if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
+  if (typeof v === 'number') return [v, v];
+  return [fallback, fallback];
+}
+
+/** TensorFlow's SAME padding: total = max((out−1)·s + (k−1)·d + 1 − in, 0), the smaller half first. */
+function samePad(inSize: number, outSize: number, k: number, s: number, d: number): [number, number] {
+  const total = Math.max((outSize - 1) * s + (k - 1) * d + 1 - inSize, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/**
+ * ∂L/∂a of the convolution from δ. Stride 1 (any dilation): a forward convolution of the padded δ with
+ * the flipped, in/out-transposed kernel — wasm's Conv2DBackpropInput is slow (1.4–3.1 GFLOP/s), its
+ * Conv2D fast (PERFORMANCE-NOTES.md pitfall 3); it is also the only way through a dilated convolution,
+ * since tfjs' own Conv2D gradient refuses dilation rates above 1. Strides above 1: tfjs'
+ * conv2dTranspose (the same Conv2DBackpropInput tfjs' gradient uses).
+ */
+function inputGradient(delta: tf.Tensor4D, W: tf.Tensor4D, flipped: tf.Tensor4D | undefined, inShape: number[], g: ConvGeometry): tf.Tensor4D {
+  const [, H, Wd] = inShape;
+  if (!flipped) return tf.conv2dTranspose(delta, W, inShape as [number, number, number, number], [g.sh, g.sw], g.same ? 'same' : 'valid');
+  const [, Ho, Wo] = delta.shape;
+  const eh = (g.kh - 1) * g.dh + 1;
+  const ew = (g.kw - 1) * g.dw + 1;
+  const [pt] = g.same ? samePad(H, Ho, g.kh, 1, g.dh) : [0];
+  const [pl] = g.same ? samePad(Wd, Wo, g.kw, 1, g.dw) : [0];
+  // dx[j] = Σ_u dz[j + p_before − u·d]·W[u]; with v = k−1−u this is a valid (dilated) correlation of dz
+  // padded by (e−1−p_before, in − out + p_before), e = (k−1)·d + 1, with the flipped kernel.
+  const padded = tf.pad(delta, [
+    [0, 0],
+    [eh - 1 - pt, H - Ho + pt],
+    [ew - 1 - pl, Wd - Wo + pl],
+    [0, 0],
+  ]);
+  return tf.conv2d(padded, flipped, 1, 'valid', 'NHWC', [g.dh, g.dw]);
+}
+
+function flipKernel(W: tf.Tensor): tf.Tensor4D {
+  return tf.transpose(tf.reverse(W, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+}
+
+/**
+ * A dilated convolution outside the fused block (double-backprop mode) still needs a custom gradient,
+ * tfjs having none.
+ */
+function dilatedConv(a: tf.Tensor4D, W: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  const f = tf.customGrad((...args: unknown[]) => {
+    (args[1] as (t: tf.Tensor[]) => void)([flipKernel(W)]);
+    return {
+      value: tf.conv2d(args[0] as tf.Tensor4D, W, 1, g.same ? 'same' : 'valid', 'NHWC', [g.dh, g.dw]),
+      gradFunc: (dy: tf.Tensor, [flipped]: tf.Tensor[]) => inputGradient(dy as tf.Tensor4D, W, flipped as tf.Tensor4D, a.shape, g),
+    };
+  });
+  return f(a) as tf.Tensor4D;
+}
+
+/**
+ * Unfolds (im2col) the input into U[b, t, (i·kw + j)·C + c] = a_pad[b, t_y·sh + i·dh, t_x·sw + j·dw, c]
+ * for the Ho×Wo output positions t: the same index order as the kernel reshaped (kh·kw·C, O).
+ */
+function unfold(a: tf.Tensor4D, g: ConvGeometry, Ho: number, Wo: number): tf.Tensor3D {
+  const [B, H, Wd, C] = a.shape;
+  let x = a;
+  if (g.same) {
+    const ph = samePad(H, Ho, g.kh, g.sh, g.dh);
+    const pw = samePad(Wd, Wo, g.kw, g.sw, g.dw);
+    if (ph[0] + ph[1] + pw[0] + pw[1] > 0) x = tf.pad(a, [[0, 0], ph, pw, [0, 0]]);
+  }
+  const cols: tf.Tensor[] = [];
+  for (let i = 0; i < g.kh; i++) {
+    for (let j = 0; j < g.kw; j++) {
+      const y0 = i * g.dh;
+      const x0 = j * g.dw;
+      cols.push(
+        g.sh === 1 && g.sw === 1
+          ? tf.slice(x, [0, y0, x0, 0], [B, Ho, Wo, C])
+          : tf.stridedSlice(x, [0, y0, x0, 0], [B, y0 + (Ho - 1) * g.sh + 1, x0 + (Wo - 1) * g.sw + 1, C], [1, g.sh, g.sw, 1]),
+      );
+    }
+  }
+  const U = cols.length === 1 ? cols[0] : tf.concat(cols, 3);
+  return U.reshape([B, Ho * Wo, g.kh * g.kw * C]) as tf.Tensor3D;
+}
+
+/**
+ * Conv2D (channels-last): per-example kernel gradients Σ_t u_bt ⊗ δ_bt over output positions, from
+ * the unfolded input (Rochette et al. 2019), by the ghost or the materialised form, whichever is
+ * cheaper for the layer; the bias gradient is Σ_t δ_bt.
+ */
+export function conv2dRule(config: Record<string, unknown>): LayerRule {
+  const [kh, kw] = pair(config.kernelSize, 1);
+  const [sh, sw] = pair(config.strides, 1);
+  const [dh, dw] = pair(config.dilationRate, 1);
+  const g: ConvGeometry = { kh, kw, sh, sw, dh, dw, same: config.padding === 'same' };
+  const act = activationOf(config);
+  const actName = activationName(config);
+  const useBias = config.useBias !== false;
+  let how = 'conv2d';
+  return {
+    forward([a], [W, b], hooks: ForwardHooks) {
+      hooks.save(a);
+      const pad = g.same ? 'same' : 'valid';
+      const stride1 = g.sh === 1 && g.sw === 1;
+      const dilated = g.dh !== 1 || g.dw !== 1;
+      if (hooks.fast && hasFastBackward(actName)) {
+        const fa = fusedActivation(actName);
+        const flipped = hooks.inputNeedsGrad && stride1 ? hooks.hold(tf.keep(flipKernel(W))) : undefined;
+        return fusedBlock(
+          a,
+          hooks.e,
+          actName,
+          (x) => {
+            const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: W as tf.Tensor4D, strides: [sh, sw], pad, dilations: [dh, dw], bias: useBias ? b : undefined, activation: fa ?? 'linear' });
+            return fa ? y : act(y);
+          },
+          hooks.inputNeedsGrad ? (delta) => inputGradient(delta as tf.Tensor4D, W as tf.Tensor4D, flipped, a.shape, g) : undefined,
+          hooks.capture,
+          hooks.hold,
+        );
+      }
+      let z: tf.Tensor = dilated ? dilatedConv(a as tf.Tensor4D, W as tf.Tensor4D, g) : tf.conv2d(a as tf.Tensor4D, W as tf.Tensor4D, [sh, sw], pad);
+      if (useBias) z = tf.add(z, b);
+      return act(hooks.tap(z));
+    },
+    contributions([a], delta, _w, [rW, rb], want: Want) {
+      const [B, H, Wd, C] = a.shape;
+      const [, Ho, Wo, O] = delta.shape;
+      const D = delta.reshape([B, Ho * Wo, O]) as tf.Tensor3D;
+      const bias = useBias ? [fromPerExample(tf.sum(D, 1), rb, want)] : [];
+      const form = chooseForm(Ho * Wo, kh * kw * C, O, want);
+      how = `conv2d ${kh}×${kw} over ${Ho}×${Wo} positions: ${form}`;
+      if (form === 'materialised') {
+        const ph = g.same ? samePad(H, Ho, kh, sh, dh) : [0, 0];
+        const pw = g.same ? samePad(Wd, Wo, kw, sw, dw) : [0, 0];
+        const geom = { B, H, W: Wd, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, pad: [ph[0], ph[1], pw[0], pw[1]] as [number, number, number, number] };
+        return [depthwiseKernel(a.dataSync(), delta.dataSync(), geom, rW?.dataSync(), want), ...bias];
+      }
+      return [unfoldedKernel(unfold(a as tf.Tensor4D, g, Ho, Wo), D, rW, want).result, ...bias];
+    },
+    describe: () => how,
+  };
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+
+function pair(v: unknown, fallback: [number, number]): [number, number] {
+  if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
+  if (typeof v === 'number') return [v, v];
+  return fallback;
+}
+
+/**
+ * MaxPooling2D (channels-last) with its backward done in JS: wasm's MaxPoolGrad kernel is slow, while
+ * routing dy to each window's arg-max is one pass over the input. The arg-max rule is tfjs' own (its
+ * CPU kernel: the first strictly greater value in row-major window order wins), so the gradient is
+ * identical to tf.grad of tf.maxPool.
+ */
+export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, hold: <T extends tf.Tensor>(t: T) => T) => tf.Tensor) | undefined {
+  if (config.dataFormat === 'channelsFirst') return undefined;
+  const [ph, pw] = pair(config.poolSize, [2, 2]);
+  const [sh, sw] = pair(config.strides ?? config.poolSize, [ph, pw]);
+  const same = config.padding === 'same';
+  return (x, hold) => {
+    const f = tf.customGrad((...args: unknown[]) => {
+      const input = args[0] as tf.Tensor4D;
+      const y = tf.maxPool(input, [ph, pw], [sh, sw], same ? 'same' : 'valid');
+      const kept = hold(tf.keep(input));
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor) => {
+          const [B, H, W, C] = kept.shape;
+          const [, Ho, Wo] = dy.shape;
+          const top = same ? Math.floor(Math.max((Ho - 1) * sh + ph - H, 0) / 2) : 0;
+          const left = same ? Math.floor(Math.max((Wo - 1) * sw + pw - W, 0) / 2) : 0;
+          const xv = kept.dataSync();
+          const dv = dy.dataSync();
+          const dx = new Float32Array(xv.length);
+          for (let b = 0; b < B; b++) {
+            for (let oy = 0; oy < Ho; oy++) {
+              const y0 = oy * sh - top;
+              const yA = Math.max(0, y0);
+              const yB = Math.min(H, y0 + ph);
+              for (let ox = 0; ox < Wo; ox++) {
+                const x0 = ox * sw - left;
+                const xA = Math.max(0, x0);
+                const xB = Math.min(W, x0 + pw);
+                const outBase = ((b * Ho + oy) * Wo + ox) * C;
+                for (let c = 0; c < C; c++) {
+                  let best = -Infinity;
+                  let at = -1;
+                  for (let yy = yA; yy < yB; yy++) {
+                    for (let xx = xA; xx < xB; xx++) {
+                      const i = ((b * H + yy) * W + xx) * C + c;
+                      if (xv[i] > best) {
+                        best = xv[i];
+                        at = i;
+                      }
+                    }
+                  }
+                  if (at >= 0) dx[at] += dv[outBase + c];
+                }
+              }
+            }
+          }
+          return tf.tensor4d(dx, [B, H, W, C]);
+        },
+      };
+    });
+    return f(x) as tf.Tensor;
+  };
+}

@@ -1,0 +1,13 @@
+import { runGradNormJob } from '../gradnorm/job-handler';
+import type { JobHandler } from './job-context';
+import { runPing } from './ping';
+import type { JobKind } from './protocol';
+
+/**
+ * Every job kind the worker runs. The mapped type makes a kind declared in protocol.ts without a
+ * handler here (or the reverse) a compile error. Add one import and one entry per kind.
+ */
+export const jobHandlers: { [K in JobKind]: JobHandler<K> } = {
+  gradnorms: runGradNormJob,
+  ping: runPing,
+};
