@@ -45,12 +45,31 @@ export class SeriesBuilder {
 /** Tag → series builder, in order of first appearance. */
 export class SeriesSet {
   private readonly byTag = new Map<string, SeriesBuilder>();
+  /** The last few tags and their builders: logs cycle through a handful of tags, so most pushes hit. */
+  private readonly recentTags: string[] = [];
+  private readonly recentBuilders: SeriesBuilder[] = [];
+  private nextSlot = 0;
 
   push(tag: string, step: number, value: number, wallTime?: number): void {
+    const recent = this.recentTags;
+    for (let i = 0; i < recent.length; i++) {
+      if (recent[i] === tag) {
+        this.recentBuilders[i].push(step, value, wallTime);
+        return;
+      }
+    }
     let b = this.byTag.get(tag);
     if (!b) {
       b = new SeriesBuilder();
       this.byTag.set(tag, b);
+    }
+    if (recent.length < 8) {
+      recent.push(tag);
+      this.recentBuilders.push(b);
+    } else {
+      this.nextSlot = (this.nextSlot + 1) % 8;
+      recent[this.nextSlot] = tag;
+      this.recentBuilders[this.nextSlot] = b;
     }
     b.push(step, value, wallTime);
   }

@@ -52,6 +52,9 @@ export class EventDecoder {
   private readonly rMeta = new ProtoReader(new Uint8Array(0));
   private readonly rPlugin = new ProtoReader(new Uint8Array(0));
   private readonly rTensor = new ProtoReader(new Uint8Array(0));
+  /** A DataView over the buffer the last record came from (framing reuses one buffer per file). */
+  private viewBuf: Uint8Array | undefined;
+  private view: DataView = new DataView(new ArrayBuffer(0));
 
   /** `fastPath: false` reads every record with the general decoder (tests compare the two). */
   constructor(
@@ -93,6 +96,11 @@ export class EventDecoder {
    * the general decoder then reads; so the two paths cannot disagree on what they both accept.
    */
   private decodeScalarFast(b: Uint8Array, start: number, end: number): boolean {
+    if (b !== this.viewBuf) {
+      this.viewBuf = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const dv = this.view;
     let p = start;
     let wall = NaN;
     let step = 0;
@@ -102,7 +110,7 @@ export class EventDecoder {
       const key = b[p++];
       if (key === 0x09) {
         if (p + 8 > end) return false;
-        wall = readFloat64LE(b, p);
+        wall = dv.getFloat64(p, true);
         p += 8;
       } else if (key === 0x10) {
         let v = 0;
@@ -150,13 +158,13 @@ export class EventDecoder {
         p = tagEnd;
       } else if (key === 0x15) {
         if (p + 4 > valEnd) return false;
-        value = readFloat32LE(b, p);
+        value = dv.getFloat32(p, true);
         simple = true;
         p += 4;
       } else if (key === 0x42) {
         // TensorProto { 08 01 (DT_FLOAT) 12 00 (shape []) 22 04 <float32> } and nothing else.
         if (p + 11 > valEnd || b[p] !== 10 || b[p + 1] !== 0x08 || b[p + 2] !== 0x01 || b[p + 3] !== 0x12 || b[p + 4] !== 0x00 || b[p + 5] !== 0x22 || b[p + 6] !== 0x04) return false;
-        value = readFloat32LE(b, p + 7);
+        value = dv.getFloat32(p + 7, true);
         tensor = true;
         p += 11;
       } else if (key === 0x4a) {

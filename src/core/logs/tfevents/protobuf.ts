@@ -57,10 +57,10 @@ export class StringCache {
     if (n > 256) return textDecoder.decode(buf.subarray(start, end));
     let list = this.byLength.get(n);
     if (list) {
-      outer: for (const e of list) {
-        const b = e.bytes;
+      outer: for (let k = 0; k < list.length; k++) {
+        const b = list[k].bytes;
         for (let i = 0; i < n; i++) if (b[i] !== buf[start + i]) continue outer;
-        return e.text;
+        return list[k].text;
       }
     }
     const text = textDecoder.decode(buf.subarray(start, end));
