@@ -13,7 +13,8 @@ export class StatusBar implements vscode.Disposable {
   constructor(private readonly ctx: Ctx) {
     this.item = vscode.window.createStatusBarItem('heatcap.status', vscode.StatusBarAlignment.Left, 10);
     this.item.name = 'Heat Capacity';
-    this.item.command = 'heatcap.openPanel';
+    // No "which sweep?" question from the status bar: it shows the one on show.
+    this.item.command = { command: 'heatcap.openPanel', title: 'Open Analysis Panel', arguments: [{ pick: false }] };
     this.subscription = ctx.store.onDidChange(() => this.update());
     this.update();
   }

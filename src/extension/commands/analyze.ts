@@ -14,9 +14,11 @@ export async function analyzeWorkspace(s: Services): Promise<void> {
     }
     return;
   }
-  const ok = await s.jobs.analyze(roots, { quiet: false });
-  if (!ok) return;
+  const outcome = await s.jobs.analyze(roots, { quiet: false });
+  if (outcome === undefined) return;
   if (s.ctx.store.allResults().length === 0) {
+    // A failure was already shown; "nothing found" only when nothing failed.
+    if (!outcome) return;
     void vscode.window.showInformationMessage(
       'Heat Capacity: no training runs found in this workspace (TensorBoard event files, metrics.csv, trainer_state.json, MLflow, JSONL). Use "Analyze Folder…" for logs elsewhere.',
     );
@@ -48,8 +50,8 @@ export async function analyzeFolder(s: Services, target?: unknown): Promise<void
   const { store } = s.ctx;
   store.addRoot(root, path.basename(root) || root);
   const ok = await s.jobs.analyze([root], { quiet: false });
-  const first = store.get(root)?.results?.[0];
   if (!ok) return;
+  const first = store.get(root)?.results?.[0];
   if (!first) {
     void vscode.window.showInformationMessage(`Heat Capacity: no training runs found under ${root}.`);
     return;

@@ -70,10 +70,11 @@ export class AnalysisService implements vscode.Disposable {
   /**
    * Analyses every sweep and single run under each root (`heatcap analyze <root> --all --json`) with
    * the folder's settings and the user's run overrides. Resolves true when every root succeeded,
-   * false on an error or a cancel (the previous results stay shown).
+   * false when one failed (its error is shown; other roots' results are kept), undefined when the
+   * job was cancelled (the previous results stay shown).
    */
-  async analyze(roots: readonly string[], opts: JobOptions): Promise<boolean> {
-    if (roots.length === 0) return false;
+  async analyze(roots: readonly string[], opts: JobOptions): Promise<boolean | undefined> {
+    if (roots.length === 0) return true;
     const title = roots.length === 1 ? `Analyzing ${this.label(roots[0])}` : `Analyzing ${roots.length} folders`;
     const ok = await this.heavy(title, opts, roots.length, async (token, report) => {
       let allOk = true;
@@ -94,7 +95,7 @@ export class AnalysisService implements vscode.Disposable {
       }
       return allOk;
     });
-    return ok === true;
+    return ok;
   }
 
   /**

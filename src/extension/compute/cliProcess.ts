@@ -52,8 +52,9 @@ const STDERR_TAIL_CHARS = 8192;
 
 /**
  * The line of stderr that says what went wrong, without the `heatcap: error:` prefix the UI does not
- * need: the CLI's own error line when there is one (a stack trace may follow it), else the message
- * line of an uncaught Node error, else the last line that is not a warning or Node's version footer.
+ * need: the CLI's own error line when there is one (a stack trace or usage text may follow it), else
+ * the message line of an uncaught Node error, else the last line that is not a warning or Node's
+ * version footer.
  */
 export function errorLine(stderr: string): string | null {
   const lines = stderr
@@ -61,7 +62,10 @@ export function errorLine(stderr: string): string | null {
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !/^heatcap: warning:/i.test(l) && !/^Node\.js v\d/.test(l));
   const line =
-    lines.find((l) => /^heatcap: (internal )?error:/i.test(l)) ?? lines.find((l) => /^[A-Z]?[A-Za-z]*Error: /.test(l)) ?? lines.at(-1);
+    lines.find((l) => /^heatcap: (internal )?error:/i.test(l)) ??
+    lines.find((l) => /^heatcap: /i.test(l)) ??
+    lines.find((l) => /^[A-Z]?[A-Za-z]*Error: /.test(l)) ??
+    lines.at(-1);
   if (!line) return null;
   return line.replace(/^heatcap:\s*((internal )?error:\s*)?/i, '');
 }
@@ -85,6 +89,7 @@ export function runCliJob(job: CliJob): Promise<string> {
   if (!existsSync(job.cliPath)) {
     return Promise.reject(new CliFailure(`the heatcap CLI is missing: ${job.cliPath} (a broken installation, or a build without \`node esbuild.mjs\`)`, null, null, ''));
   }
+  if (job.cwd !== undefined && !existsSync(job.cwd)) return Promise.reject(new CliFailure(`${job.cwd}: no such folder`, null, null, ''));
   return new Promise<string>((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -144,7 +149,7 @@ export function runCliJob(job: CliJob): Promise<string> {
       if (stderrPartial.trim()) job.onLog?.(stderrPartial);
       if (cancelled || token?.isCancellationRequested) {
         reject(new CancelledError());
-      } else if (startError && code === null && signal === null) {
+      } else if (startError && code !== 0) {
         reject(new CliFailure(`could not start heatcap: ${startError.message}`, null, null, stderr));
       } else if (code === 0) {
         resolve(Buffer.concat(out).toString('utf8'));

@@ -86,6 +86,8 @@ export class RunsView implements vscode.Disposable {
       this.view,
       ctx.store.onDidChange((c) => {
         if (c === 'roots' || c === 'listing' || c === 'results') this.provider.rebuild();
+        // A workspace folder added while the view is in use is listed like the others.
+        if (c === 'roots' && this.discovered) void this.jobs.discover(this.unlisted());
       }),
       ctx.onDidChangeOverrides(() => this.provider.rebuild()),
       // Discovery starts when the view is first shown, not at activation: nothing runs for a view nobody opened.
@@ -100,11 +102,15 @@ export class RunsView implements vscode.Disposable {
   private discoverOnce(): void {
     if (this.discovered) return;
     this.discovered = true;
-    const roots = this.ctx.store
+    void this.jobs.discover(this.unlisted());
+  }
+
+  /** Workspace folders not listed yet (and not failed: a failure is shown until Refresh). */
+  private unlisted(): string[] {
+    return this.ctx.store
       .roots()
-      .filter((e) => e.isWorkspaceFolder && !e.listing)
+      .filter((e) => e.isWorkspaceFolder && !e.listing && !e.listingError && !e.results)
       .map((e) => e.root);
-    void this.jobs.discover(roots);
   }
 
   async revealRun(root: string, runId: string): Promise<void> {

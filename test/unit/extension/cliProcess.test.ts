@@ -132,6 +132,12 @@ describe('extension: the CLI child process host', () => {
     assert.match(e.message, /the heatcap CLI is missing: .*missing\.js/);
   });
 
+  it('a folder that does not exist is named in the error (the CLI runs in it)', async () => {
+    const e = await rejection(runCliJob({ cliPath: FAKE_CLI, args: ['ok'], cwd: join(tmpdir(), 'heatcap-no-such-folder') }));
+    assert.ok(e instanceof CliFailure);
+    assert.match(e.message, /heatcap-no-such-folder: no such folder/);
+  });
+
   it('accepts an array of results (analyze --all)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'heatcap-cli-'));
     const file = join(dir, 'all.json');
@@ -147,6 +153,7 @@ describe('extension: errorLine', () => {
     assert.equal(errorLine('heatcap: warning: a\nheatcap: error: f.csv: bad\n    at x\n'), 'f.csv: bad');
     assert.equal(errorLine('heatcap: internal error: boom\n  at y'), 'boom');
     assert.equal(errorLine('Killed\n'), 'Killed');
+    assert.equal(errorLine("heatcap: unknown command 'sweep'\nusage: heatcap <command>\n  analyze  …\n"), "unknown command 'sweep'");
     assert.equal(errorLine("node:internal/x:1\n  throw err;\n  ^\n\nError: Cannot find module 'a'\n    at y\n\nNode.js v20.20.2\n"), "Error: Cannot find module 'a'");
     assert.equal(errorLine('heatcap: warning: only a warning\n'), null);
     assert.equal(errorLine(''), null);
