@@ -5,7 +5,7 @@
  */
 import type { CancellationToken } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { detectSettings, excludedBecause, languageFor, type DetectedSetting } from './detect';
+import { detectSettings, excludedBecause, languageFor, type DetectedSetting, type ParseState } from './detect';
 
 export const DEBOUNCE_MS = 250;
 
@@ -20,6 +20,8 @@ export interface DocumentSettings {
 
 interface Entry extends DocumentSettings {
   maxFileSize: number;
+  /** Kept for an incremental re-parse of the next version. */
+  state?: ParseState;
 }
 
 export class SettingsCache {
@@ -36,7 +38,7 @@ export class SettingsCache {
     const limit = this.maxFileSize();
     const cached = this.entries.get(doc.uri);
     if (cached && cached.version === doc.version && cached.maxFileSize === limit) return cached;
-    const entry: Entry = { ...compute(doc, limit), maxFileSize: limit };
+    const entry: Entry = { ...compute(doc, limit, cached?.state), maxFileSize: limit };
     this.entries.set(doc.uri, entry);
     this.onParsed(doc.uri, entry);
     return entry;
@@ -62,7 +64,7 @@ export class SettingsCache {
   }
 }
 
-function compute(doc: TextDocument, maxFileSize: number): DocumentSettings {
+function compute(doc: TextDocument, maxFileSize: number, previous: ParseState | undefined): DocumentSettings & { state?: ParseState } {
   const version = doc.version;
   const language = languageFor(doc.languageId, doc.uri);
   if (!language) return { version, settings: [], problem: `language ${doc.languageId} is not searched`, parseMs: 0 };
@@ -75,9 +77,10 @@ function compute(doc: TextDocument, maxFileSize: number): DocumentSettings {
     return { version, settings: [], problem: `${bytes} bytes, above heatcap.server.maxFileSize (${maxFileSize})`, parseMs: 0 };
   }
   const t0 = performance.now();
-  const result = detectSettings(text, language);
+  const result = detectSettings(text, language, previous);
   const parseMs = performance.now() - t0;
+  const state = result.state;
   return result.error !== undefined
-    ? { version, settings: result.settings, problem: result.error, parseMs }
-    : { version, settings: result.settings, parseMs };
+    ? { version, settings: result.settings, problem: result.error, parseMs, state }
+    : { version, settings: result.settings, parseMs, state };
 }

@@ -6,4 +6,7 @@
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { startServer } from './server';
 
-startServer(createConnection(ProposedFeatures.all));
+const connection = createConnection(ProposedFeatures.all);
+// A bug in one request must not take the server (and every lens) down: log it and keep serving.
+process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${String(e)}`));
+startServer(connection);

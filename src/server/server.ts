@@ -65,6 +65,9 @@ export function startServer(connection: Connection): void {
   const resultFiles = new ResultFiles(store, () => folders, log);
   const client = { configuration: false, watchedFiles: false, lensRefresh: false, workspaceFolders: false };
   let pollMs = DEFAULT_POLL_MS;
+  // Lens requests wait for the first read of the settings, so a disabled lens never flashes up.
+  let configReady!: () => void;
+  const configLoaded = new Promise<void>((resolve) => (configReady = resolve));
 
   const refreshLenses = (): void => {
     if (client.lensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
@@ -101,11 +104,14 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onInitialized(async () => {
+    const failed = (what: string) => (e: unknown) => log(`${what}: ${describeError(e)}`);
     if (client.configuration) {
-      void connection.client.register(DidChangeConfigurationNotification.type, { section: ConfigSection });
+      connection.client.register(DidChangeConfigurationNotification.type, { section: ConfigSection }).catch(failed('settings watch'));
     }
     if (client.watchedFiles) {
-      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: ResultFileGlob }] });
+      connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: ResultFileGlob }] })
+        .catch(failed('result file watch'));
     } else {
       resultFiles.startPolling(pollMs, refreshLenses);
     }
@@ -117,6 +123,7 @@ export function startServer(connection: Connection): void {
       });
     }
     await reloadConfig();
+    configReady();
     if (await resultFiles.refresh()) refreshLenses();
   });
 
@@ -148,8 +155,16 @@ export function startServer(connection: Connection): void {
     refreshLenses();
   });
 
-  documents.onDidChangeContent((e) => cache.changed(e.document.uri));
-  documents.onDidClose((e) => cache.forget(e.document.uri));
+  // Debounce edits, not opening: a just-opened document gets its lenses at once.
+  const openedAt = new Map<string, number>();
+  documents.onDidOpen((e) => openedAt.set(e.document.uri, e.document.version));
+  documents.onDidChangeContent((e) => {
+    if (openedAt.get(e.document.uri) !== e.document.version) cache.changed(e.document.uri);
+  });
+  documents.onDidClose((e) => {
+    openedAt.delete(e.document.uri);
+    cache.forget(e.document.uri);
+  });
 
   const settingsOf = (uri: string) => {
     const doc = documents.get(uri);
@@ -165,6 +180,7 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onCodeLens(async (params, token) => {
+    await configLoaded;
     if (!config.codeLensEnabled) return [];
     if (!(await cache.settled(params.textDocument.uri, token))) return null;
     const found = settingsOf(params.textDocument.uri);

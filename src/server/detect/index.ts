@@ -1,9 +1,10 @@
 /**
- * The one entry point for finding learning-rate settings in a text. Never throws: a parser failure
- * (including a stack overflow on absurd nesting) becomes `error` with no settings.
+ * The one entry point for finding learning-rate settings in a text. Never throws: absurd nesting is
+ * refused before parsing (nesting.ts), and any parser failure becomes `error` with no settings.
  */
 import { detectJson } from './json';
-import { detectPython } from './python';
+import { tooDeeplyNested } from './nesting';
+import { detectPython, type PythonParseState } from './python';
 import { detectShell } from './shell';
 import { detectToml } from './toml';
 import { MAX_SETTINGS_PER_DOCUMENT, type DetectLanguage, type DetectResult } from './types';
@@ -12,7 +13,10 @@ import { detectYaml } from './yaml';
 export { excludedBecause, languageFor } from './language';
 export type { DetectedSetting, DetectLanguage, DetectResult, NearbyValue } from './types';
 
-const DETECTORS: Record<DetectLanguage, (text: string) => DetectResult> = {
+/** What a detector may keep from one parse of a document to speed up the next (Python: the lezer tree). */
+export type ParseState = PythonParseState;
+
+const DETECTORS: Record<DetectLanguage, (text: string, previous?: ParseState) => DetectResult & { state?: ParseState }> = {
   python: detectPython,
   yaml: detectYaml,
   json: detectJson,
@@ -20,10 +24,12 @@ const DETECTORS: Record<DetectLanguage, (text: string) => DetectResult> = {
   shell: detectShell,
 };
 
-export function detectSettings(text: string, language: DetectLanguage): DetectResult {
-  let result: DetectResult;
+export function detectSettings(text: string, language: DetectLanguage, previous?: ParseState): DetectResult & { state?: ParseState } {
+  const deep = tooDeeplyNested(text, language);
+  if (deep) return { settings: [], error: deep };
+  let result: DetectResult & { state?: ParseState };
   try {
-    result = DETECTORS[language](text);
+    result = DETECTORS[language](text, previous);
   } catch (e) {
     return { settings: [], error: `could not parse as ${language}: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -31,6 +37,7 @@ export function detectSettings(text: string, language: DetectLanguage): DetectRe
     return {
       settings: [],
       error: `${result.settings.length} learning-rate values: this looks like a log or data file, not a configuration`,
+      state: result.state,
     };
   }
   return result;

@@ -39,16 +39,33 @@ export function normalizeKey(key: string): string {
   return dot >= 0 ? bare.slice(dot + 1) : bare;
 }
 
+export type KeyKind = 'lr' | 'batchSize' | 'momentum';
+
+/** Names repeat a lot in a file (`x`, `self`, `args`): classify each distinct one once. */
+const memo = new Map<string, KeyKind | null>();
+const MEMO_LIMIT = 10_000;
+
+export function classifyKey(key: string): KeyKind | undefined {
+  let kind = memo.get(key);
+  if (kind === undefined) {
+    const n = normalizeKey(key);
+    kind = LR_NAMES.has(n) ? 'lr' : BATCH_SIZE_NAMES.has(n) ? 'batchSize' : MOMENTUM_NAMES.has(n) ? 'momentum' : null;
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, kind);
+  }
+  return kind ?? undefined;
+}
+
 export function isLrKey(key: string): boolean {
-  return LR_NAMES.has(normalizeKey(key));
+  return classifyKey(key) === 'lr';
 }
 
 export function isBatchSizeKey(key: string): boolean {
-  return BATCH_SIZE_NAMES.has(normalizeKey(key));
+  return classifyKey(key) === 'batchSize';
 }
 
 export function isMomentumKey(key: string): boolean {
-  return MOMENTUM_NAMES.has(normalizeKey(key));
+  return classifyKey(key) === 'momentum';
 }
 
 /** A learning rate worth a lens: a finite positive number (η = 0 or η < 0 is not a training setting). */

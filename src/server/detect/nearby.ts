@@ -1,6 +1,6 @@
 import type { NearbyValue } from './types';
 
-/** A `key: number` pair found in a configuration file, with the mapping it belongs to. */
+/** A `key: number` pair found in a file, with the mapping/call/command it belongs to. */
 export interface KeyedNumber {
   /** The last key segment (`lr`). */
   name: string;
@@ -10,24 +10,71 @@ export interface KeyedNumber {
   text: string;
   start: number;
   end: number;
-  /** Identifies the mapping/table the pair is in. */
+  /** Identifies the mapping / call / command the pair is in. */
   container: number;
+  /** Identifies the wider scope searched when the container has none (a Python function; 0 = the file). */
+  scope?: number;
 }
 
 /**
- * The batch size / momentum that goes with a learning rate: one in the same mapping first, else the
- * nearest one in the file by position (configs often keep `data.batch_size` apart from `optimizer.lr`).
+ * Finds the batch size / momentum that goes with a learning rate: one in the same container first,
+ * else the nearest one in the same scope by position (configs often keep `data.batch_size` apart from
+ * `optimizer.lr`). Indexed once, so each lookup is a binary search: files with many values stay linear.
  */
-export function pickNearby(all: KeyedNumber[], to: KeyedNumber, accepts: (key: string) => boolean): NearbyValue | undefined {
-  let best: KeyedNumber | undefined;
-  let bestScore = Infinity;
-  for (const n of all) {
-    if (!accepts(n.name)) continue;
-    const score = (n.container === to.container ? 0 : 1e12) + Math.abs(n.start - to.start);
-    if (score < bestScore) {
-      best = n;
-      bestScore = score;
+export class NearbyIndex {
+  private readonly byContainer = new Map<number, KeyedNumber[]>();
+  private readonly byScope = new Map<number, KeyedNumber[]>();
+
+  constructor(all: KeyedNumber[], accepts: (name: string) => boolean) {
+    const sorted = all.filter((n) => accepts(n.name)).sort((a, b) => a.start - b.start);
+    for (const n of sorted) {
+      push(this.byContainer, n.container, n);
+      push(this.byScope, n.scope ?? 0, n);
     }
   }
-  return best && { value: best.value, key: best.key, start: best.start, end: best.end };
+
+  nearest(to: { start: number; container: number; scope?: number }): NearbyValue | undefined {
+    const n = closest(this.byContainer.get(to.container), to.start) ?? closest(this.byScope.get(to.scope ?? 0), to.start);
+    return n && { value: n.value, key: n.key, start: n.start, end: n.end };
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** The item of `sorted` (by start) nearest to `pos`; the earlier one on a tie. */
+function closest(sorted: KeyedNumber[] | undefined, pos: number): KeyedNumber | undefined {
+  if (!sorted || sorted.length === 0) return undefined;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid].start < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  const after = sorted[lo];
+  const before = sorted[lo - 1];
+  if (!before) return after;
+  if (!after) return before;
+  return pos - before.start <= after.start - pos ? before : after;
+}
+
+/** Batch size and momentum for each learning-rate entry of `all`, from one index per kind. */
+export function withNearby<T extends { batchSize?: NearbyValue; momentum?: NearbyValue }>(
+  all: KeyedNumber[],
+  isBatchSize: (name: string) => boolean,
+  isMomentum: (name: string) => boolean,
+): (setting: T, at: { start: number; container: number; scope?: number }) => T {
+  const batch = new NearbyIndex(all, isBatchSize);
+  const momentum = new NearbyIndex(all, isMomentum);
+  return (setting, at) => {
+    const b = batch.nearest(at);
+    const m = momentum.nearest(at);
+    if (b) setting.batchSize = b;
+    if (m) setting.momentum = m;
+    return setting;
+  };
 }

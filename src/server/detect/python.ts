@@ -13,31 +13,46 @@
  * same function, class or module scope (the nearest one by position).
  */
 import { parser } from '@lezer/python';
-import type { SyntaxNode, Tree } from '@lezer/common';
-import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
+import { TreeFragment, type SyntaxNode, type Tree } from '@lezer/common';
+import { classifyKey, isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
 import { parsePythonNumber } from './numbers';
-import { knownOptimizer } from './optimizers';
+import { knownOptimizer, type KnownOptimizer } from './optimizers';
 import { detectShell } from './shell';
-import type { DetectedSetting, DetectResult, NearbyValue, Span } from './types';
+import { NearbyIndex, type KeyedNumber } from './nearby';
+import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult, type Span } from './types';
 
-interface Candidate {
-  setting: DetectedSetting;
+/** Where a value sits: its container (call, dict, parameter list), its scope and its statement. */
+interface Place {
   container: number;
   scope: number;
   statement: Span;
 }
+
+interface Candidate extends Place {
+  setting: DetectedSetting;
+}
+
+/** Computed on first use only: most calls and assignments hold nothing of interest. */
+type Where = () => Place;
 
 interface NearbyCandidate {
   kind: 'batchSize' | 'momentum';
-  value: NearbyValue;
-  container: number;
-  scope: number;
+  value: KeyedNumber;
   statement: Span;
 }
 
-export function detectPython(text: string): DetectResult {
+/**
+ * The parse a later call can start from: lezer reuses every subtree outside the edited range, so
+ * re-parsing a large file after a keystroke costs milliseconds instead of a full parse.
+ */
+export interface PythonParseState {
+  /** The text that was parsed (after magics were blanked). */
+  text: string;
+  tree: Tree;
+}
+
+export function detectPython(text: string, previous?: PythonParseState): DetectResult & { state?: PythonParseState } {
   let src = text;
-  const shellSpans: Span[] = [];
   // A `%%bash` / `%%sh` / `%%script` cell is a shell script; other cell magics (`%%time`) wrap Python.
   const cell = /^[ \t]*%%(\w+)[^\n]*/.exec(src);
   if (cell) {
@@ -45,23 +60,38 @@ export function detectPython(text: string): DetectResult {
     if (['bash', 'sh', 'script', 'zsh'].includes(cell[1])) {
       return { settings: shifted(detectShell(src.slice(bodyStart)).settings, bodyStart) };
     }
-    src = blank(src, { start: 0, end: bodyStart });
+    src = blank(src, [{ start: 0, end: bodyStart }]);
   }
-  let tree = parser.parse(src);
+  let tree = parseFrom(src, previous);
   const magics = lineMagics(src, tree);
   if (magics.length > 0) {
-    for (const m of magics) {
-      src = blank(src, m.line);
-      if (m.shell) shellSpans.push(m.shell);
-    }
-    tree = parser.parse(src);
+    const parsed = { text: src, tree };
+    src = blank(src, magics.map((m) => m.line));
+    tree = parseFrom(src, parsed);
   }
-  const settings = new PythonWalker(src, tree).run();
-  for (const span of shellSpans) {
-    settings.push(...shifted(detectShell(text.slice(span.start, span.end)).settings, span.start));
+  const walker = new PythonWalker(src, tree);
+  const settings = walker.run();
+  const state = { text: src, tree };
+  if (walker.truncated) return { settings: [], error: `more than ${MAX_SETTINGS_PER_DOCUMENT} learning-rate values`, state };
+  for (const m of magics) {
+    if (m.shell) settings.push(...shifted(detectShell(text.slice(m.shell.start, m.shell.end)).settings, m.shell.start));
   }
   settings.sort((a, b) => a.start - b.start);
-  return { settings };
+  return { settings, state };
+}
+
+/** Parses `src`, reusing the unchanged parts of a previous parse (one changed range: common prefix and suffix). */
+function parseFrom(src: string, previous: PythonParseState | undefined): Tree {
+  if (!previous) return parser.parse(src);
+  const old = previous.text;
+  if (old === src) return previous.tree;
+  const max = Math.min(old.length, src.length);
+  let prefix = 0;
+  while (prefix < max && old.charCodeAt(prefix) === src.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < max - prefix && old.charCodeAt(old.length - 1 - suffix) === src.charCodeAt(src.length - 1 - suffix)) suffix++;
+  const change = { fromA: prefix, toA: old.length - suffix, fromB: prefix, toB: src.length - suffix };
+  return parser.parse(src, TreeFragment.applyChanges(TreeFragment.addTree(previous.tree), [change]));
 }
 
 /** IPython line magics (`%pip …`, `!python train.py --lr 0.1`) outside strings: blanked before parsing. */
@@ -87,9 +117,16 @@ function insideStringOrComment(tree: Tree, pos: number): boolean {
   return false;
 }
 
-/** Replaces the span by spaces (newlines kept) so every other offset stays where it was. */
-function blank(src: string, span: Span): string {
-  return src.slice(0, span.start) + src.slice(span.start, span.end).replace(/[^\n]/g, ' ') + src.slice(span.end);
+/** Replaces the spans (sorted, disjoint) by spaces, newlines kept, so every other offset stays where it was. */
+function blank(src: string, spans: Span[]): string {
+  const parts: string[] = [];
+  let at = 0;
+  for (const span of spans) {
+    parts.push(src.slice(at, span.start), src.slice(span.start, span.end).replace(/[^\n]/g, ' '));
+    at = span.end;
+  }
+  parts.push(src.slice(at));
+  return parts.join('');
 }
 
 function shifted(settings: DetectedSetting[], by: number): DetectedSetting[] {
@@ -128,6 +165,8 @@ class PythonWalker {
   private readonly errors: number[] = [];
   private readonly candidates: Candidate[] = [];
   private readonly nearby: NearbyCandidate[] = [];
+  /** Set when the walk stopped early at MAX_SETTINGS_PER_DOCUMENT (a data file, not code). */
+  truncated = false;
 
   constructor(
     private readonly src: string,
@@ -156,17 +195,29 @@ class PythonWalker {
           this.params(cursor.node);
           break;
       }
+      if (this.candidates.length > MAX_SETTINGS_PER_DOCUMENT) {
+        this.truncated = true;
+        return [];
+      }
     } while (cursor.next());
 
     const nearby = this.nearby.filter((n) => !this.hasError(n.statement));
+    const index = (kind: NearbyCandidate['kind']) =>
+      new NearbyIndex(
+        nearby.filter((n) => n.kind === kind).map((n) => n.value),
+        () => true,
+      );
+    const batch = index('batchSize');
+    const momentum = index('momentum');
     return this.candidates
       .filter((c) => !this.hasError(c.statement))
       .map((c) => {
         const s = c.setting;
-        const batch = pickNearby(nearby, 'batchSize', c);
-        const mom = pickNearby(nearby, 'momentum', c);
-        if (batch) s.batchSize = batch;
-        if (mom) s.momentum = mom;
+        const at = { start: s.start, container: c.container, scope: c.scope };
+        const b = batch.nearest(at);
+        const m = momentum.nearest(at);
+        if (b) s.batchSize = b;
+        if (m) s.momentum = m;
         return s;
       });
   }
@@ -187,10 +238,17 @@ class PythonWalker {
     const kids = children(node);
     const argList = kids.find((k) => k.name === 'ArgList');
     if (!argList) return;
-    const callee = this.calleeName(node, kids);
-    const known = callee ? knownOptimizer(callee) : undefined;
+    // The callee is only looked at when an argument could be a setting: most calls hold none.
+    let calleeMemo: { name?: string; known?: KnownOptimizer } | undefined;
+    const calleeInfo = () => {
+      if (!calleeMemo) {
+        const name = this.calleeName(node, kids);
+        calleeMemo = { name, known: name ? knownOptimizer(name) : undefined };
+      }
+      return calleeMemo;
+    };
     const args = splitAtCommas(children(argList));
-    const context = this.context(argList);
+    const context = this.where(argList);
 
     const optionNames: string[] = [];
     let positional = 0;
@@ -198,7 +256,8 @@ class PythonWalker {
     for (const arg of args) {
       if (arg.length === 3 && arg[0].name === 'VariableName' && arg[1].name === 'AssignOp') {
         const name = this.text(arg[0]);
-        if (name === 'default' && callee && /(^|\.)(add_argument|option)$/.test(callee)) {
+        const callee = name === 'default' ? calleeInfo().name : undefined;
+        if (callee && /(^|\.)(add_argument|option)$/.test(callee)) {
           const lrOption = optionNames.find((o) => isLrKey(o));
           const batchOption = optionNames.find((o) => isBatchSizeKey(o));
           const momOption = optionNames.find((o) => isMomentumKey(o));
@@ -206,12 +265,13 @@ class PythonWalker {
           else if (batchOption) this.addNearby('batchSize', arg[2], batchOption, context);
           else if (momOption) this.addNearby('momentum', arg[2], momOption, context);
         } else {
-          this.named(name, arg[2], 'keyword_argument', context, known?.family);
+          if (classifyKey(name)) this.named(name, arg[2], 'keyword_argument', context, calleeInfo().known?.family);
         }
       } else if (arg.length === 1) {
         const option = stringValue(this.src, arg[0]);
         if (option !== undefined && option.startsWith('-')) optionNames.push(option);
-        if (known && positionsKnown && positional === known.lrPosition) {
+        const known = arg[0].name === 'Number' && positionsKnown ? calleeInfo().known : undefined;
+        if (known && positional === known.lrPosition) {
           this.addSetting(arg[0], known.lrName, 'positional_argument', context, known.family);
         }
         positional++;
@@ -245,7 +305,7 @@ class PythonWalker {
     }
     if (groups.length < 2) return;
     const values = splitAtCommas(groups[groups.length - 1]);
-    const context = this.context(node);
+    const context = this.where(node);
     for (const group of groups.slice(0, -1)) {
       const targets = splitAtCommas(group);
       if (targets.length !== values.length) continue;
@@ -274,7 +334,7 @@ class PythonWalker {
 
   private dict(node: SyntaxNode): void {
     const kids = children(node);
-    const context = this.context(node);
+    const context = this.where(node);
     for (let i = 1; i + 1 < kids.length; i++) {
       if (kids[i].name !== ':') continue;
       const key = stringValue(this.src, kids[i - 1]);
@@ -284,7 +344,7 @@ class PythonWalker {
 
   private params(node: SyntaxNode): void {
     const kids = children(node);
-    const context = this.context(node);
+    const context = this.where(node);
     for (let i = 1; i + 1 < kids.length; i++) {
       if (kids[i].name !== 'AssignOp') continue;
       let j = i - 1;
@@ -298,20 +358,20 @@ class PythonWalker {
     name: string,
     value: SyntaxNode,
     kind: DetectedSetting['kind'],
-    context: Omit<Candidate, 'setting'>,
+    context: Where,
     optimizer?: string,
     key = name,
   ): void {
-    if (isLrKey(name)) this.addSetting(value, key, kind, context, optimizer);
-    else if (isBatchSizeKey(name)) this.addNearby('batchSize', value, key, context);
-    else if (isMomentumKey(name)) this.addNearby('momentum', value, key, context);
+    const what = classifyKey(name);
+    if (what === 'lr') this.addSetting(value, key, kind, context, optimizer);
+    else if (what) this.addNearby(what, value, key, context);
   }
 
   private addSetting(
     value: SyntaxNode,
     key: string,
     kind: DetectedSetting['kind'],
-    context: Omit<Candidate, 'setting'>,
+    context: Where,
     optimizer: string | undefined,
   ): void {
     if (value.name !== 'Number') return;
@@ -320,18 +380,24 @@ class PythonWalker {
     if (lr === undefined || !isPlausibleLr(lr)) return;
     const setting: DetectedSetting = { lr, start: value.from, end: value.to, text, key, kind };
     if (optimizer) setting.optimizer = optimizer;
-    this.candidates.push({ setting, ...context });
+    this.candidates.push({ setting, ...context() });
   }
 
-  private addNearby(kind: NearbyCandidate['kind'], value: SyntaxNode, key: string, context: Omit<Candidate, 'setting'>): void {
+  private addNearby(kind: NearbyCandidate['kind'], value: SyntaxNode, key: string, context: Where): void {
     if (value.name !== 'Number') return;
     const x = parsePythonNumber(this.text(value));
     if (x === undefined || !Number.isFinite(x)) return;
-    this.nearby.push({ kind, value: { value: x, key, start: value.from, end: value.to }, ...context });
+    const { container, scope, statement } = context();
+    this.nearby.push({ kind, statement, value: { name: key, key, value: x, text: this.text(value), start: value.from, end: value.to, container, scope } });
   }
 
-  /** Where a setting found in `node` belongs: its container, its scope and its statement. */
-  private context(node: SyntaxNode): Omit<Candidate, 'setting'> {
+  private where(node: SyntaxNode): Where {
+    let place: Place | undefined;
+    return () => (place ??= this.place(node));
+  }
+
+  /** Where a value found in `node` belongs: its container, its scope and its statement. */
+  private place(node: SyntaxNode): Place {
     let statement: Span | undefined;
     let scope = 0;
     for (let n: SyntaxNode | null = node; n; n = n.parent) {
@@ -352,19 +418,4 @@ class PythonWalker {
   private text(node: SyntaxNode): string {
     return this.src.slice(node.from, node.to);
   }
-}
-
-/** Same container first (the call, dict or parameter list), else the same scope, nearest by position. */
-function pickNearby(all: NearbyCandidate[], kind: NearbyCandidate['kind'], c: Candidate): NearbyValue | undefined {
-  let best: NearbyCandidate | undefined;
-  let bestScore = Infinity;
-  for (const n of all) {
-    if (n.kind !== kind || n.scope !== c.scope) continue;
-    const score = (n.container === c.container ? 0 : 1e12) + Math.abs(n.value.start - c.setting.start);
-    if (score < bestScore) {
-      best = n;
-      bestScore = score;
-    }
-  }
-  return best?.value;
 }

@@ -7,9 +7,9 @@
  */
 import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
 import { parseDecimal } from './numbers';
-import { pickNearby, type KeyedNumber } from './nearby';
+import { withNearby, type KeyedNumber } from './nearby';
 import { shellCommands, type ShellWord } from './shellWords';
-import type { DetectedSetting, DetectResult } from './types';
+import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
 
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
 const OPTION = /^(--?[A-Za-z][\w.-]*)(?:=(.*))?$/s;
@@ -48,14 +48,11 @@ export function detectShell(src: string): DetectResult {
   });
 
   const settings: DetectedSetting[] = [];
+  const attach = withNearby<DetectedSetting>(found, isBatchSizeKey, isMomentumKey);
   for (const f of found) {
     if (!isLrKey(f.key) || !isPlausibleLr(f.value)) continue;
-    const s: DetectedSetting = { lr: f.value, text: f.text, key: f.key, kind: f.kind, start: f.start, end: f.end };
-    const batch = pickNearby(found, f, isBatchSizeKey);
-    const mom = pickNearby(found, f, isMomentumKey);
-    if (batch) s.batchSize = batch;
-    if (mom) s.momentum = mom;
-    settings.push(s);
+    settings.push(attach({ lr: f.value, text: f.text, key: f.key, kind: f.kind, start: f.start, end: f.end }, f));
+    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
   }
   return { settings };
 }

@@ -67,8 +67,10 @@ export function shellCommands(src: string): ShellCommand[] {
     } else {
       const w = readWord(src, i);
       i = w.next;
+      // `2>&1`: an unquoted number right before a redirection is a file descriptor, not an argument.
+      const fd = /^\d+$/.test(w.word.value) && w.word.end - w.word.start === w.word.value.length && (src[i] === '<' || src[i] === '>');
       if (skipNextWord) skipNextWord = false;
-      else current.push(w.word);
+      else if (!fd) current.push(w.word);
     }
   }
   endCommand();

@@ -6,8 +6,8 @@
  */
 import { parseTOML, type AST } from 'toml-eslint-parser';
 import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
-import { pickNearby, type KeyedNumber } from './nearby';
-import type { DetectedSetting, DetectResult } from './types';
+import { withNearby, type KeyedNumber } from './nearby';
+import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
 
 export function detectToml(src: string): DetectResult {
   let program: AST.TOMLProgram;
@@ -17,15 +17,13 @@ export function detectToml(src: string): DetectResult {
     return { settings: [], error: e instanceof Error ? e.message : String(e) };
   }
   const numbers = keyedNumbers(src, program);
+  const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
   const settings: DetectedSetting[] = [];
   for (const n of numbers) {
     if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
-    const s: DetectedSetting = { lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' };
-    const batch = pickNearby(numbers, n, isBatchSizeKey);
-    const mom = pickNearby(numbers, n, isMomentumKey);
-    if (batch) s.batchSize = batch;
-    if (mom) s.momentum = mom;
+    const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
     settings.push(s);
+    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
   }
   return { settings };
 }

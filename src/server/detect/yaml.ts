@@ -7,8 +7,8 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
 import { isYaml11String } from './numbers';
-import { pickNearby, type KeyedNumber } from './nearby';
-import type { DetectedSetting, DetectResult } from './types';
+import { withNearby, type KeyedNumber } from './nearby';
+import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
 
 export function detectYaml(src: string): DetectResult {
   const settings: DetectedSetting[] = [];
@@ -20,17 +20,15 @@ export function detectYaml(src: string): DetectResult {
       continue;
     }
     const numbers = keyedNumbers(src, doc.contents);
+    const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
     for (const n of numbers) {
       if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
-      const s: DetectedSetting = { lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' };
-      const batch = pickNearby(numbers, n, isBatchSizeKey);
-      const mom = pickNearby(numbers, n, isMomentumKey);
-      if (batch) s.batchSize = batch;
-      if (mom) s.momentum = mom;
+      const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
       if (isYaml11String(n.text)) {
         s.notes = [`PyYAML (YAML 1.1) reads \`${n.text}\` as a string; write it with a dot and a signed exponent (e.g. \`3.0e-4\`) if a plain yaml.safe_load reads this file.`];
       }
       settings.push(s);
+      if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
     }
   }
   return errors.length > 0 ? { settings, error: errors[0] } : { settings };

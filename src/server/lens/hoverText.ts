@@ -70,7 +70,7 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
       if (view.source === 'observed') {
         const fit = result.observed.fit;
         const how = fit.method === 'schedule_events' ? 'learning-rate drops within runs' : `weighted fit over ${fit.n_points} runs`;
-        const ci = view.slopeCi ? `; 95% CI ${formatInterval(view.slopeCi[0], view.slopeCi[1])} (slope ± 1.96 SE)` : '; no standard error';
+        const ci = view.slopeCi ? `; 95% CI ${formatInterval(view.slopeCi[0], view.slopeCi[1])}, slope ± 1.96 SE` : '; no standard error';
         out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, observed (${how}${ci})`);
       } else {
         out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, predicted (this analysis has no observed slope)`);

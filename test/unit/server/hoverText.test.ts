@@ -1,0 +1,80 @@
+import { strict as assert } from 'node:assert';
+import type { DetectedSetting } from '../../../src/server/detect';
+import { hoverMarkdown } from '../../../src/server/lens/hoverText';
+import { code, escapeMarkdown } from '../../../src/server/lens/markdown';
+import type { StoredResult } from '../../../src/server/results/store';
+import { fixtureAnalysis } from '../../fixtures/lsp/analysisFixture';
+
+const setting = (patch: Partial<DetectedSetting> = {}): DetectedSetting => ({
+  lr: 0.1,
+  start: 0,
+  end: 3,
+  text: '0.1',
+  key: 'optimizer.lr',
+  kind: 'config_key',
+  ...patch,
+});
+
+const match = (result = fixtureAnalysis()): StoredResult => ({
+  result,
+  scopes: [result.root],
+  origin: { kind: 'file', file: '/ws/.heatcap/analysis.json' },
+});
+
+describe('server/lens/hoverText', () => {
+  // Oracle: the fixture's numbers by hand (s = 0.050 ± 0.002 → CI 0.046–0.054; s·η = 0.0050 at η = 0.1).
+  it('shows the slope with its source and CI, ΔL, halving, formula, setup, stability and provenance', () => {
+    const md = hoverMarkdown(setting(), match());
+    for (const needle of [
+      '**Learning rate η = 0.1** · `optimizer.lr` (configuration key)',
+      '**Heat capacity** s = dL/dη = **0.050** per unit η, observed (weighted fit over 4 runs; 95% CI 0.046–0.054, slope ± 1.96 SE)',
+      's·η = **+0.0050** (95% CI +0.0046–+0.0054)',
+      'halving η: −s·η/2 = **−0.0025**',
+      'predicted s = 0.048; observed/predicted = 1.04 (95% CI 0.950–1.13); verdict: agree',
+      'stability: the prediction holds only for η below ≈0.45; this η is 22% of it',
+      'Formula (`iid_with_replacement`): `s = tr Σ /(4B) = 6.144/(4·32) = 0.048`',
+      'Setup the analysis used: B = 32 (hparams.yaml: batch\\_size) · momentum 0 · i.i.d. batches (with replacement) · optimizer sgd',
+      'Analysis: sweep `digits-sgd` · root `/placeholder/lsp-fixture`',
+      'from `/ws/.heatcap/analysis.json`',
+    ]) {
+      assert.ok(md.includes(needle), `missing ${JSON.stringify(needle)} in\n${md}`);
+    }
+  });
+
+  // Oracle: s ∝ 1/B for SGD with i.i.d. batches (THEORY.md §2): 0.050 × 32/64 = 0.025, s·η = 0.0025.
+  it("rescales to the setting's own batch size when a THEORY.md §2 law applies", () => {
+    const md = hoverMarkdown(setting({ batchSize: { value: 64, key: 'batch_size', start: 10, end: 12 } }), match());
+    assert.ok(md.includes('This setting: batch size 64 (`batch_size`)'), md);
+    assert.ok(md.includes('(s ∝ 1/B for SGD with i.i.d. batches): ×0.500, so s ≈ 0.025 and s·η ≈ +0.0025 here'), md);
+  });
+
+  it('says when there is no analysis, and how to make one', () => {
+    const md = hoverMarkdown(setting({ notes: ['PyYAML note'] }), undefined);
+    assert.match(md, /No heat-capacity analysis matches this setting yet/);
+    assert.match(md, /Note: PyYAML note/);
+  });
+
+  it('reshuffling: explains why there is no linear number, gives the bound', () => {
+    const r = fixtureAnalysis();
+    r.predicted = { ...r.predicted!, regime: 'reshuffle_suppressed', sampling: 'reshuffle', upper_bound: 0.05 };
+    const md = hoverMarkdown(setting(), match(r));
+    assert.match(md, /Random reshuffling: the linear law does not apply/);
+    assert.ok(md.includes('s ≤ 0.050, so the loss from temperature ≤ +0.0050'), md);
+    assert.doesNotMatch(md, /\*\*Heat capacity\*\* s = dL\/dη/);
+  });
+
+  it('untrusted text from result files cannot inject links, HTML or code fences', () => {
+    const r = fixtureAnalysis();
+    r.sweep = { id: 's', name: 'x` [click](command:workbench.action.terminal.new) <img src=x>', path: 's' };
+    r.predicted!.sources = { batch_size: '[a](http://evil) *b*' };
+    const md = hoverMarkdown(setting(), match(r));
+    assert.ok(md.includes('``x` [click](command:workbench.action.terminal.new) <img src=x>``'), md);
+    assert.ok(md.includes('\\[a\\](http://evil) \\*b\\*'), md);
+  });
+
+  it('escapeMarkdown and code clip long text to one line', () => {
+    assert.equal(escapeMarkdown('a\n*b*'), 'a \\*b\\*');
+    assert.equal(code('`x`'), '`` `x` ``');
+    assert.ok(escapeMarkdown('y'.repeat(1000)).length <= 200);
+  });
+});
