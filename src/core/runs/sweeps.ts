@@ -9,9 +9,11 @@ import type { SweepManifestRef } from './plan';
  *  - Explicit: a `sweep.json` manifest (written by the sweep lab) `{"name", "runs": [{"path", "lr"}]}`,
  *    paths relative to the manifest's folder, defines one sweep. A listed run that states no η takes the
  *    manifest's (source `sweep.json`); a run whose η differs keeps its own, with a warning.
- *  - Implicit: runs with a learning rate, in the same parent folder, of the same format, whose other
+ *  - Implicit: runs with a learning rate, under the same folder, of the same format, whose other
  *    hyperparameters (B, momentum, dampening, Nesterov, optimizer, weight decay, sampling, N) are all
- *    equal (absent counts as a value), form a sweep when they cover at least two distinct η.
+ *    equal (absent counts as a value), form a sweep when they cover at least two distinct η. The folder
+ *    is the run's parent, or its grandparent (at most two levels up) when the parent's runs all share
+ *    one η: Lightning lays a sweep out as `sweep/lr_0.1/version_0/`, `sweep/lr_0.01/version_0/`, ….
  */
 
 interface Manifest {
@@ -79,10 +81,18 @@ export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], ro
     sweeps.push({ id: `${path}#sweep.json`, path, name: typeof doc.name === 'string' && doc.name ? doc.name : baseName(path, rootName), runIds: ids });
   }
 
+  const candidates = runs.filter((r) => !inManifest.has(r.id) && r.hparams.lr);
+  /** Distinct η among the candidate runs below `folder`. */
+  const distinctLrUnder = (folder: string): number =>
+    new Set(candidates.filter((r) => folder === '.' || r.path.startsWith(`${folder}/`)).map((r) => r.hparams.lr?.value)).size;
+  const groupFolder = (run: Run): string | undefined => {
+    let folder = parentPath(run.path);
+    for (let up = 0; up < 2 && folder !== undefined && folder !== '.' && distinctLrUnder(folder) < 2; up++) folder = parentPath(folder);
+    return folder;
+  };
   const groups = new Map<string, { parent: string; runs: Run[] }>();
-  for (const run of runs) {
-    if (inManifest.has(run.id) || !run.hparams.lr) continue;
-    const parent = parentPath(run.path);
+  for (const run of candidates) {
+    const parent = groupFolder(run);
     if (parent === undefined) continue;
     const key = JSON.stringify([parent, sweepSignature(run)]);
     const g = groups.get(key) ?? { parent, runs: [] };

@@ -171,6 +171,29 @@ describe('run discovery', () => {
   });
 });
 
+describe('sweep grouping of nested layouts', () => {
+  after(cleanupTempDirs);
+  it("groups Lightning's sweep/lr_X/version_N runs at sweep/, seeds included", async () => {
+    const ws = await tempDir('heatcap-nested-');
+    for (const [lr, v] of [
+      ['0.1', 0],
+      ['0.1', 1],
+      ['0.01', 0],
+      ['0.001', 0],
+    ] as const) {
+      const w = await LightningCsvWriter.create(join(ws, 'sweep', `lr_${lr}`, `version_${v}`), { batch_size: 8 });
+      w.log({ train_loss: 1 }, 0);
+      await w.close();
+    }
+    const r = await discoverRuns(ws);
+    assert.deepEqual(
+      r.sweeps.map((s) => [s.id, s.runIds]),
+      [['sweep', ['sweep/lr_0.001/version_0', 'sweep/lr_0.01/version_0', 'sweep/lr_0.1/version_0', 'sweep/lr_0.1/version_1']]],
+    );
+    assert.equal(r.runs.find((x) => x.path === 'sweep/lr_0.01/version_0')?.hparams.lr?.source, "directory name 'lr_0.01'");
+  });
+});
+
 describe('run discovery on the real logs (../shared/data/real-logs)', () => {
   it('finds the HF run and the three Keras runs; Keras η is absent, not invented', async () => {
     const found = await discoverRuns(REAL_LOGS);
