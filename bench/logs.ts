@@ -12,6 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open, mkdir, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { crc32c } from '../src/core/logs/tfevents/crc32c';
 import { frameRecord } from '../src/core/logs/tfevents/framing';
@@ -119,11 +121,22 @@ async function rawRead(file: string): Promise<void> {
   }
 }
 
+/**
+ * A full garbage collection, run between timed calls (never inside one) so that no method pays for the
+ * garbage another left behind. `--expose-gc` cannot be passed through `npm run bench`, so it is turned
+ * on at run time.
+ */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 /** Median seconds of `reps` runs of `f`, runs of different methods interleaved to share the noise. */
 async function timeSideBySide(methods: Record<string, () => Promise<unknown>>, reps: number): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
   for (let r = 0; r < reps; r++) {
     for (const [k, f] of Object.entries(methods)) {
+      collectGarbage();
       const t = process.hrtime.bigint();
       await f();
       times[k].push(Number(process.hrtime.bigint() - t) / 1e9);
