@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { parseLearningRate } from '../state/runOverrides';
-import type { RunRef, TreeNodeVM } from '../runsView/viewModel';
+import { displayText, type RunRef, type TreeNodeVM } from '../runsView/viewModel';
 import type { Services } from './services';
 
 function runOf(arg: unknown): RunRef | undefined {
@@ -52,15 +52,20 @@ export async function promptRunLr(s: Services, arg: unknown): Promise<void> {
   if (!run) return;
   const wasSet = s.ctx.overrides.lrOf(run.root, run.runId) !== undefined;
   const text = await vscode.window.showInputBox({
-    title: `Learning rate of ${run.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')}`,
-    prompt: wasSet ? 'η used for this run in the fit (leave empty to forget the value you set)' : 'η used for this run in the fit (the logs do not say)',
+    title: `Learning rate of ${displayText(run.name, 60)}`,
+    prompt: wasSet
+      ? 'η used for this run in the fit (leave empty to forget the value you set)'
+      : run.lr === null
+        ? 'η used for this run in the fit (its logs do not say)'
+        : 'η used for this run in the fit (replaces what its logs say)',
     value: run.lr === null ? '' : String(run.lr),
     placeHolder: 'e.g. 0.01 or 1e-3',
     ignoreFocusOut: true,
-    validateInput: (t) => (wasSet && t.trim() === '' ? null : (() => {
+    validateInput: (t) => {
+      if (wasSet && t.trim() === '') return null;
       const r = parseLearningRate(t);
       return r.ok ? null : r.error;
-    })()),
+    },
   });
   if (text === undefined) return;
   if (text.trim() === '') {

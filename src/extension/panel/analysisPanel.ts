@@ -6,6 +6,7 @@
  * analysis changes.
  */
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../../core/result/schema';
 import { buildPanelHtml } from '../../shared/webviewHtml';
@@ -78,7 +79,7 @@ export class AnalysisPanel implements vscode.Disposable {
     const result = state.result;
     const root = state.root ?? result?.root ?? null;
     if (result && root) {
-      if (!store.get(root)) store.addRoot(root, result.sweep?.name ?? root);
+      if (!store.get(root)) store.addRoot(root, path.basename(root) || root);
       if (!store.get(root)?.results) store.setResults(root, [result], { restored: true });
       store.select(root, resultKey(result));
     }
