@@ -23,7 +23,11 @@ export async function computeGradNorms(s: Services): Promise<void> {
   }
   let summary;
   try {
-    summary = await s.jobs.runJob('Computing per-example gradient norms', gradNormsArgs(checkpoint, settings), folder ?? os.homedir(), parseGradNorms, { quiet: false });
+    // `heatcap gradnorms` does not accept --ipc yet: no progress bar steps, but Cancel works (SIGTERM).
+    summary = await s.jobs.runJob('Computing per-example gradient norms', gradNormsArgs(checkpoint, settings), folder ?? os.homedir(), parseGradNorms, {
+      quiet: false,
+      ipc: false,
+    });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     s.ctx.log.error(`gradient norms failed: ${msg}`);
@@ -31,9 +35,10 @@ export async function computeGradNorms(s: Services): Promise<void> {
     return;
   }
   if (!summary) return;
+  const f = (x: number | null) => (x === null ? '—' : formatNumber(x));
   const line =
-    `${summary.n} examples: E‖g‖² = ${formatNumber(summary.mean_sq_norm)}, tr Σ = ${formatNumber(summary.trace_cov)}, ` +
-    `‖ḡ‖² = ${formatNumber(summary.mean_grad_sq_norm)} (${summary.backend ?? '?'}, ${summary.seconds.toFixed(1)} s)`;
+    `${summary.n} examples: E‖g‖² = ${f(summary.mean_sq_norm)}, tr Σ = ${f(summary.trace_cov)}, ` +
+    `‖ḡ‖² = ${f(summary.mean_grad_sq_norm)} (${summary.backend ?? '?'}, ${f(summary.seconds)} s)`;
   s.ctx.log.info(`gradient norms: ${line}`);
   const analyze = 'Analyze Runs with It';
   if ((await vscode.window.showInformationMessage(`Heat Capacity: ${line}`, analyze)) === analyze) {

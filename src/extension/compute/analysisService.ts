@@ -102,8 +102,8 @@ export class AnalysisService implements vscode.Disposable {
    * Runs one other CLI job (gradient norms, the sweep lab) the same way. Resolves undefined when it
    * was cancelled; rejects with the CLI's error line otherwise.
    */
-  async runJob<T>(title: string, args: string[], cwd: string, parse: (v: unknown) => T, opts: JobOptions): Promise<T | undefined> {
-    return this.heavy(title, opts, 1, (token, report) => this.runJson(args, cwd, token, (p) => report(0, p), parse));
+  async runJob<T>(title: string, args: string[], cwd: string, parse: (v: unknown) => T, opts: JobOptions & { ipc?: boolean }): Promise<T | undefined> {
+    return this.heavy(title, opts, 1, (token, report) => this.runJson(args, cwd, token, (p) => report(0, p), parse, opts.ipc ?? true));
   }
 
   /** One heavy job under progress; cancels the previous one. Undefined when cancelled. */

@@ -5,7 +5,7 @@
  * error that says what is wrong, never a crash in a tree item.
  */
 import * as path from 'node:path';
-import type { AnalysisResult, GradNormSummary } from '../../core/result/schema';
+import type { AnalysisResult } from '../../core/result/schema';
 import { parseResult } from '../../shared/webviewProtocol';
 import { CliFailure } from './cliProcess';
 
@@ -132,12 +132,34 @@ export function parseAnalyzeOutput(value: unknown): AnalysisResult[] {
   });
 }
 
-/** `heatcap gradnorms --json`: a GradNormSummary, checked on the fields the extension shows. */
-export function parseGradNorms(value: unknown): GradNormSummary {
+/** What the extension shows of `heatcap gradnorms --json` (src/cli/commands/gradnorms.ts). */
+export interface GradNormsOutput {
+  n: number;
+  mean_sq_norm: number | null;
+  mean_grad_sq_norm: number | null;
+  trace_cov: number | null;
+  seconds: number | null;
+  backend: string | null;
+}
+
+/** `heatcap gradnorms --json` (bare, or inside `{gradnorms}`); unknown numbers are null, as in the result schema. */
+export function parseGradNorms(value: unknown): GradNormsOutput {
   const v = isObj(value) && isObj(value.gradnorms) ? value.gradnorms : value;
   if (!isObj(v)) throw bad('expected a gradient-norm summary object');
-  for (const k of ['n', 'mean_sq_norm', 'trace_cov', 'mean_grad_sq_norm', 'seconds'] as const) {
-    if (finite(v[k]) === null) throw bad(`gradient-norm summary: ${k} is not a number`);
-  }
-  return v as unknown as GradNormSummary;
+  const n = finite(v.n);
+  if (n === null) throw bad('gradient-norm summary: n is not a number');
+  const numOrNull = (k: string): number | null => {
+    if (v[k] === null || v[k] === undefined) return null;
+    const x = finite(v[k]);
+    if (x === null) throw bad(`gradient-norm summary: ${k} is not a number`);
+    return x;
+  };
+  return {
+    n,
+    mean_sq_norm: numOrNull('mean_sq_norm'),
+    mean_grad_sq_norm: numOrNull('mean_grad_sq_norm'),
+    trace_cov: numOrNull('trace_cov'),
+    seconds: numOrNull('seconds'),
+    backend: str(v.backend),
+  };
 }

@@ -70,6 +70,8 @@ describe('extension: CLI output checks', () => {
     const g = fixtureResult('iid-sweep').gradnorms!;
     assert.equal(parseGradNorms(g).n, g.n);
     assert.equal(parseGradNorms({ gradnorms: g }).trace_cov, g.trace_cov);
-    assert.throws(() => parseGradNorms({ n: 3 }), /mean_sq_norm is not a number/);
+    assert.deepEqual(parseGradNorms({ n: 3, trace_cov: null }), { n: 3, mean_sq_norm: null, mean_grad_sq_norm: null, trace_cov: null, seconds: null, backend: null });
+    assert.throws(() => parseGradNorms({ n: 3, trace_cov: 'big' }), /trace_cov is not a number/);
+    assert.throws(() => parseGradNorms({ mean_sq_norm: 1 }), /n is not a number/);
   });
 });
