@@ -1,6 +1,7 @@
 import { describeError, isHeatcapError, CancelledError } from '../core/errors';
 import type { CliIo } from './command';
 import { commands } from './commands/index';
+import { IPC_FLAG, ipcReporter } from '../shared/cliIpc';
 
 import { TOOL_VERSION as VERSION } from '../core/version';
 
@@ -20,6 +21,11 @@ function helpText(): string {
 
 /** Runs the CLI and returns its exit code; errors become one line on stderr naming the file. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  // `--ipc` is the extension's request for progress over the fork channel: valid for every command.
+  if (argv.includes(IPC_FLAG)) {
+    io = { ...io, ipc: io.ipc ?? ipcReporter([IPC_FLAG]) };
+    argv = argv.filter((a) => a !== IPC_FLAG);
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(helpText());

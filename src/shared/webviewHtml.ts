@@ -78,8 +78,10 @@ export function panelCsp(nonce: string, cspSource: string): string {
 
 export function buildPanelHtml(parts: PanelHtmlParts): string {
   assertCspToken('nonce', parts.nonce, /^[A-Za-z0-9+/_=-]{16,256}$/);
-  // cspSource is a space-separated list of sources such as "https://*.vscode-cdn.net".
-  assertCspToken('cspSource', parts.cspSource, /^[A-Za-z0-9*.:/_+ -]{1,1024}$/);
+  // cspSource is a space-separated list of sources such as "https://*.vscode-cdn.net"; code-server
+  // gives "'self' https://*.vscode-cdn.net", so quoted keywords are allowed (never ';', which would end
+  // the directive, nor '"', which would end the attribute).
+  assertCspToken('cspSource', parts.cspSource, /^[A-Za-z0-9*.:/_+' -]{1,1024}$/);
   const title = escapeHtml(parts.title ?? 'SGD Heat Capacity');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -9,7 +9,6 @@ import { renderMarkdownReport } from '../../core/report/markdown';
 import type { AnalysisResult } from '../../core/result/schema';
 import type { Sampling } from '../../core/runs/model';
 import { TOOL_VERSION } from '../../core/version';
-import { ipcReporter } from '../../shared/cliIpc';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
 import type { CliCommand, CliIo } from '../command';
 import { gradientProvider } from '../gradientProvider';
@@ -44,7 +43,8 @@ const BACKENDS = ['auto', 'wasm', 'node', 'cpu'] as const;
 
 function parseSetLr(values: string[] | undefined): Record<string, number> | undefined {
   if (!values?.length) return undefined;
-  const out: Record<string, number> = {};
+  // No prototype: a run whose id is `__proto__` or `constructor` keeps its η.
+  const out: Record<string, number> = Object.create(null);
   for (const v of values) {
     const i = v.lastIndexOf('=');
     const lr = Number(v.slice(i + 1));
@@ -86,7 +86,6 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       html: { type: 'string' },
       md: { type: 'string' },
       out: { type: 'string' },
-      ipc: { type: 'boolean' },
     },
     usage,
   );
@@ -144,7 +143,7 @@ export const analyzeCommand: CliCommand = {
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { opts, all, json, html, md, out } = analyzeOptionsFromArgs(argv, io.cwd);
-    const ipc = ipcReporter(argv);
+    const ipc = io.ipc ?? null;
     const cancel = new CancelSource();
     const onSignal = () => cancel.cancel();
     process.once('SIGTERM', onSignal);

@@ -19,7 +19,7 @@ describe('heatcap analyze (CLI contract)', () => {
     assert.equal(a.opts.momentum, 0.9);
     assert.equal(a.opts.sampling, 'reshuffle');
     assert.equal(a.opts.optimizer, 'nesterov');
-    assert.deepEqual(a.opts.lrOverrides, { 'a/b': 0.01 });
+    assert.deepEqual({ ...a.opts.lrOverrides }, { 'a/b': 0.01 });
     assert.deepEqual(a.opts.excludeRuns, ['c']);
     assert.equal(a.json, true);
     assert.equal(a.all, true);
@@ -66,5 +66,19 @@ describe('heatcap analyze (CLI contract)', () => {
     assert.equal(num(0.0553213), '0.05532');
     assert.equal(num(null), '—');
     assert.equal(num(NaN), '—');
+  });
+});
+
+describe('heatcap CLI: --ipc and odd run ids', () => {
+  it('accepts --ipc on any command (the extension forks every command with it)', async () => {
+    const r = await runCli(['runs', path.join(REAL, 'hf-trainer-state'), '--json', '--ipc']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(JSON.parse(r.out).runs.length >= 1);
+  });
+
+  it('keeps the η of a run whose id is __proto__', () => {
+    const a = analyzeOptionsFromArgs(['x', '--set-lr', '__proto__=0.5'], '/w');
+    assert.equal(a.opts.lrOverrides?.['__proto__'], 0.5);
+    assert.deepEqual(Object.keys(a.opts.lrOverrides ?? {}), ['__proto__']);
   });
 });

@@ -68,6 +68,9 @@ describe('shared/webviewHtml and report/html', () => {
     assert.ok(!html.includes(HOSTILE.img));
     assert.throws(() => buildPanelHtml({ nonce: 'short', cspSource: 'x', scriptUri: '', styleUri: '' }), /nonce/);
     assert.throws(() => buildPanelHtml({ nonce: 'a'.repeat(32), cspSource: "x; script-src 'unsafe-inline'", scriptUri: '', styleUri: '' }), /cspSource/);
+    assert.throws(() => buildPanelHtml({ nonce: 'a'.repeat(32), cspSource: 'x" onload="y', scriptUri: '', styleUri: '' }), /cspSource/);
+    // code-server's webview.cspSource quotes 'self'.
+    assert.match(buildPanelHtml({ nonce: 'a'.repeat(32), cspSource: "'self' https://*.vscode-cdn.net", scriptUri: '', styleUri: '' }), /img-src &#39;self&#39; https:\/\/\*\.vscode-cdn\.net data:|img-src 'self' https:\/\/\*\.vscode-cdn\.net data:/);
   });
 
   it('strips an inline source map from a development bundle', () => {
