@@ -24,7 +24,21 @@ const DETECTORS: Record<DetectLanguage, (text: string, previous?: ParseState) =>
   shell: detectShell,
 };
 
+/**
+ * Every learning-rate key contains `lr` or `learning` (keys.ts); a positional learning rate needs an
+ * optimizer call (`optim`, `optimizers`, `Optimizer`, `optax`). A text with none of these has no
+ * setting, so most files (CI workflows, compose files, package.json) cost one native regex scan.
+ */
+const MAY_HOLD_SETTING: Record<DetectLanguage, RegExp> = {
+  python: /lr|learning|optim|optax/i,
+  yaml: /lr|learning/i,
+  json: /lr|learning/i,
+  toml: /lr|learning/i,
+  shell: /lr|learning/i,
+};
+
 export function detectSettings(text: string, language: DetectLanguage, previous?: ParseState): DetectResult & { state?: ParseState } {
+  if (!MAY_HOLD_SETTING[language].test(text)) return { settings: [] };
   const deep = tooDeeplyNested(text, language);
   if (deep) return { settings: [], error: deep };
   let result: DetectResult & { state?: ParseState };

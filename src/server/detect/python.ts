@@ -411,6 +411,11 @@ class PythonWalker {
         scope = n.from;
         break;
       }
+      // A function's parameters belong to the scope of its body.
+      if (n.name === 'ParamList' && n.parent?.name === 'FunctionDefinition') {
+        scope = n.parent.getChild('Body')?.from ?? n.from;
+        break;
+      }
     }
     return { container: node.from, scope, statement: statement ?? { start: node.from, end: node.to } };
   }

@@ -97,9 +97,10 @@ export class ResultFiles {
     if (before && before.size === stat.size && before.mtimeMs === stat.mtimeMs) return false;
     this.seen.set(file, stat);
     try {
-      const result = await readResultFile(file);
-      this.store.setFile(file, result);
-      this.log(`results: read ${file} (schema ${result.schema_version})`);
+      const results = await readResultFile(file);
+      this.store.setFile(file, results);
+      const versions = [...new Set(results.map((r) => r.schema_version))].join(', ');
+      this.log(`results: read ${file} (${results.length} result${results.length === 1 ? '' : 's'}, schema ${versions})`);
       return true;
     } catch (e) {
       this.log(`results: ignored ${describeError(e)}`);

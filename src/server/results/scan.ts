@@ -67,8 +67,11 @@ export function isResultFileName(file: string): boolean {
   return path.basename(path.dirname(file)) === '.heatcap' && RESULT_FILE.test(path.basename(file));
 }
 
-/** Reads and validates one result file; throws `HeatcapError` naming the file on any problem. */
-export async function readResultFile(file: string): Promise<AnalysisResult> {
+/**
+ * Reads and validates one result file: one `AnalysisResult`, or an array of them (what
+ * `heatcap analyze --all --json` prints). Throws `HeatcapError` naming the file on any problem.
+ */
+export async function readResultFile(file: string): Promise<AnalysisResult[]> {
   const stat = await fs.stat(file);
   if (stat.size > MAX_RESULT_FILE_BYTES) {
     throw new HeatcapError(file, `${stat.size} bytes: larger than the ${MAX_RESULT_FILE_BYTES}-byte limit for result files`);
@@ -80,5 +83,6 @@ export async function readResultFile(file: string): Promise<AnalysisResult> {
   } catch (e) {
     throw new HeatcapError(file, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  return parseAnalysisResult(json, file);
+  if (!Array.isArray(json)) return [parseAnalysisResult(json, file)];
+  return json.map((r, i) => parseAnalysisResult(r, `${file} [${i}]`));
 }

@@ -21,7 +21,7 @@ export function normalizePath(p: string): string {
 /** Results pushed by the extension (by root) and read from result files (by file), in one place. */
 export class ResultStore {
   private readonly pushed = new Map<string, StoredResult[]>();
-  private readonly files = new Map<string, StoredResult>();
+  private readonly files = new Map<string, StoredResult[]>();
   /** Incremented on every change, so cached lens titles know when to recompute. */
   generation = 0;
 
@@ -37,14 +37,17 @@ export class ResultStore {
     this.generation++;
   }
 
-  /** `result` undefined forgets the file (deleted or no longer valid). */
-  setFile(file: string, result: AnalysisResult | undefined): void {
-    if (result === undefined) {
+  /** The results read from one file (`heatcap analyze --all` writes several); undefined forgets the file. */
+  setFile(file: string, results: AnalysisResult[] | undefined): void {
+    if (results === undefined) {
       if (!this.files.delete(file)) return;
     } else {
       // <dir>/.heatcap/analysis.json applies to documents under <dir>.
-      const holder = path.dirname(path.dirname(file));
-      this.files.set(file, { result, scopes: uniq([normalizePath(result.root), normalizePath(holder)]), origin: { kind: 'file', file } });
+      const holder = normalizePath(path.dirname(path.dirname(file)));
+      this.files.set(
+        file,
+        results.map((result) => ({ result, scopes: uniq([normalizePath(result.root), holder]), origin: { kind: 'file', file } })),
+      );
     }
     this.generation++;
   }
@@ -58,7 +61,7 @@ export class ResultStore {
   }
 
   all(): StoredResult[] {
-    return [...[...this.pushed.values()].flat(), ...this.files.values()];
+    return [...[...this.pushed.values()].flat(), ...[...this.files.values()].flat()];
   }
 }
 

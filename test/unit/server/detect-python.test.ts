@@ -126,6 +126,11 @@ describe('server/detect/python', () => {
       assert.deepEqual(s[0].batchSize, { value: 64, key: '--batch-size', ...spanOf(src, 'default=64', '64') });
     });
 
+    it("a function's parameter defaults are in its body's scope", () => {
+      const src = 'def make(model, batch_size=8):\n    return torch.optim.SGD(model.parameters(), lr=0.004)\n';
+      assert.deepEqual(one(src).batchSize, { value: 8, key: 'batch_size', ...spanOf(src, 'batch_size=8', '8') });
+    });
+
     it('batch size comes from the same function scope, not from another function', () => {
       const src = 'def a():\n    batch_size = 16\n\ndef b():\n    BATCH_SIZE = 128\n    lr = 0.1\n';
       assert.equal(one(src).batchSize?.value, 128);

@@ -10,6 +10,7 @@ import { findResultFiles, readResultFile } from '../../../src/server/results/sca
 import { ResultStore, type StoredResult } from '../../../src/server/results/store';
 import { parseAnalysisResult } from '../../../src/server/results/validate';
 import { fixtureAnalysis } from '../../fixtures/lsp/analysisFixture';
+import { assertValidResult, undeclaredKeys } from '../../support/resultSchema';
 
 const FIXTURE_JSON = path.resolve(__dirname, '../../fixtures/lsp/.heatcap/analysis.json');
 
@@ -18,8 +19,11 @@ function throwsHeatcap(fn: () => unknown, what: RegExp): void {
 }
 
 describe('server/results/validate', () => {
-  it('the fixture .heatcap/analysis.json is exactly the typed fixture (so it conforms to AnalysisResult)', () => {
-    assert.deepEqual(JSON.parse(readFileSync(FIXTURE_JSON, 'utf8')), fixtureAnalysis());
+  it('the fixture .heatcap/analysis.json is exactly the typed fixture and valid against analysis-result.schema.json', () => {
+    const json = JSON.parse(readFileSync(FIXTURE_JSON, 'utf8'));
+    assertValidResult(json);
+    assert.deepEqual(undeclaredKeys(json), []);
+    assert.deepEqual(json, fixtureAnalysis());
   });
 
   it('accepts any 1.x schema version, with extra fields', () => {
@@ -91,7 +95,7 @@ describe('server/results/match', () => {
 
   it('the folder holding .heatcap/ is a scope even when the result root is elsewhere', () => {
     const store = new ResultStore();
-    store.setFile('/ws/.heatcap/analysis.json', resultAt('/mnt/logs/sweep', [0.5]));
+    store.setFile('/ws/.heatcap/analysis.json', [resultAt('/mnt/logs/sweep', [0.5])]);
     assert.equal(matchResult('/ws/configs/a.yaml', 0.1, store.all())?.origin.kind, 'file');
   });
 
@@ -141,6 +145,15 @@ describe('server/results/scan and ResultFiles', () => {
     for (let i = 0; i < 20; i++) mkdirSync(path.join(dir, `d${String(i).padStart(2, '0')}`));
     writeResult('d19/.heatcap/analysis.json', fixtureAnalysis());
     assert.deepEqual(await findResultFiles([dir], { maxDepth: 3, maxFolders: 5 }), []);
+  });
+
+  it('readResultFile reads one result or an array of them (heatcap analyze --all --json)', async () => {
+    const one = writeResult('a/.heatcap/analysis.json', resultAt('/r', [0.1]));
+    const many = writeResult('b/.heatcap/analysis-all.json', [resultAt('/r1', [0.1]), resultAt('/r2', [0.2])]);
+    assert.deepEqual((await readResultFile(one)).map((r) => r.root), ['/r']);
+    assert.deepEqual((await readResultFile(many)).map((r) => r.root), ['/r1', '/r2']);
+    const bad = writeResult('c/.heatcap/analysis.json', [resultAt('/r1', [0.1]), { schema_version: '1.0.0' }]);
+    await assert.rejects(readResultFile(bad), (e: unknown) => isHeatcapError(e) && /\[1\]$/.test((e as HeatcapError).file ?? ''));
   });
 
   it('readResultFile names the file for invalid JSON and for a wrong schema', async () => {
