@@ -50,6 +50,16 @@ function checkFinite(x: Float32Array, count: number, start: number, rowSize: num
   }
 }
 
+/** Token ids fed to an Embedding must be integers in [0, inputDim) (tfjs' gather would throw or read garbage). */
+function checkIds(x: Float32Array, count: number, start: number, rowSize: number, file: string, e: { layer: string; inputDim: number }): void {
+  for (let i = 0; i < count; i++) {
+    const v = x[i];
+    if (!(Number.isInteger(v) && v >= 0 && v < e.inputDim)) {
+      throw new HeatcapError(file, `example ${start + Math.floor(i / rowSize)}: token id ${v} is outside embedding '${e.layer}' (0..${e.inputDim - 1})`);
+    }
+  }
+}
+
 export function describeParams(problem: GradProblem): ParamDescription[] {
   return problem.params.map(({ name, shape, size, offset }) => ({ name, shape, size, offset }));
 }
@@ -84,6 +94,7 @@ export async function computePartial(problem: GradProblem, opts: GradOptions = {
       const B = Math.min(chunk, end - s);
       problem.inputs.readRows(s, B, x);
       checkFinite(x, B * problem.inputs.rowSize, s, problem.inputs.rowSize, problem.inputs.file);
+      for (const e of plan.idInputs) checkIds(x, B * problem.inputs.rowSize, s, problem.inputs.rowSize, problem.inputs.file, e);
       const y = problem.targets.read(s, B);
       let res: ChunkResult;
       try {

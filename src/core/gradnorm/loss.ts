@@ -86,9 +86,18 @@ export function lossLabel(spec: LossSpec): string {
   return spec.fromLogits ? `${spec.kind} (from logits)` : spec.kind;
 }
 
-/** log softmax with plain ops (twice differentiable, unlike tf.logSoftmax's custom gradient). */
+/**
+ * max over the last axis as a constant for autodiff: the result of logSoftmax does not depend on the
+ * shift, so its gradient is zero, and tf.max's own backward (a mask through Equal) is skipped.
+ */
+const rowMaxConstant = tf.customGrad((...args: unknown[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: tf.max(x, -1, true), gradFunc: () => tf.zerosLike(x) };
+});
+
+/** log softmax over the last axis: x − m − log Σ exp(x − m), m the row maximum. */
 function logSoftmax(x: tf.Tensor): tf.Tensor {
-  const m = tf.max(x, -1, true);
+  const m = rowMaxConstant(x) as tf.Tensor;
   const shifted = tf.sub(x, m);
   return tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
 }
@@ -97,8 +106,7 @@ function logSoftmax(x: tf.Tensor): tf.Tensor {
  * Per-example losses ℓ_b (shape [B]) with Keras semantics (keras/backend.py, TF 2.x): the loss is
  * reduced over the last axis (sum for cross-entropies, mean for binary CE and MSE), then averaged over
  * any remaining non-batch axes — so mean_b ℓ_b is exactly the batch loss Keras reports. `yTrue` holds
- * one-hot targets for both categorical losses (targets.ts builds them). Only plain differentiable ops
- * are used, so second derivatives (hessian.ts) work through it.
+ * one-hot targets for both categorical losses (targets.ts builds them).
  */
 export function perExampleLoss(spec: LossSpec, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {

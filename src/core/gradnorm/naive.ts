@@ -19,7 +19,14 @@ function layerPenalties(model: tf.LayersModel): tf.Scalar[] {
  * weights. It shares nothing with the vectorised rules except the loss function (tested on its own
  * against closed forms), which makes it the vectorised engine's oracle.
  */
-export function exampleGradient(problem: GradProblem, x: Float32Array, y: Float32Array, b: number, visit: (loss: number, grads: Float32Array[]) => void): void {
+export function exampleGradient(
+  problem: GradProblem,
+  x: Float32Array,
+  y: Float32Array,
+  b: number,
+  visit: (loss: number, grads: Float32Array[]) => void,
+  includePenalty = true,
+): void {
   const vars = problem.params.map((p) => p.variable.read() as tf.Variable);
   const xs = problem.inputs.rowSize;
   const ys = problem.targets.size;
@@ -29,7 +36,7 @@ export function exampleGradient(problem: GradProblem, x: Float32Array, y: Float3
     const yb = tf.tensor(y.subarray(b * ys, (b + 1) * ys), [1, ...problem.outputShape]);
     const { value, grads } = tf.variableGrads(() => {
       const out = problem.model.apply(xb, { training: false }) as tf.Tensor;
-      return tf.addN([tf.sum(perExampleLoss(problem.loss, yb, out)), ...layerPenalties(problem.model)]) as tf.Scalar;
+      return tf.addN([tf.sum(perExampleLoss(problem.loss, yb, out)), ...(includePenalty ? layerPenalties(problem.model) : [])]) as tf.Scalar;
     }, vars);
     visit(
       value.dataSync()[0],

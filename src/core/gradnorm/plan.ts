@@ -31,6 +31,8 @@ export interface Plan {
   inputId: number;
   outputId: number;
   trainableCount: number;
+  /** Embedding tables read straight from the model input: its values must be token ids below inputDim. */
+  idInputs: { layer: string; inputDim: number }[];
   /** Why the vectorised engine cannot handle this model (empty when it can). */
   unsupported: string[];
 }
@@ -115,17 +117,19 @@ export function buildPlan(model: tf.LayersModel, params: ParamInfo[]): Plan {
     }
     return { ...n, trainable: { index: trainableCount++, rule, params: idx as number[], inputNeedsGrad: inputDown } };
   });
-  return { steps, inputId: model.inputs[0].id, outputId, trainableCount, unsupported };
+  const idInputs = steps
+    .filter((s) => s.layer.getClassName() === 'Embedding' && s.inputIds.includes(model.inputs[0].id))
+    .map((s) => ({ layer: s.layer.name, inputDim: Number((s.layer.getConfig() as { inputDim: number }).inputDim) }));
+  return { steps, inputId: model.inputs[0].id, outputId, trainableCount, idInputs, unsupported };
 }
 
 export interface RunHooks {
-  /** The weight tensors of a trainable step (the layer's own, or substitutes for double backprop). */
+  /** The weight tensors of a trainable step (the layer's own variables). */
   weights(step: PlanStep): tf.Tensor[];
   /** The per-layer hooks of a trainable step (see rules/types.ts). */
   layer(trainableIndex: number, inputNeedsGrad: boolean): ForwardHooks;
   /** Keeps a tensor alive until the chunk is done (custom backwards of fast steps). */
   hold<T extends tf.Tensor>(t: T): T;
-  fast: boolean;
 }
 
 /** Runs the forward pass of a plan on a batch: trainable layers through their rules, others as they are. */
@@ -137,7 +141,7 @@ export function runPlan(plan: Plan, x: tf.Tensor, hooks: RunHooks): tf.Tensor {
     if (step.trainable) {
       const { index, inputNeedsGrad } = step.trainable;
       outs = step.trainable.rule.forward(ins, hooks.weights(step), hooks.layer(index, inputNeedsGrad));
-    } else if (hooks.fast && step.fastApply && ins.length === 1) {
+    } else if (step.fastApply && ins.length === 1) {
       outs = step.fastApply(ins[0], hooks.hold);
     } else {
       outs = step.layer.apply(ins.length === 1 ? ins[0] : ins, { training: false }) as tf.Tensor | tf.Tensor[];

@@ -22,6 +22,8 @@ export interface PartialStats {
   lossSum: number;
   /** Σ_b ‖g_b‖². */
   sqSum: number;
+  /** Σ_b ‖g_b‖⁴ (for the spread of ‖g_b‖²). */
+  sqSqSum: number;
   /** Σ_b ‖g_b restricted to weight tensor w‖², per weight tensor. */
   perWeightSq: number[];
   /** Σ_b h_b where g_b = h_b + r (r: the penalty gradient, added back in finalize). */
@@ -38,6 +40,7 @@ export function emptyPartial(paramCount: number, weightCount: number, diagonal: 
     n: 0,
     lossSum: 0,
     sqSum: 0,
+    sqSqSum: 0,
     perWeightSq: new Array(weightCount).fill(0),
     hSum: new Float64Array(paramCount),
     hSqSum: diagonal ? new Float64Array(paramCount) : null,
@@ -88,6 +91,7 @@ export function addExamples(
     }
     s.lossSum += losses[b];
     s.sqSum += sq;
+    s.sqSqSum += sq * sq;
     if (out) out[b] = sq;
     if (sq > 0) s.hist[histBin(sq)]++;
     else s.zeros++;
@@ -103,6 +107,7 @@ export function mergePartials(parts: PartialStats[], topK: number): PartialStats
     m.n += p.n;
     m.lossSum += p.lossSum;
     m.sqSum += p.sqSum;
+    m.sqSqSum += p.sqSqSum;
     p.perWeightSq.forEach((v, i) => (m.perWeightSq[i] += v));
     for (let i = 0; i < p.hSum.length; i++) m.hSum[i] += p.hSum[i];
     if (m.hSqSum && p.hSqSum) for (let i = 0; i < p.hSqSum.length; i++) m.hSqSum[i] += p.hSqSum[i];
@@ -160,9 +165,12 @@ export interface GradStats {
   /** tr Σ = E_b‖g_b‖² − ‖ḡ‖². */
   traceCov: number;
   perWeight: { name: string; meanSqNorm: number; size: number }[];
-  /** E_b g_b,i² per parameter (Adam's Σ_ii + ḡ_i²), or null when not requested. */
-  diagSecondMoment: Float64Array | null;
+  /** E_b g_b,i² per parameter (Adam's Σ_ii + ḡ_i²); absent unless requested (`diagonal`). */
+  diagSecondMoment?: Float64Array;
+  /** ḡ per parameter. */
   meanGrad: Float64Array;
+  /** Standard deviation of ‖g_b‖² over the examples (population). */
+  sqNormSd: number;
   top: TopEntry[];
   histogram: Histogram;
   backend: string;
@@ -192,7 +200,7 @@ export function finalize(
     meanGrad[i] = s.hSum[i] / N + r[i];
     gbar2 += meanGrad[i] * meanGrad[i];
   }
-  let diag: Float64Array | null = null;
+  let diag: Float64Array | undefined;
   if (s.hSqSum) {
     diag = new Float64Array(P);
     for (let i = 0; i < P; i++) diag[i] = s.hSqSum[i] / N + (2 * r[i] * s.hSum[i]) / N + r[i] * r[i];
@@ -205,8 +213,9 @@ export function finalize(
     meanGradSqNorm: gbar2,
     traceCov: meanSqNorm - gbar2,
     perWeight: params.map((p, i) => ({ name: p.name, meanSqNorm: s.perWeightSq[i] / N, size: p.size })),
-    diagSecondMoment: diag,
+    ...(diag ? { diagSecondMoment: diag } : {}),
     meanGrad,
+    sqNormSd: Math.sqrt(Math.max(0, s.sqSqSum / N - meanSqNorm * meanSqNorm)),
     top: s.top,
     histogram: condenseHistogram(s.hist, s.zeros),
     ...meta,

@@ -66,11 +66,9 @@ export function vectorizedChunk(problem: GradProblem, plan: Plan, pen: Penalties
           },
           hold: (t) => hold(tf.keep(t)),
           save: (t) => saved[ti].push(tf.keep(t)),
-          fast: true,
           inputNeedsGrad,
         }),
         hold: (t) => hold(tf.keep(t)),
-        fast: true,
       });
       lossesT = tf.keep(perExampleLoss(problem.loss, yT, out));
       return tf.sum(lossesT);

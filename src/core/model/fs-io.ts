@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync }
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { HeatcapError } from '../errors';
-import { checkTopologySizes, readModelJson, type ModelJsonFile } from './manifest';
+import { checkTopologySizes, normaliseKerasRegularisers, readModelJson, type ModelJsonFile } from './manifest';
 
 type IOHandler = tfTypes.io.IOHandler;
 type ModelArtifacts = tfTypes.io.ModelArtifacts;
@@ -31,6 +31,7 @@ export function readModelJsonFile(file: string): ModelJsonFile {
   }
   const mj = readModelJson(file, text);
   checkTopologySizes(mj);
+  normaliseKerasRegularisers(mj.modelTopology);
   return mj;
 }
 

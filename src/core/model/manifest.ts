@@ -167,3 +167,29 @@ export function checkTopologySizes(mj: ModelJsonFile): void {
   };
   visit(mj.modelTopology, 0);
 }
+
+/**
+ * Keras 2 serialises `regularizers.L1(…)` / `L2(…)` under their own class names, which tfjs does not
+ * register (it only knows `L1L2`): rewrite them so real Keras exports load. Keras' defaults: 0.01.
+ */
+export function normaliseKerasRegularisers(topology: unknown): void {
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 64 || typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) {
+      v.forEach((x) => visit(x, depth + 1));
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    for (const [k, x] of Object.entries(o)) {
+      if (/regularizer$/i.test(k) && isObject(x) && typeof x.class_name === 'string') {
+        const cfg = isObject(x.config) ? x.config : {};
+        const name = x.class_name.toLowerCase();
+        if (name === 'l1' || name === 'l2') {
+          const value = typeof cfg[name] === 'number' ? cfg[name] : 0.01;
+          o[k] = { class_name: 'L1L2', config: { l1: name === 'l1' ? value : 0, l2: name === 'l2' ? value : 0 } };
+        }
+      } else visit(x, depth + 1);
+    }
+  };
+  visit(topology, 0);
+}

@@ -1,4 +1,5 @@
 import { runGradNormJob } from '../gradnorm/job-handler';
+import { runLabJob } from '../lab/job';
 import type { JobHandler } from './job-context';
 import { runPing } from './ping';
 import type { JobKind } from './protocol';
@@ -10,4 +11,5 @@ import type { JobKind } from './protocol';
 export const jobHandlers: { [K in JobKind]: JobHandler<K> } = {
   gradnorms: runGradNormJob,
   ping: runPing,
+  lab: runLabJob,
 };

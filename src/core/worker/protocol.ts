@@ -5,6 +5,7 @@
  * `jobs.ts` (the compiler insists on both). Another area adds a kind by adding an entry to each.
  */
 import type { GradNormEvent, GradNormJobResult, GradNormRequest } from '../gradnorm/job';
+import type { LabRunEvent, LabRunRequest, LabRunResult } from '../lab/job';
 
 /** A job used to check the worker itself: echoes, waits, or fails on purpose (tests, health checks). */
 export interface PingRequest {
@@ -18,6 +19,7 @@ export interface PingRequest {
 export interface JobTypes {
   gradnorms: { request: GradNormRequest; event: GradNormEvent; result: GradNormJobResult };
   ping: { request: PingRequest; event: { tick: number }; result: { echo?: string; pid: number; threadId: number } };
+  lab: { request: LabRunRequest; event: LabRunEvent; result: LabRunResult };
 }
 
 export type JobKind = keyof JobTypes;

@@ -58,8 +58,8 @@ function flipKernel(W: tf.Tensor): tf.Tensor4D {
 }
 
 /**
- * A dilated convolution outside the fused block (double-backprop mode) still needs a custom gradient,
- * tfjs having none.
+ * A dilated convolution outside the fused block (activations without a fast backward) still needs a
+ * custom gradient, tfjs having none.
  */
 function dilatedConv(a: tf.Tensor4D, W: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const f = tf.customGrad((...args: unknown[]) => {
@@ -120,7 +120,7 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
       const pad = g.same ? 'same' : 'valid';
       const stride1 = g.sh === 1 && g.sw === 1;
       const dilated = g.dh !== 1 || g.dw !== 1;
-      if (hooks.fast && hasFastBackward(actName)) {
+      if (hasFastBackward(actName)) {
         const fa = fusedActivation(actName);
         const flipped = hooks.inputNeedsGrad && stride1 ? hooks.hold(tf.keep(flipKernel(W))) : undefined;
         return fusedBlock(

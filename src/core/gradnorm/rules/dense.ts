@@ -21,7 +21,7 @@ export function denseRule(config: Record<string, unknown>): LayerRule {
       const p = W.shape[1] as number;
       const flat = a.rank === 2 ? (a as tf.Tensor2D) : (a.reshape([-1, d]) as tf.Tensor2D);
       const unflat = (t: tf.Tensor) => (a.rank === 2 ? t : t.reshape([...a.shape.slice(0, -1), p]));
-      if (hooks.fast && hasFastBackward(actName)) {
+      if (hasFastBackward(actName)) {
         // One tape node for matMul + bias + activation; its backward multiplies δ by a materialised Wᵀ
         // so the matMul stays untransposed (XNNPACK's fast path on wasm, PERFORMANCE-NOTES.md pitfall 2).
         const fa = fusedActivation(actName);

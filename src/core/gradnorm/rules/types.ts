@@ -38,8 +38,6 @@ export interface ForwardHooks {
   hold<T extends tf.Tensor>(t: T): T;
   /** Keeps a tensor (e.g. the layer input) for the contribution step after the backward pass. */
   save(t: tf.Tensor): void;
-  /** Use custom backward kernels that are fast on wasm (off for double backprop). */
-  fast: boolean;
   /** False when no earlier trainable layer feeds this one: its input gradient is never needed. */
   inputNeedsGrad: boolean;
 }
