@@ -8,6 +8,8 @@ import { describeError } from '../../core/errors';
 import { DEFAULT_SCAN_LIMITS, findResultFiles, isResultFileName, readResultFile, type ScanLimits } from './scan';
 import type { ResultStore } from './store';
 
+const FULL_SCAN_EVERY = 6;
+
 interface Seen {
   size: number;
   mtimeMs: number;
@@ -54,12 +56,18 @@ export class ResultFiles {
     return changed;
   }
 
-  /** Polls every `ms` (unref'd: never keeps the process alive); `onChange` runs when the store changed. */
+  /**
+   * Polls every `ms` (unref'd: never keeps the process alive): each tick re-stats the known files, every
+   * `FULL_SCAN_EVERY`-th tick also searches the workspace for new ones (a folder walk costs far more
+   * than a few stats). `onChange` runs when the store changed.
+   */
   startPolling(ms: number, onChange: () => void): void {
     this.stopPolling();
     if (!(ms > 0)) return;
+    let tick = 0;
     this.timer = setInterval(() => {
-      void this.refresh().then((changed) => changed && onChange());
+      const work = tick++ % FULL_SCAN_EVERY === 0 ? this.refresh() : this.reload(this.store.fileNames());
+      void work.then((changed) => changed && onChange());
     }, ms);
     this.timer.unref();
   }
