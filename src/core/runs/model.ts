@@ -34,7 +34,7 @@ export interface RunHparams {
   raw: Record<string, Sourced<string | number | boolean>>;
 }
 
-/** One scalar tag's time series, in file order with duplicates resolved (last write wins per step). */
+/** One scalar tag's time series, sorted by step, a repeated step resolved by the last write. */
 export interface ScalarSeries {
   steps: number[];
   values: number[];
