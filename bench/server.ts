@@ -81,7 +81,7 @@ export async function run(): Promise<string> {
   const edited = py.slice(0, mid) + 'lr = 0.3\n' + py.slice(mid);
   const state = detectPython(py).state;
   const fresh = median(() => detectPython(edited), 3);
-  const incremental = median(() => detectPython(edited, state), 5);
+  const incremental = median(() => detectPython(edited, { previous: state }), 5);
   lines.push(
     '',
     '### Keystroke in a 1 MB Python file',

@@ -77,7 +77,7 @@ function compute(doc: TextDocument, maxFileSize: number, previous: ParseState | 
     return { version, settings: [], problem: `${bytes} bytes, above heatcap.server.maxFileSize (${maxFileSize})`, parseMs: 0 };
   }
   const t0 = performance.now();
-  const result = detectSettings(text, language, previous);
+  const result = detectSettings(text, language, { previous, notebookCell: doc.uri.startsWith('vscode-notebook-cell:') });
   const parseMs = performance.now() - t0;
   const state = result.state;
   return result.error !== undefined

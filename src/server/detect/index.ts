@@ -16,8 +16,15 @@ export type { DetectedSetting, DetectLanguage, DetectResult, NearbyValue } from 
 /** What a detector may keep from one parse of a document to speed up the next (Python: the lezer tree). */
 export type ParseState = PythonParseState;
 
-const DETECTORS: Record<DetectLanguage, (text: string, previous?: ParseState) => DetectResult & { state?: ParseState }> = {
-  python: detectPython,
+export interface DetectOptions {
+  /** The state the previous parse of this document returned. */
+  previous?: ParseState;
+  /** The text is a notebook cell (IPython magics allowed). */
+  notebookCell?: boolean;
+}
+
+const DETECTORS: Record<DetectLanguage, (text: string, options: DetectOptions) => DetectResult & { state?: ParseState }> = {
+  python: (text, o) => detectPython(text, { previous: o.previous, cell: o.notebookCell }),
   yaml: detectYaml,
   json: detectJson,
   toml: detectToml,
@@ -37,13 +44,13 @@ const MAY_HOLD_SETTING: Record<DetectLanguage, RegExp> = {
   shell: /lr|learning/i,
 };
 
-export function detectSettings(text: string, language: DetectLanguage, previous?: ParseState): DetectResult & { state?: ParseState } {
+export function detectSettings(text: string, language: DetectLanguage, options: DetectOptions = {}): DetectResult & { state?: ParseState } {
   if (!MAY_HOLD_SETTING[language].test(text)) return { settings: [] };
   const deep = tooDeeplyNested(text, language);
   if (deep) return { settings: [], error: deep };
   let result: DetectResult & { state?: ParseState };
   try {
-    result = DETECTORS[language](text, previous);
+    result = DETECTORS[language](text, options);
   } catch (e) {
     return { settings: [], error: `could not parse as ${language}: ${e instanceof Error ? e.message : String(e)}` };
   }

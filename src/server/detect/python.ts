@@ -51,24 +51,29 @@ export interface PythonParseState {
   tree: Tree;
 }
 
-export function detectPython(text: string, previous?: PythonParseState): DetectResult & { state?: PythonParseState } {
+export interface PythonOptions {
+  /** The previous parse of this document, for an incremental re-parse. */
+  previous?: PythonParseState;
+  /** A notebook cell: IPython magics (`%…`, `!…`, `%%bash`) are understood; in a .py file they are syntax errors. */
+  cell?: boolean;
+}
+
+export function detectPython(text: string, options: PythonOptions = {}): DetectResult & { state?: PythonParseState } {
   let src = text;
-  // A `%%bash` / `%%sh` / `%%script` cell is a shell script; other cell magics (`%%time`) wrap Python.
-  const cell = /^[ \t]*%%(\w+)[^\n]*/.exec(src);
-  if (cell) {
-    const bodyStart = cell[0].length;
-    if (['bash', 'sh', 'script', 'zsh'].includes(cell[1])) {
-      return { settings: shifted(detectShell(src.slice(bodyStart)).settings, bodyStart) };
+  if (options.cell) {
+    // A `%%bash` / `%%sh` / `%%script` cell is a shell script; other cell magics (`%%time`) wrap Python.
+    const cell = /^[ \t]*%%(\w+)[^\n]*/.exec(src);
+    if (cell) {
+      const bodyStart = cell[0].length;
+      if (['bash', 'sh', 'script', 'zsh'].includes(cell[1])) {
+        return { settings: shifted(detectShell(src.slice(bodyStart)).settings, bodyStart) };
+      }
+      src = blank(src, [{ start: 0, end: bodyStart }]);
     }
-    src = blank(src, [{ start: 0, end: bodyStart }]);
   }
-  let tree = parseFrom(src, previous);
-  const magics = lineMagics(src, tree);
-  if (magics.length > 0) {
-    const parsed = { text: src, tree };
-    src = blank(src, magics.map((m) => m.line));
-    tree = parseFrom(src, parsed);
-  }
+  let tree = parseFrom(src, options.previous);
+  let magics: Magic[] = [];
+  if (options.cell) ({ src, tree, magics } = blankLineMagics(src, tree));
   const walker = new PythonWalker(src, tree);
   const settings = walker.run();
   const state = { text: src, tree };
@@ -94,20 +99,47 @@ function parseFrom(src: string, previous: PythonParseState | undefined): Tree {
   return parser.parse(src, TreeFragment.applyChanges(TreeFragment.addTree(previous.tree), [change]));
 }
 
-/** IPython line magics (`%pip …`, `!python train.py --lr 0.1`) outside strings: blanked before parsing. */
-function lineMagics(src: string, tree: Tree): { line: Span; shell?: Span }[] {
-  const out: { line: Span; shell?: Span }[] = [];
+interface Magic {
+  line: Span;
+  /** The command line of a `!cmd` or `%run script args` magic. */
+  shell?: Span;
+}
+
+/** Cells with more candidate lines than this are decided on one parse (each decision below re-parses). */
+const MAX_MAGIC_REPARSES = 100;
+
+/**
+ * IPython line magics (`%pip …`, `!python train.py --lr 0.1`): lines starting with `%` or `!` that
+ * Python cannot read — the parser put an error node there — so not `% b` continuing an expression or
+ * `!= b` in a condition, nor text in a string. Decided line by line, blanking each magic and re-parsing
+ * (incrementally) before the next: the parser's error recovery would otherwise read the next line's
+ * `%run …` as a modulo continuing the broken line above.
+ */
+function blankLineMagics(src: string, tree: Tree): { src: string; tree: Tree; magics: Magic[] } {
+  const candidates: { line: Span; at: number; sigil: string; rest: string }[] = [];
   const re = /^[ \t]*([!%])([^\n]*)/gm;
   for (let m = re.exec(src); m; m = re.exec(src)) {
-    const at = m.index + m[0].length - m[2].length - 1;
-    if (insideStringOrComment(tree, at)) continue;
-    const line = { start: m.index, end: m.index + m[0].length };
-    const rest = at + 1;
-    if (m[1] === '!') out.push({ line, shell: { start: rest, end: line.end } });
-    else if (/^run\s/.test(m[2])) out.push({ line, shell: { start: rest + 4, end: line.end } });
-    else out.push({ line });
+    candidates.push({ line: { start: m.index, end: m.index + m[0].length }, at: m.index + m[0].length - m[2].length - 1, sigil: m[1], rest: m[2] });
   }
-  return out;
+  const magics: Magic[] = [];
+  const asMagic = (c: (typeof candidates)[number]): Magic => {
+    if (c.sigil === '!') return { line: c.line, shell: { start: c.at + 1, end: c.line.end } };
+    if (/^run\s/.test(c.rest)) return { line: c.line, shell: { start: c.at + 5, end: c.line.end } };
+    return { line: c.line };
+  };
+  if (candidates.length > MAX_MAGIC_REPARSES) {
+    for (const c of candidates) if (!insideStringOrComment(tree, c.at)) magics.push(asMagic(c));
+    const blanked = blank(src, magics.map((m) => m.line));
+    return { src: blanked, tree: parseFrom(blanked, { text: src, tree }), magics };
+  }
+  for (const c of candidates) {
+    if (!tree.resolveInner(c.at, 1).type.isError) continue;
+    magics.push(asMagic(c));
+    const blanked = blank(src, [c.line]);
+    tree = parseFrom(blanked, { text: src, tree });
+    src = blanked;
+  }
+  return { src, tree, magics };
 }
 
 function insideStringOrComment(tree: Tree, pos: number): boolean {
@@ -131,11 +163,12 @@ function blank(src: string, spans: Span[]): string {
 
 function shifted(settings: DetectedSetting[], by: number): DetectedSetting[] {
   const move = <T extends Span>(s: T): T => ({ ...s, start: s.start + by, end: s.end + by });
-  return settings.map((s) => ({
-    ...move(s),
-    batchSize: s.batchSize && move(s.batchSize),
-    momentum: s.momentum && move(s.momentum),
-  }));
+  return settings.map((s) => {
+    const out = move(s);
+    if (s.batchSize) out.batchSize = move(s.batchSize);
+    if (s.momentum) out.momentum = move(s.momentum);
+    return out;
+  });
 }
 
 function children(node: SyntaxNode): SyntaxNode[] {

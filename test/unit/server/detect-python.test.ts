@@ -4,6 +4,7 @@ import { expected, spanOf, summary } from './spans';
 
 // Oracle for every range: plain string search for the literal in its context (spans.ts), exact.
 const settings = (src: string) => detectPython(src).settings;
+const cellSettings = (src: string) => detectPython(src, { cell: true }).settings;
 const one = (src: string) => {
   const s = settings(src);
   assert.equal(s.length, 1, `expected one setting, got ${JSON.stringify(s.map(summary))}`);
@@ -176,12 +177,12 @@ describe('server/detect/python', () => {
   describe('notebook cells', () => {
     it('line magics are skipped and a setting after them is still found', () => {
       const src = '%matplotlib inline\n%load_ext autoreload\nlr = 0.3\n';
-      assert.deepEqual(settings(src).map(summary), [expected(src, 'lr = 0.3', '0.3', 0.3, 'lr', 'assignment')]);
+      assert.deepEqual(cellSettings(src).map(summary), [expected(src, 'lr = 0.3', '0.3', 0.3, 'lr', 'assignment')]);
     });
 
     it('`!` shell lines and `%run` are read as command lines', () => {
       const src = '!python train.py --lr 0.2 --batch-size 64\n%run train.py --learning_rate=3e-4\nlr = 0.3\n';
-      const s = settings(src);
+      const s = cellSettings(src);
       assert.deepEqual(s.map(summary), [
         expected(src, '--lr 0.2', '0.2', 0.2, '--lr', 'cli_option'),
         expected(src, '=3e-4', '3e-4', 3e-4, '--learning_rate', 'cli_option'),
@@ -192,13 +193,28 @@ describe('server/detect/python', () => {
 
     it('a %%bash cell is a shell script; a %%time cell is Python', () => {
       const bash = '%%bash\npython train.py --lr 0.05\n';
-      assert.deepEqual(settings(bash).map(summary), [expected(bash, '--lr 0.05', '0.05', 0.05, '--lr', 'cli_option')]);
+      assert.deepEqual(cellSettings(bash).map(summary), [expected(bash, '--lr 0.05', '0.05', 0.05, '--lr', 'cli_option')]);
       const time = '%%time\nlr = 0.4\n';
-      assert.deepEqual(settings(time).map(summary), [expected(time, 'lr = 0.4', '0.4', 0.4, 'lr', 'assignment')]);
+      assert.deepEqual(cellSettings(time).map(summary), [expected(time, 'lr = 0.4', '0.4', 0.4, 'lr', 'assignment')]);
+    });
+
+    it('`%` and `!=` continuing an expression on a new line are Python, not magics', () => {
+      const src = 'x = (a\n     % b)\nok = (a\n      != b)\nlr = 0.1\n';
+      assert.deepEqual(cellSettings(src).map(summary), [expected(src, 'lr = 0.1', '0.1', 0.1, 'lr', 'assignment')]);
+    });
+
+    it('an indented magic in a loop body is still a magic', () => {
+      const src = 'for f in files:\n    !python train.py --lr 0.2\n';
+      assert.deepEqual(cellSettings(src).map(summary), [expected(src, '--lr 0.2', '0.2', 0.2, '--lr', 'cli_option')]);
+    });
+
+    it('in a .py file (not a cell) magics are just syntax errors: no shell settings', () => {
+      const src = '!python train.py --lr 0.2\nlr = 0.3\n';
+      assert.deepEqual(settings(src).map((s) => s.lr), [0.3]);
     });
 
     it('a "!" line inside a triple-quoted string is text, not a shell command', () => {
-      assert.deepEqual(settings('s = """\n!python train.py --lr 0.2\n"""\n'), []);
+      assert.deepEqual(cellSettings('s = """\n!python train.py --lr 0.2\n"""\n'), []);
     });
   });
 

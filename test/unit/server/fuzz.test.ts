@@ -21,7 +21,7 @@ import { detectYaml } from '../../../src/server/detect/yaml';
 
 /** The detectors themselves, not `detectSettings`, whose catch-all would hide a throw. */
 const DETECT: Record<DetectLanguage, (text: string) => DetectResult> = {
-  python: (t) => detectPython(t),
+  python: (t) => detectPython(t, { cell: true }),
   yaml: detectYaml,
   json: detectJson,
   toml: detectToml,
@@ -107,10 +107,10 @@ describe('server/detect fuzzing (issue #10)', function () {
   // Oracle: a fresh parse of the edited text (differential testing of lezer's incremental re-parse).
   it('python: the incremental re-parse after random edits equals a fresh parse', () => {
     fc.assert(
-      fc.property(mutated('python'), mutated('python'), (before, after) => {
-        const first = detectPython(before);
-        const again = detectPython(after, first.state);
-        assert.deepEqual(again.settings, detectPython(after).settings);
+      fc.property(mutated('python'), mutated('python'), fc.boolean(), (before, after, cell) => {
+        const first = detectPython(before, { cell });
+        const again = detectPython(after, { previous: first.state, cell });
+        assert.deepEqual(again.settings, detectPython(after, { cell }).settings);
       }),
       { ...PARAMS(606), numRuns: 200 },
     );
