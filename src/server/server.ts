@@ -127,7 +127,10 @@ export function startServer(connection: Connection): void {
     if (await resultFiles.refresh()) refreshLenses();
   });
 
-  connection.onDidChangeConfiguration(async () => {
+  connection.onDidChangeConfiguration(async (params) => {
+    // Clients without `workspace/configuration` push the settings in the notification instead.
+    const pushed = (params?.settings as Record<string, unknown> | null | undefined)?.[ConfigSection];
+    if (!client.configuration && pushed !== undefined) config = configFromSection(pushed);
     await reloadConfig();
     refreshLenses();
   });
@@ -138,17 +141,18 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onNotification(AnalysisResultsNotification, (params) => {
+    // Checked like a file: the client is trusted to send the right shape, not assumed to.
+    if (typeof params?.root !== 'string' || !Array.isArray(params.results)) {
+      log('results: ignored a push without a root or a results array');
+      return;
+    }
     const valid: AnalysisResult[] = [];
-    for (const [i, r] of (Array.isArray(params?.results) ? params.results : []).entries()) {
+    for (const [i, r] of params.results.entries()) {
       try {
-        valid.push(parseAnalysisResult(r, `results[${i}] pushed for ${String(params.root)}`));
+        valid.push(parseAnalysisResult(r, `results[${i}] pushed for ${params.root}`));
       } catch (e) {
         log(`results: ignored ${describeError(e)}`);
       }
-    }
-    if (typeof params?.root !== 'string') {
-      log('results: ignored a push without a root');
-      return;
     }
     store.setPushed(params.root, valid);
     log(`results: ${valid.length} pushed for ${params.root}`);

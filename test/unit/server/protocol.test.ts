@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { CodeLens, MarkupContent } from 'vscode-languageserver-protocol';
+import { DidChangeConfigurationNotification, type CodeLens, type MarkupContent } from 'vscode-languageserver-protocol';
 import {
   AnalysisResultsNotification,
   AnalyzeWorkspaceCommand,
@@ -226,6 +226,19 @@ describe('server: settings, file watching, polling and IPC', function () {
       client.heatcapSection = { codeLens: { enabled: true } };
       await client.configurationChanged();
       await client.until(async () => (await client.codeLenses(uri)).length === 6);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('a client without workspace/configuration can push the settings in didChangeConfiguration', async () => {
+    const client = await LspClient.start({ folder: dir });
+    try {
+      const uri = fileUri(path.join(dir, 'train.py'));
+      await client.open(uri, 'python', readFileSync(path.join(dir, 'train.py'), 'utf8'));
+      assert.equal((await client.codeLenses(uri)).length, 6);
+      await client.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { heatcap: { codeLens: { enabled: false } } } });
+      await client.until(async () => (await client.codeLenses(uri)).length === 0);
     } finally {
       await client.stop();
     }
