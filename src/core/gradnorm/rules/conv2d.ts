@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationName, activationOf, fusedActivation, fusedBlock, hasFastBackward } from './activation';
 import { chooseForm, fromPerExample, unfoldedKernel } from './contrib';
-import { depthwiseKernel } from './depthwise';
+import { depthwiseKernelAndBias } from './depthwise';
 import type { ForwardHooks, LayerRule, Want } from './types';
 
 interface ConvGeometry {
@@ -53,8 +53,16 @@ function inputGradient(delta: tf.Tensor4D, W: tf.Tensor4D, flipped: tf.Tensor4D 
   return tf.conv2d(padded, flipped, 1, 'valid', 'NHWC', [g.dh, g.dw]);
 }
 
+/** W[kh−1−i, kw−1−j, o, c] from W[i, j, c, o], rearranged in JS (wasm's Reverse is slow for its size). */
 function flipKernel(W: tf.Tensor): tf.Tensor4D {
-  return tf.transpose(tf.reverse(W, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+  const [kh, kw, C, O] = W.shape;
+  const w = W.dataSync();
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < C; c++)
+        for (let o = 0; o < O; o++) out[(((kh - 1 - i) * kw + (kw - 1 - j)) * O + o) * C + c] = w[((i * kw + j) * C + c) * O + o];
+  return tf.tensor4d(out, [kh, kw, O, C]);
 }
 
 /**
@@ -144,15 +152,16 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
       const [B, H, Wd, C] = a.shape;
       const [, Ho, Wo, O] = delta.shape;
       const D = delta.reshape([B, Ho * Wo, O]) as tf.Tensor3D;
-      const bias = useBias ? [fromPerExample(tf.sum(D, 1), rb, want)] : [];
       const form = chooseForm(Ho * Wo, kh * kw * C, O, want);
       how = `conv2d ${kh}×${kw} over ${Ho}×${Wo} positions: ${form}`;
       if (form === 'materialised') {
         const ph = g.same ? samePad(H, Ho, kh, sh, dh) : [0, 0];
         const pw = g.same ? samePad(Wd, Wo, kw, sw, dw) : [0, 0];
         const geom = { B, H, W: Wd, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, pad: [ph[0], ph[1], pw[0], pw[1]] as [number, number, number, number] };
-        return [depthwiseKernel(a.dataSync(), delta.dataSync(), geom, rW?.dataSync(), want), ...bias];
+        const res = depthwiseKernelAndBias(a.dataSync(), delta.dataSync(), geom, rW?.dataSync(), rb?.dataSync(), want, useBias);
+        return res.bias ? [res.kernel, res.bias] : [res.kernel];
       }
+      const bias = useBias ? [fromPerExample(tf.sum(D, 1), rb, want)] : [];
       return [unfoldedKernel(unfold(a as tf.Tensor4D, g, Ho, Wo), D, rW, want).result, ...bias];
     },
     describe: () => how,

@@ -36,6 +36,22 @@ export interface DepthwiseGeometry {
  * input `a` (B, H, W, C) and δ (B, Ho, Wo, O).
  */
 export function depthwiseKernel(aData: ArrayLike<number>, dData: ArrayLike<number>, g: DepthwiseGeometry, r: ArrayLike<number> | undefined, want: Want): WeightResult {
+  return depthwiseKernelAndBias(aData, dData, g, r, undefined, want, false).kernel;
+}
+
+/**
+ * As depthwiseKernel, plus the bias's per-example gradients Σ_t δ_bt, summed while δ is rearranged
+ * anyway (no separate reduction kernel).
+ */
+export function depthwiseKernelAndBias(
+  aData: ArrayLike<number>,
+  dData: ArrayLike<number>,
+  g: DepthwiseGeometry,
+  r: ArrayLike<number> | undefined,
+  rBias: ArrayLike<number> | undefined,
+  want: Want,
+  withBias: boolean,
+): { kernel: WeightResult; bias?: WeightResult } {
   const { B, H, W, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O } = g;
   const [pt, , pl] = g.pad;
   // Only the rows/columns the convolution reads: (Ho−1)·s + (k−1)·d + 1.
@@ -55,11 +71,13 @@ export function depthwiseKernel(aData: ArrayLike<number>, dData: ArrayLike<numbe
     }
   }
   const filt = new Float32Array(Ho * Wo * B * O);
+  const biasG = withBias ? new Float64Array(B * O) : undefined;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < Ho * Wo; t++) {
       const src = (b * Ho * Wo + t) * O;
       const dst = (t * B + b) * O;
       for (let o = 0; o < O; o++) filt[dst + o] = dData[src + o];
+      if (biasG) for (let o = 0; o < O; o++) biasG[b * O + o] += dData[src + o];
     }
   }
   // The original stride s becomes the depthwise dilation, the original dilation d its stride.
@@ -96,6 +114,28 @@ export function depthwiseKernel(aData: ArrayLike<number>, dData: ArrayLike<numbe
         }
       }
     }
+  }
+  return { kernel: { sq, cross, sum, sumSq }, bias: biasG ? perExampleRows(biasG, B, O, rBias, want) : undefined };
+}
+
+/** ‖G_b‖², ⟨G_b, r⟩, Σ_b G_b, Σ_b G_b² from per-example rows G (B × P) held in JS. */
+export function perExampleRows(G: Float64Array, B: number, P: number, r: ArrayLike<number> | undefined, want: Want): WeightResult {
+  const sq = new Float64Array(B);
+  const cross = r ? new Float64Array(B) : undefined;
+  const sum = want.sum ? new Float64Array(P) : undefined;
+  const sumSq = want.sumSq ? new Float64Array(P) : undefined;
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    let cr = 0;
+    for (let k = 0; k < P; k++) {
+      const v = G[b * P + k];
+      s += v * v;
+      if (r) cr += v * r[k];
+      if (sum) sum[k] += v;
+      if (sumSq) sumSq[k] += v * v;
+    }
+    sq[b] = s;
+    if (cross) cross[b] = cr;
   }
   return { sq, cross, sum, sumSq };
 }

@@ -7,6 +7,37 @@ function pair(v: unknown, fallback: [number, number]): [number, number] {
 }
 
 /**
+ * The common 2×2, stride-2 window without padding, unrolled: candidates in tfjs' scan order (row by
+ * row), the first strictly greater value wins (values are finite: the engine checks its inputs).
+ */
+function backward2x2(xv: ArrayLike<number>, dv: ArrayLike<number>, dx: Float32Array, B: number, H: number, W: number, C: number, Ho: number, Wo: number): void {
+  const row = W * C;
+  let o = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < Ho; oy++) {
+      for (let ox = 0; ox < Wo; ox++) {
+        const base = (b * H + 2 * oy) * row + 2 * ox * C;
+        for (let c = 0; c < C; c++, o++) {
+          const i0 = base + c;
+          let at = i0;
+          let best = xv[i0];
+          if (xv[i0 + C] > best) {
+            best = xv[i0 + C];
+            at = i0 + C;
+          }
+          if (xv[i0 + row] > best) {
+            best = xv[i0 + row];
+            at = i0 + row;
+          }
+          if (xv[i0 + row + C] > best) at = i0 + row + C;
+          dx[at] += dv[o];
+        }
+      }
+    }
+  }
+}
+
+/**
  * MaxPooling2D (channels-last) with its backward done in JS: wasm's MaxPoolGrad kernel is slow, while
  * routing dy to each window's arg-max is one pass over the input. The arg-max rule is tfjs' own (its
  * CPU kernel: the first strictly greater value in row-major window order wins), so the gradient is
@@ -32,6 +63,10 @@ export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, ho
           const xv = kept.dataSync();
           const dv = dy.dataSync();
           const dx = new Float32Array(xv.length);
+          if (ph === 2 && pw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && Ho * 2 <= H && Wo * 2 <= W) {
+            backward2x2(xv, dv, dx, B, H, W, C, Ho, Wo);
+            return tf.tensor4d(dx, [B, H, W, C]);
+          }
           for (let b = 0; b < B; b++) {
             for (let oy = 0; oy < Ho; oy++) {
               const y0 = oy * sh - top;
