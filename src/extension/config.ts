@@ -36,9 +36,10 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  runs: { include: ['**'], exclude: ['**/node_modules/**', '**/.git/**', '**/.venv/**'], maxDepth: 8 },
+  // What the CLI does without --include-glob / --exclude-glob / --lr-key (package.json says the same).
+  runs: { include: ['**'], exclude: [], maxDepth: 8 },
   lossTag: null,
-  lrKeys: ['lr', 'learning_rate', 'base_lr', 'optimizer.lr'],
+  lrKeys: [],
   backend: 'auto',
   sampling: 'auto',
   batchSize: null,

@@ -10,6 +10,7 @@ import type { AnalysisResult } from '../../core/result/schema';
 import type { Sampling } from '../../core/runs/model';
 import { TOOL_VERSION } from '../../core/version';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { DISCOVERY_FLAGS, discoveryFromFlags, discoveryHelp } from '../discoveryFlags';
 import type { CliCommand, CliIo } from '../command';
 import { gradientProvider } from '../gradientProvider';
 import { formatAnalysis } from '../format/analysisText';
@@ -31,7 +32,7 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --all                        analyse every sweep and lone run (JSON: an array)
   --exclude-run <id>           leave a run out of the fit (repeatable)
   --set-lr <id>=<η>            state the learning rate of a run that records none (repeatable)
-  --max-depth N                folder levels to search (default 8)
+${discoveryHelp(28)}
   --json                       print the versioned result (schema: analysis-result.schema.json)
   --html <file> --md <file>    also write a self-contained HTML report / a Markdown summary
   --out <file>                 also write the JSON result to a file
@@ -81,7 +82,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       all: { type: 'boolean' },
       'exclude-run': { type: 'string', multiple: true },
       'set-lr': { type: 'string', multiple: true },
-      'max-depth': { type: 'string' },
+      ...DISCOVERY_FLAGS,
       json: { type: 'boolean' },
       html: { type: 'string' },
       md: { type: 'string' },
@@ -111,7 +112,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     startedAtCheckpoint: values['started-at-checkpoint'] || undefined,
     excludeRuns: values['exclude-run'],
     lrOverrides: parseSetLr(values['set-lr']),
-    maxDepth: numberFlag('max-depth', values['max-depth'], { min: 0, integer: true }),
+    ...discoveryFromFlags(values),
     overrideSource: 'flag',
   };
   if ((opts.data || opts.labels) && !opts.model) throw new HeatcapError(undefined, '--data/--labels need --model (the checkpoint they belong to)');

@@ -1,18 +1,20 @@
 import { relative, resolve } from 'node:path';
 import type { CliCommand, CliIo } from '../command';
-import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { parseCommandArgs, toJson } from '../args';
+import { DISCOVERY_FLAGS, discoveryFromFlags, discoveryHelp } from '../discoveryFlags';
 import { discoverRuns } from '../../core/runs/discover';
 import type { Run, RunHparams, RunWarning } from '../../core/runs/model';
 import { summarizeTags } from '../../core/runs/tags';
 
-const usage = `usage: heatcap runs <path> [--json] [--max-depth N]
+const usage = `usage: heatcap runs <path> [--json] [--max-depth N] [--include-glob G]… [--exclude-glob G]… [--lr-key K]…
 
 Finds every training run under <path> (TensorBoard event files, Lightning/Keras/generic CSV, JSONL,
 HuggingFace trainer_state.json, MLflow file store), with its learning rate, batch size and momentum and
 where each was found, its scalar tags, and the sweeps the runs form.
 
-  --json          print {"runs":[{"id","path","format","hparams":{…},"hparam_sources":{…},"tags":{…},"warnings":[…]}],"sweeps":[…],"warnings":[…]}
-  --max-depth N   folder levels to search below <path> (default 8)
+  --json                print {"runs":[{"id","path","format","files","hparams":{…},"hparam_sources":{…},"tags":{…},"warnings":[…]}],"sweeps":[…],"warnings":[…]}
+                        ("files": absolute paths of the run's log files)
+${discoveryHelp(21)}
 `;
 
 const HPARAM_KEYS: (keyof Omit<RunHparams, 'raw'>)[] = ['lr', 'batch_size', 'momentum', 'dampening', 'nesterov', 'optimizer', 'weight_decay', 'sampling', 'dataset_size'];
@@ -40,6 +42,7 @@ export function runJson(root: string, run: Run) {
     path: run.path,
     name: run.name,
     format: run.format,
+    files: run.files,
     hparams: Object.fromEntries(HPARAM_KEYS.map((k) => [k, h[k]?.value ?? null])),
     hparam_sources: Object.fromEntries(HPARAM_KEYS.map((k) => [k, h[k]?.source ?? null])),
     lr_tag: run.lrTag ?? null,
@@ -65,14 +68,15 @@ export const runsCommand: CliCommand = {
   summary: 'list the training runs under a folder, with η, B, momentum (and their sources) and tags',
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, 'max-depth': { type: 'string' } }, usage);
+    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, ...DISCOVERY_FLAGS }, usage);
     if (positionals.length !== 1) {
       io.err(`heatcap: expected one <path>, got ${positionals.length} (see 'heatcap runs --help')\n`);
       return 2;
     }
-    const maxDepth = numberFlag('max-depth', values['max-depth'], { min: 0, integer: true });
+    const discovery = discoveryFromFlags(values);
     const root = resolve(io.cwd, positionals[0]);
-    const found = await discoverRuns(root, { maxDepth });
+    const ipc = io.ipc ?? null;
+    const found = await discoverRuns(root, { ...discovery, onProgress: ipc ? (p) => ipc.progress({ fraction: p.fraction, message: p.message ?? '' }) : undefined });
     const base = root;
     const allWarnings = [...found.warnings.map((w) => warningText(base, w)), ...found.runs.flatMap((r) => r.warnings.map((w) => `${r.path}: ${warningText(base, w)}`))];
     for (const w of allWarnings) io.err(`heatcap: warning: ${w}\n`);

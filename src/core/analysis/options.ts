@@ -36,6 +36,11 @@ export interface AnalyzeOptions {
   startedAtCheckpoint?: boolean;
   /** Discovery depth limit. */
   maxDepth?: number;
+  /** Discovery filters: glob patterns relative to `root` (see DiscoverOptions in src/core/runs/discover.ts). */
+  include?: string[];
+  exclude?: string[];
+  /** Hyperparameter keys read as η before the built-in aliases, in order of preference. */
+  lrKeys?: string[];
   /** Where the overrides came from, for provenance: 'flag' (CLI) or 'setting' (extension). */
   overrideSource?: 'flag' | 'setting';
 }

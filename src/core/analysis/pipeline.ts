@@ -86,6 +86,9 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
   progress({ fraction: 0, message: 'finding runs' });
   const discovery = await discoverRuns(root, {
     maxDepth: opts.maxDepth,
+    include: opts.include,
+    exclude: opts.exclude,
+    lrKeys: opts.lrKeys,
     token: ctx.token,
     onProgress: (p) => progress({ fraction: p.fraction !== undefined ? 0.4 * p.fraction : undefined, message: `reading ${p.message ?? ''}` }),
   });

@@ -13,7 +13,7 @@ import { readSideFiles } from './side-files';
  * Reads one planned run and resolves its hyperparameters. An event-file folder with nothing in it for
  * us comes back as `skipped` with the reason (an hparams experiment definition, a profile, empty files).
  */
-export async function buildRun(plan: RunPlan, root: string, rootName: string, opts: ReadOptions = {}): Promise<{ run: Run; skipped?: undefined } | { run?: undefined; skipped: string }> {
+export async function buildRun(plan: RunPlan, root: string, rootName: string, opts: ReadOptions & { lrKeys?: readonly string[] } = {}): Promise<{ run: Run; skipped?: undefined } | { run?: undefined; skipped: string }> {
   let data: LogData;
   switch (plan.format) {
     case 'tfevents': {
@@ -55,7 +55,7 @@ export async function buildRun(plan: RunPlan, root: string, rootName: string, op
   // Names on the way up to (not including) the discovery root, nearest first, for the name parse.
   const names = [ownName.replace(/\.(csv|log|jsonl|ndjson|json)$/i, '')];
   for (let p = dirname(plan.abs); p.length > root.length && p.startsWith(root); p = dirname(p)) names.push(basename(p));
-  const resolved = resolveHparams({ sources, scalars: data.scalars, names });
+  const resolved = resolveHparams({ sources, scalars: data.scalars, names, lrKeys: opts.lrKeys });
   for (const note of resolved.notes) warnings.push({ file: sideDir ?? plan.abs, message: note });
   const run: Run = {
     id: path,

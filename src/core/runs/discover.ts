@@ -4,6 +4,7 @@ import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { CancelledError, HeatcapError, describeError } from '../errors';
 import { buildRun } from './build';
 import type { Run, RunWarning, Sweep } from './model';
+import { compileGlobs, isIncluded } from './globs';
 import { planRuns, sniffTextLog, type Plan } from './plan';
 import { groupSweeps } from './sweeps';
 import { DEFAULT_MAX_DEPTH, MAX_DIRS, walk } from './walk';
@@ -16,6 +17,15 @@ export interface DiscoverOptions {
   onProgress?: ProgressFn;
   /** Runs read at the same time (default 8). */
   concurrency?: number;
+  /**
+   * Glob patterns relative to the root (minimatch, posix `/`): only runs whose folder, or a folder
+   * above it, matches one are kept. Empty or absent keeps every run.
+   */
+  include?: readonly string[];
+  /** Glob patterns of folders and files never searched (the walk does not enter them). */
+  exclude?: readonly string[];
+  /** Hyperparameter keys read as η before the built-in aliases, in order of preference. */
+  lrKeys?: readonly string[];
 }
 
 export interface Discovery {
@@ -28,12 +38,15 @@ export interface Discovery {
 /**
  * Finds every run under `root` (a folder, or one log file), reads it, resolves its hyperparameters and
  * groups the runs into sweeps. A run that cannot be read becomes a warning, never a thrown error;
- * only an unusable `root` itself (missing, or holding no logs at all when it is a file) throws.
+ * only an unusable `root` itself (missing, or holding no logs at all when it is a file) or an unusable
+ * include/exclude pattern throws. The patterns apply to a folder root only.
  */
 export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Promise<Discovery> {
   const absRoot = resolve(root);
   const st = await stat(absRoot).catch(() => undefined);
   if (!st) throw new HeatcapError(absRoot, 'no such file or folder');
+  const include = compileGlobs(opts.include ?? [], 'include pattern');
+  const exclude = compileGlobs(opts.exclude ?? [], 'exclude pattern');
   let plan: Plan;
   let rootName = basename(absRoot);
   const warnings: RunWarning[] = [];
@@ -42,10 +55,13 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
     rootName = basename(absRoot);
   } else {
     opts.onProgress?.({ message: 'listing folders' });
-    const w = await walk(absRoot, opts.maxDepth ?? DEFAULT_MAX_DEPTH, opts.token);
+    const w = await walk(absRoot, opts.maxDepth ?? DEFAULT_MAX_DEPTH, opts.token, exclude);
     if (w.truncated) warnings.push({ file: absRoot, message: `more than ${MAX_DIRS} folders; the rest were not searched (lower the depth or pick a sub-folder)` });
     for (const u of w.unreadable) warnings.push({ file: u.abs, message: `folder could not be read (${u.message})` });
     plan = await planRuns(w.dirs);
+    if (include.length > 0) {
+      plan = { runs: plan.runs.filter((p) => isIncluded(p.rel, include)), manifests: plan.manifests.filter((m) => isIncluded(m.rel, include)) };
+    }
   }
   throwIfCancelled(opts.token);
 
@@ -58,7 +74,7 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
       const i = next++;
       const p = plan.runs[i];
       try {
-        const built = await buildRun(p, st.isFile() ? dirname(absRoot) : absRoot, rootName, { shouldStop });
+        const built = await buildRun(p, st.isFile() ? dirname(absRoot) : absRoot, rootName, { shouldStop, lrKeys: opts.lrKeys });
         if (built.run) runs[i] = built.run;
         else warnings.push({ file: p.abs, message: built.skipped });
       } catch (e) {

@@ -123,6 +123,11 @@ function describe(c: Candidate): string {
 export interface HparamInputs {
   /** Sources in order of trust (format's own first, then side files). */
   sources: ParamSource[];
+  /**
+   * Keys the user reads as η (`--lr-key`, the `heatcap.lrKeys` setting), in order of preference: tried
+   * before the built-in aliases, each in every source before the next key.
+   */
+  lrKeys?: readonly string[];
   scalars: Record<string, ScalarSeries>;
   /** Directory or file names on the run's path, nearest first, for the last-resort name parse. */
   names: string[];
@@ -166,7 +171,11 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
     (h as unknown as Record<string, Sourced<unknown>>)[field] = { value, source };
   };
 
+  const userLr = inputs.lrKeys?.length ? userLrCandidate(inputs.sources, inputs.lrKeys) : undefined;
+  if (userLr) h.lr = userLr;
+
   for (const field of Object.keys(HPARAM_ALIASES) as Field[]) {
+    if (field === 'lr' && userLr) continue;
     const cands = candidates(inputs.sources, HPARAM_ALIASES[field])
       .map((c) => ({ ...c, coerced: COERCE[field](c.value) }))
       .filter((c) => c.coerced !== undefined);
@@ -212,6 +221,31 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
     }
   }
   return { hparams: h, lrTag, notes };
+}
+
+/**
+ * The first user key (in the user's order) that some source states a usable η for, sources in order of
+ * trust, the shallowest key first within a source. A user key matches a key equal to it or ending in it
+ * (`my_lr` matches `train.my_lr`), case-insensitively, unless what comes before it names a scheduler.
+ */
+function userLrCandidate(sources: ParamSource[], lrKeys: readonly string[]): Sourced<number> | undefined {
+  for (const userKey of lrKeys) {
+    const want = segments(userKey.trim());
+    if (want.length === 0 || want.every((w) => w === '')) continue;
+    for (const source of sources) {
+      const hits = Object.entries(source.values)
+        .map(([key, value]) => ({ key, value, segs: segments(key) }))
+        .filter(({ segs }) => {
+          const prefix = segs.length - want.length;
+          return prefix >= 0 && want.every((w, i) => segs[prefix + i] === w) && !segs.slice(0, prefix).some((s) => FOREIGN_PARENTS.has(s));
+        })
+        .map((c) => ({ ...c, lr: COERCE.lr(c.value) as number | undefined }))
+        .filter((c) => c.lr !== undefined)
+        .sort((a, b) => a.segs.length - b.segs.length);
+      if (hits.length) return { value: hits[0].lr as number, source: `${source.label}: ${hits[0].key} (user lr key)` };
+    }
+  }
+  return undefined;
 }
 
 /** Sampling: an explicit `sampling`/`sampler` word first, then `replacement: true`, then `shuffle: true`. */

@@ -1,11 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Minimatch } from 'minimatch';
 import { throwIfCancelled, type CancelToken } from '../cancel';
+import { matchesPath } from './globs';
 
 /**
  * A depth-limited walk of a workspace folder that lists what each folder holds. It skips hidden
  * folders, `node_modules`, virtual environments and caches, does not follow symbolic links (no cycles),
  * and does not descend into an MLflow run's own `metrics/`, `params/`, `tags/`, `artifacts/` folders.
+ * Folders and files matching the user's exclude patterns are left out as if absent (the root itself,
+ * named explicitly, is always listed).
  */
 export interface DirListing {
   abs: string;
@@ -28,7 +32,7 @@ export interface WalkResult {
   unreadable: { abs: string; message: string }[];
 }
 
-export async function walk(root: string, maxDepth: number, token?: CancelToken): Promise<WalkResult> {
+export async function walk(root: string, maxDepth: number, token?: CancelToken, exclude: readonly Minimatch[] = []): Promise<WalkResult> {
   const out: DirListing[] = [];
   const unreadable: { abs: string; message: string }[] = [];
   let queue: { abs: string; rel: string; depth: number }[] = [{ abs: root, rel: '', depth: 0 }];
@@ -54,7 +58,9 @@ export async function walk(root: string, maxDepth: number, token?: CancelToken):
         if (!l) continue;
         const files: string[] = [];
         const dirs: string[] = [];
+        const rel = (name: string): string => (l.d.rel ? `${l.d.rel}/${name}` : name);
         for (const e of l.entries) {
+          if (exclude.length > 0 && (e.isFile() || e.isDirectory()) && matchesPath(rel(e.name), exclude)) continue;
           if (e.isFile()) files.push(e.name);
           else if (e.isDirectory()) dirs.push(e.name);
         }
@@ -71,7 +77,7 @@ export async function walk(root: string, maxDepth: number, token?: CancelToken):
             truncated = true;
             break;
           }
-          next.push({ abs: join(l.d.abs, name), rel: l.d.rel ? `${l.d.rel}/${name}` : name, depth: l.d.depth + 1 });
+          next.push({ abs: join(l.d.abs, name), rel: rel(name), depth: l.d.depth + 1 });
         }
       }
     }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { runCli } from '../../support/cli';
 import { REAL_LOGS, cleanupTempDirs, tempDir, writeText, writeTfeventsRun } from '../../support/logs/fixtures';
 
@@ -19,9 +19,11 @@ describe('heatcap runs / heatcap scalars', () => {
     const doc = JSON.parse(r.out);
     assert.deepEqual(Object.keys(doc), ['runs', 'sweeps', 'warnings']);
     const run = doc.runs[0];
-    assert.deepEqual(Object.keys(run), ['id', 'path', 'name', 'format', 'hparams', 'hparam_sources', 'lr_tag', 'step_unit', 'tags', 'warnings']);
+    assert.deepEqual(Object.keys(run), ['id', 'path', 'name', 'format', 'files', 'hparams', 'hparam_sources', 'lr_tag', 'step_unit', 'tags', 'warnings']);
     assert.equal(run.path, 'sweep/lr_0.1');
     assert.equal(run.format, 'tfevents');
+    assert.equal(run.files.length, 1, 'the run’s log files, for "Reveal Log File"');
+    assert.ok(isAbsolute(run.files[0]) && run.files[0].startsWith(join(root, 'sweep', 'lr_0.1', 'events.out.tfevents.')), run.files[0]);
     assert.deepEqual(run.hparams, { lr: 0.1, batch_size: null, momentum: null, dampening: null, nesterov: null, optimizer: null, weight_decay: null, sampling: null, dataset_size: null });
     assert.equal(run.hparam_sources.lr, "directory name 'lr_0.1'");
     assert.deepEqual(run.tags, { loss: { count: 2, first_step: 0, last_step: 1, last_value: 0.5 } });
