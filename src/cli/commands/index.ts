@@ -4,6 +4,7 @@ import { gradnormsCommand } from './gradnorms';
 import { reportCommand } from './report';
 import { runsCommand } from './runs';
 import { scalarsCommand } from './scalars';
+import { sweepCommand } from './sweep';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand];
+export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand, sweepCommand];
