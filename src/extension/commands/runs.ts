@@ -1,10 +1,11 @@
 /**
- * The runs view's commands: refresh, include/exclude a run from the fit, set a run's η, reveal its log
- * file. Exclusions and η live in workspaceState (never in the workspace) and reach the CLI as
+ * The runs view's commands: refresh, include/exclude a run from the fit, set a run's η, open or reveal
+ * its log file. Exclusions and η live in workspaceState (never in the workspace) and reach the CLI as
  * `--exclude-run` / `--set-lr`; an analysed folder is re-analysed right away.
  */
 import * as vscode from 'vscode';
 import { parseLearningRate } from '../state/runOverrides';
+import { pickLogFile, type LogFileAction, type LogFileStat } from '../runsView/logFile';
 import { displayText, type RunRef, type TreeNodeVM } from '../runsView/viewModel';
 import type { Services } from './services';
 
@@ -76,33 +77,42 @@ export async function promptRunLr(s: Services, arg: unknown): Promise<void> {
   if (parsed.ok) await setRunLr(s, run.root, run.runId, parsed.value);
 }
 
-/** The first log file of a run: the ones discovery listed, else a search of the run's folder. */
-async function logFileOf(run: RunRef): Promise<vscode.Uri | undefined> {
-  if (run.files.length) return vscode.Uri.file(run.files[0]);
+/**
+ * The log file to show: the first of the files discovery listed that still exists (opened when it is
+ * text, revealed when it is an event file), else the run's folder searched for a log (a run known only
+ * from a restored analysis has no listing).
+ */
+async function logFileOf(run: RunRef): Promise<LogFileAction | undefined> {
+  const statOf = async (file: string): Promise<LogFileStat | undefined> =>
+    vscode.workspace.fs.stat(vscode.Uri.file(file)).then(
+      (st) => ({ isFile: (st.type & vscode.FileType.File) !== 0, size: st.size }),
+      () => undefined,
+    );
+  const listed = await pickLogFile(run.files, statOf);
+  if (listed) return listed;
   const base = vscode.Uri.file(run.absPath);
-  const stat = await vscode.workspace.fs.stat(base).then(
-    (st) => st,
-    () => undefined,
-  );
-  if (!stat) return undefined;
-  if (stat.type & vscode.FileType.File) return base;
+  const st = await statOf(run.absPath);
+  if (!st) return undefined;
+  if (st.isFile) return pickLogFile([run.absPath], statOf);
   const found = await vscode.workspace.findFiles(
     new vscode.RelativePattern(base, '{events.out.tfevents.*,metrics.csv,trainer_state.json,*.jsonl,metrics/*,*.csv}'),
     undefined,
     1,
   );
-  return found[0] ?? base;
+  return found[0] ? pickLogFile([found[0].fsPath], statOf) : { file: run.absPath, action: 'reveal' };
 }
 
 export async function revealRunLog(s: Services, arg: unknown): Promise<void> {
   const run = runOf(arg);
   if (!run) return;
-  const file = await logFileOf(run);
-  if (!file) {
+  const target = await logFileOf(run);
+  if (!target) {
     void vscode.window.showWarningMessage(`Heat Capacity: ${run.absPath} is gone.`);
     return;
   }
-  s.ctx.log.info(`revealing ${file.fsPath}`);
-  if (vscode.workspace.getWorkspaceFolder(file)) await vscode.commands.executeCommand('revealInExplorer', file);
+  const file = vscode.Uri.file(target.file);
+  s.ctx.log.info(`${target.action === 'open' ? 'opening' : 'revealing'} ${file.fsPath}`);
+  if (target.action === 'open') await vscode.commands.executeCommand('vscode.open', file, { preview: true });
+  else if (vscode.workspace.getWorkspaceFolder(file)) await vscode.commands.executeCommand('revealInExplorer', file);
   else await vscode.commands.executeCommand('revealFileInOS', file);
 }
