@@ -23,11 +23,7 @@ export async function computeGradNorms(s: Services): Promise<void> {
   }
   let summary;
   try {
-    // `heatcap gradnorms` does not accept --ipc yet: no progress bar steps, but Cancel works (SIGTERM).
-    summary = await s.jobs.runJob('Computing per-example gradient norms', gradNormsArgs(checkpoint, settings), folder ?? os.homedir(), parseGradNorms, {
-      quiet: false,
-      ipc: false,
-    });
+    summary = await s.jobs.runJob('Computing per-example gradient norms', gradNormsArgs(checkpoint, settings), folder ?? os.homedir(), parseGradNorms, { quiet: false });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     s.ctx.log.error(`gradient norms failed: ${msg}`);

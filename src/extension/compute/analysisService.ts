@@ -52,10 +52,10 @@ export class AnalysisService implements vscode.Disposable {
     const running = this.discovering.get(root);
     if (running) return running;
     const job = Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Heat Capacity: finding runs' }, async () => {
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Heat Capacity: finding runs' }, async (progress) => {
         try {
-          // Discovery is quick and reports no progress: no IPC channel needed.
-          const listing = await this.runJson(runsArgs(root, this.ctx.settingsFor(root)), root, undefined, undefined, (v) => parseRunsListing(v, root), false);
+          // `runs --ipc` reports the run being read, shown in the status bar on a large workspace.
+          const listing = await this.runJson(runsArgs(root, this.ctx.settingsFor(root)), root, undefined, (p) => progress.report({ message: p.message }), (v) => parseRunsListing(v, root));
           for (const w of listing.warnings) this.ctx.log.warn(`${root}: ${w}`);
           this.ctx.store.setListing(root, listing);
         } catch (e) {
@@ -102,8 +102,8 @@ export class AnalysisService implements vscode.Disposable {
    * Runs one other CLI job (gradient norms, the sweep lab) the same way. Resolves undefined when it
    * was cancelled; rejects with the CLI's error line otherwise.
    */
-  async runJob<T>(title: string, args: string[], cwd: string, parse: (v: unknown) => T, opts: JobOptions & { ipc?: boolean }): Promise<T | undefined> {
-    return this.heavy(title, opts, 1, (token, report) => this.runJson(args, cwd, token, (p) => report(0, p), parse, opts.ipc ?? true));
+  async runJob<T>(title: string, args: string[], cwd: string, parse: (v: unknown) => T, opts: JobOptions): Promise<T | undefined> {
+    return this.heavy(title, opts, 1, (token, report) => this.runJson(args, cwd, token, (p) => report(0, p), parse));
   }
 
   /** One heavy job under progress; cancels the previous one. Undefined when cancelled. */
@@ -148,7 +148,7 @@ export class AnalysisService implements vscode.Disposable {
     }
   }
 
-  private async runJson<T>(args: string[], cwd: string, token: CancelToken | undefined, onProgress: ProgressFn | undefined, parse: (v: unknown) => T, ipc = true): Promise<T> {
+  private async runJson<T>(args: string[], cwd: string, token: CancelToken | undefined, onProgress: ProgressFn | undefined, parse: (v: unknown) => T): Promise<T> {
     this.ctx.log.info(`running: ${displayCommand(args)}`);
     const started = Date.now();
     try {
@@ -156,7 +156,6 @@ export class AnalysisService implements vscode.Disposable {
         {
           cliPath: this.ctx.cliPath,
           args,
-          ipc,
           cwd,
           token,
           onProgress,

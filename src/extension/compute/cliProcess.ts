@@ -15,10 +15,8 @@ import { IPC_FLAG, parseCliToHost } from '../../shared/cliIpc';
 export interface CliJob {
   /** Absolute path of the CLI bundle (`<extension>/dist/cli.js`). */
   cliPath: string;
-  /** Sub-command and its arguments, without `--ipc` (added here unless `ipc` is false). */
+  /** Sub-command and its arguments, without `--ipc` (added here: every command accepts it). */
   args: string[];
-  /** Ask for progress over IPC (default true); false for quick commands that do not report any. */
-  ipc?: boolean;
   cwd?: string;
   token?: CancelToken;
   onProgress?: ProgressFn;
@@ -93,7 +91,7 @@ export function runCliJob(job: CliJob): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = fork(job.cliPath, job.ipc === false ? job.args : [...job.args, IPC_FLAG], {
+      child = fork(job.cliPath, [...job.args, IPC_FLAG], {
         cwd: job.cwd,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         // The extension host's own flags (inspector, loaders) must not leak into the job.

@@ -29,10 +29,6 @@ describe('extension: the CLI child process host', () => {
     assert.equal(out.cwd, cwd);
   });
 
-  it('leaves out --ipc when asked (commands that report no progress)', async () => {
-    const out = JSON.parse(await runCliJob({ cliPath: FAKE_CLI, args: ['args'], ipc: false }));
-    assert.deepEqual(out.argv, ['args']);
-  });
 
   it('delivers progress and warnings over IPC and resolves with the parsed result', async () => {
     const progress: { fraction?: number; message?: string }[] = [];
