@@ -96,6 +96,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   if (existing) {
     const why = sameSetup(existing, o, dir);
     if (why) throw new HeatcapError(join(dir, 'sweep.json'), `cannot resume with a different setup: ${why}`);
+    if (existing.complete) throw new HeatcapError(join(dir, 'sweep.json'), 'this sweep is already complete: nothing to resume');
   }
 
   const runs: ManifestRun[] = o.lrs.map((lr) => ({ path: runFolders(lr).tfevents, lr, csv: runFolders(lr).csv }));

@@ -114,65 +114,72 @@ export async function trainRun(model: LabModel, initial: Float64Array, spec: Run
   let diverged = false;
   let lastFull = NaN;
 
-  while (t < limit && !diverged) {
-    const end = Math.min(limit, t + CHUNK);
-    const t0 = performance.now();
-    for (; t < end; t++) {
-      if (t >= burnIn && (t - burnIn) % F === 0) {
-        lastFull = model.fullLoss(w);
-        logger.log(t, windowCount === K ? { train_loss: windowSum / K, full_train_loss: lastFull, lr } : { full_train_loss: lastFull, lr });
-        if (windowCount === K) windowSum = windowCount = 0;
-        if (!(Math.abs(lastFull) < tooBig)) {
+  let closed = false;
+  const stopHere = async (): Promise<never> => {
+    await save();
+    await logger.close();
+    closed = true;
+    throw new CancelledError();
+  };
+  try {
+    while (t < limit && !diverged) {
+      const end = Math.min(limit, t + CHUNK);
+      const t0 = performance.now();
+      for (; t < end; t++) {
+        if (t >= burnIn && (t - burnIn) % F === 0) {
+          lastFull = model.fullLoss(w);
+          logger.log(t, windowCount === K ? { train_loss: windowSum / K, full_train_loss: lastFull, lr } : { full_train_loss: lastFull, lr });
+          if (windowCount === K) windowSum = windowCount = 0;
+          if (!(Math.abs(lastFull) < tooBig)) {
+            diverged = true;
+            break;
+          }
+        }
+        if (windowCount === K) {
+          logger.log(t, { train_loss: windowSum / K });
+          windowSum = windowCount = 0;
+        }
+        sampler.next(idx);
+        const loss = model.batchLossGrad(w, idx, grad);
+        if (!(Math.abs(loss) < tooBig)) {
+          logger.log(t, { train_loss: loss });
           diverged = true;
           break;
         }
+        if (t >= burnIn) {
+          windowSum += loss;
+          windowCount++;
+        }
+        velocity = sgdStep(w, grad, lr, settings, velocity);
       }
-      if (windowCount === K) {
-        logger.log(t, { train_loss: windowSum / K });
-        windowSum = windowCount = 0;
+      seconds += (performance.now() - t0) / 1000;
+      const now = Date.now();
+      if (opts.onProgress && now - lastProgress > 250) {
+        lastProgress = now;
+        opts.onProgress(t, steps);
       }
-      sampler.next(idx);
-      const loss = model.batchLossGrad(w, idx, grad);
-      if (!(Math.abs(loss) < tooBig)) {
-        logger.log(t, { train_loss: loss });
-        diverged = true;
-        break;
+      if (opts.token?.isCancellationRequested) await stopHere();
+      if (now - lastSave > saveEvery && t < limit) {
+        await save();
+        lastSave = Date.now();
       }
-      if (t >= burnIn) {
-        windowSum += loss;
-        windowCount++;
-      }
-      velocity = sgdStep(w, grad, lr, settings, velocity);
     }
-    seconds += (performance.now() - t0) / 1000;
-    const now = Date.now();
-    if (opts.onProgress && now - lastProgress > 250) {
-      lastProgress = now;
-      opts.onProgress(t, steps);
-    }
-    if (opts.token?.isCancellationRequested) {
-      await save();
-      throw new CancelledError();
-    }
-    if (now - lastSave > saveEvery && t < limit) {
-      await save();
-      lastSave = Date.now();
-    }
-  }
 
-  if (t < steps && !diverged) {
-    await save();
-    throw new CancelledError();
+    if (t < steps && !diverged) await stopHere();
+    if (!diverged) {
+      // The last row: L(w_T) and the last full window, at step T (when T is on the logging grid).
+      const atGrid = (steps - burnIn) % F === 0;
+      if (atGrid) lastFull = model.fullLoss(w);
+      const last = { ...(windowCount === K ? { train_loss: windowSum / K } : {}), ...(atGrid ? { full_train_loss: lastFull, lr } : {}) };
+      if (Object.keys(last).length) logger.log(t, last);
+    }
+    const marks = await logger.close();
+    closed = true;
+    await saveDoneState(stateFile, { ...header(marks), diverged });
+    opts.onProgress?.(t, steps);
+  } finally {
+    // An exception from the model or the disk: release the event file (the state on disk stays valid).
+    if (!closed) await logger.close().catch(() => undefined);
   }
-  if (!diverged) {
-    // The last row: L(w_T) and the last full window, at step T (when T is on the logging grid).
-    const atGrid = (steps - burnIn) % F === 0;
-    if (atGrid) lastFull = model.fullLoss(w);
-    const last = { ...(windowCount === K ? { train_loss: windowSum / K } : {}), ...(atGrid ? { full_train_loss: lastFull, lr } : {}) };
-    if (Object.keys(last).length) logger.log(t, last);
-  }
-  const marks = await logger.close();
-  await saveDoneState(stateFile, { ...header(marks), diverged });
-  opts.onProgress?.(t, steps);
   return { lr, steps: t, diverged, checkpointLoss, finalLoss: lastFull, seconds, stepsPerSecond: seconds > 0 ? t / seconds : 0, skipped: false };
 }
