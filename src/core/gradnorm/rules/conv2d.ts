@@ -158,7 +158,7 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
         const ph = g.same ? samePad(H, Ho, kh, sh, dh) : [0, 0];
         const pw = g.same ? samePad(Wd, Wo, kw, sw, dw) : [0, 0];
         const geom = { B, H, W: Wd, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, pad: [ph[0], ph[1], pw[0], pw[1]] as [number, number, number, number] };
-        const res = depthwiseKernelAndBias(a.dataSync(), delta.dataSync(), geom, rW?.dataSync(), rb?.dataSync(), want, useBias);
+        const res = depthwiseKernelAndBias(a as tf.Tensor4D, delta as tf.Tensor4D, geom, rW?.dataSync(), rb?.dataSync(), want, useBias);
         return res.bias ? [res.kernel, res.bias] : [res.kernel];
       }
       const bias = useBias ? [fromPerExample(tf.sum(D, 1), rb, want)] : [];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationName, activationOf, fusedActivation, fusedBlock, hasFastBackward } from './activation';
 import { chooseForm, fromPerExample, unfoldedKernel } from './contrib';
-import { depthwiseKernel } from './depthwise';
+import { depthwiseKernelAndBias } from './depthwise';
 import type { ForwardHooks, LayerRule, Want, WeightResult } from './types';
 
 /**
@@ -72,7 +72,7 @@ export function denseRule(config: Record<string, unknown>): LayerRule {
         if (form === 'materialised') {
           // A Dense layer on T positions is a 1×1 convolution over a 1×T image.
           const geom = { B, H: 1, W: T, C: d, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Ho: 1, Wo: T, O: p, pad: [0, 0, 0, 0] as [number, number, number, number] };
-          out.push(depthwiseKernel(U.dataSync(), D.dataSync(), geom, rW?.dataSync(), want));
+          out.push(depthwiseKernelAndBias(U.reshape([B, 1, T, d]) as tf.Tensor4D, D.reshape([B, 1, T, p]) as tf.Tensor4D, geom, rW?.dataSync(), undefined, want, false).kernel);
         } else {
           out.push(unfoldedKernel(U, D, rW, want).result);
         }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readView, writableZeros } from '../../tf/heap';
 
 function pair(v: unknown, fallback: [number, number]): [number, number] {
   if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
@@ -10,7 +11,7 @@ function pair(v: unknown, fallback: [number, number]): [number, number] {
  * The common 2×2, stride-2 window without padding, unrolled: candidates in tfjs' scan order (row by
  * row), the first strictly greater value wins (values are finite: the engine checks its inputs).
  */
-function backward2x2(xv: ArrayLike<number>, dv: ArrayLike<number>, dx: Float32Array, B: number, H: number, W: number, C: number, Ho: number, Wo: number): void {
+function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, Ho: number, Wo: number): void {
   const row = W * C;
   let o = 0;
   for (let b = 0; b < B; b++) {
@@ -60,12 +61,14 @@ export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, ho
           const [, Ho, Wo] = dy.shape;
           const top = same ? Math.floor(Math.max((Ho - 1) * sh + ph - H, 0) / 2) : 0;
           const left = same ? Math.floor(Math.max((Wo - 1) * sw + pw - W, 0) / 2) : 0;
-          const xv = kept.dataSync();
-          const dv = dy.dataSync();
-          const dx = new Float32Array(xv.length);
+          // Zero-copy views (heap.ts): create the output first, then no tfjs op until the loop is done.
+          const out = writableZeros([B, H, W, C]);
+          const xv = readView(kept);
+          const dv = readView(dy);
+          const dx = out.view;
           if (ph === 2 && pw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && Ho * 2 <= H && Wo * 2 <= W) {
             backward2x2(xv, dv, dx, B, H, W, C, Ho, Wo);
-            return tf.tensor4d(dx, [B, H, W, C]);
+            return out.finish();
           }
           for (let b = 0; b < B; b++) {
             for (let oy = 0; oy < Ho; oy++) {
@@ -94,7 +97,7 @@ export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, ho
               }
             }
           }
-          return tf.tensor4d(dx, [B, H, W, C]);
+          return out.finish();
         },
       };
     });
