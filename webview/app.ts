@@ -6,7 +6,7 @@ import type { Chart as ChartT, ChartConfiguration } from 'chart.js';
 import { formatNumber, intText } from '../src/core/report/format';
 import { curvesTable, eventsTable, histogramTable, perWeightTable, pointsTable, runsTable, topTable, type Table } from '../src/core/report/tables';
 import { verdictView } from '../src/core/report/verdict';
-import type { ChartName, ExportFormat } from '../src/shared/webviewProtocol';
+import { CHART_NAMES, type ChartName, type ExportFormat } from '../src/shared/webviewProtocol';
 import { curvesChartConfig } from './charts/curvesChart';
 import { histogramChartConfig, weightsChartConfig } from './charts/gradnormCharts';
 import { Chart, registerCharts } from './charts/setup';
@@ -129,6 +129,18 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
     const chart = charts.get(name);
     if (!chart) return;
     host.send({ type: 'exportChart', chart: name, pngDataUrl: chart.toBase64Image('image/png', 1) });
+  }
+
+  /**
+   * The host's `requestChartPng`: every asked-for chart that is drawn, then `chartPngDone`. Deferred by a
+   * microtask so charts created for a snapshot that arrived just before (also by microtask) exist.
+   */
+  function answerChartPng(requestId: number, chart: ChartName | 'all'): void {
+    queueMicrotask(() => {
+      const names = CHART_NAMES.filter((n) => (chart === 'all' || n === chart) && charts.has(n));
+      for (const n of names) host.send({ type: 'exportChart', chart: n, pngDataUrl: (charts.get(n) as ChartT).toBase64Image('image/png', 1), requestId });
+      host.send({ type: 'chartPngDone', requestId, charts: names });
+    });
   }
 
   function renderHeader(): void {
@@ -425,7 +437,7 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
   renderAll();
   watchTheme();
   host.listen(
-    (msg) => dispatch(applyMessage(state, msg)),
+    (msg) => (msg.type === 'requestChartPng' ? answerChartPng(msg.requestId, msg.chart) : dispatch(applyMessage(state, msg))),
     (reason) => {
       dispatch({ ...state, protocolError: reason });
       host.send({ type: 'panelError', message: `refused a message from the host: ${reason}` });

@@ -8,6 +8,10 @@
  *  2. The host answers every `ready` with a full `snapshot` and sends a fresh `snapshot` whenever the
  *     panel becomes visible again (onDidChangeViewState) or the analysis changes. Smaller messages
  *     (`focusLr`, `busy`, `error`, `example`) only update part of the view.
+ *  4. To export charts without the user clicking (the command palette's Export Report… → PNG), the host
+ *     sends `requestChartPng` with a fresh `requestId`; the panel answers with one `exportChart` per chart
+ *     it has drawn (carrying that `requestId`), then `chartPngDone` listing them. A chart shown as a
+ *     table, or with nothing to draw, is left out of both.
  *  3. The serializer (registerWebviewPanelSerializer) receives the persisted `PanelState`; pass it
  *     through `parsePanelState` and re-open the analysis of `state.root` / `state.sweepId`.
  *
@@ -20,7 +24,8 @@
 import type { AnalysisResult } from '../core/result/schema';
 import { checkResultShape } from '../core/report/resultShape';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `requestChartPng` (host → panel), `exportChart.requestId`, `chartPngDone` (panel → host). */
+export const PROTOCOL_VERSION = 2;
 
 /** Id of the inert JSON block holding the result in the self-contained HTML report. */
 export const RESULT_ELEMENT_ID = 'heatcap-result';
@@ -96,13 +101,20 @@ export type HostToPanel =
   | { type: 'busy'; busy: BusyState | null }
   /** An error to show in a banner; `file` names the offending file when there is one. null clears it. */
   | { type: 'error'; error: { message: string; file: string | null } | null }
-  | { type: 'example'; index: number; label: string | number | null; example: ExamplePayload };
+  | { type: 'example'; index: number; label: string | number | null; example: ExamplePayload }
+  /** Asks for the PNG of one chart, or of every chart drawn; answered by `exportChart`s and `chartPngDone`. */
+  | { type: 'requestChartPng'; requestId: number; chart: ChartName | 'all' };
 
 export type PanelToHost =
   | { type: 'ready'; protocol: number }
   | { type: 'requestExample'; index: number }
-  /** A chart rendered as PNG, for the host to save (`data:image/png;base64,…`). */
-  | { type: 'exportChart'; chart: ChartName; pngDataUrl: string }
+  /**
+   * A chart rendered as PNG, for the host to save (`data:image/png;base64,…`): the user clicked its PNG
+   * button, or (with `requestId`) the host asked for it with `requestChartPng`.
+   */
+  | { type: 'exportChart'; chart: ChartName; pngDataUrl: string; requestId?: number }
+  /** The end of the answer to `requestChartPng`: the charts sent, in order (empty: none is drawn). */
+  | { type: 'chartPngDone'; requestId: number; charts: ChartName[] }
   | { type: 'exportReport'; format: ExportFormat }
   | { type: 'revealRun'; runId: string }
   | { type: 'setRunIncluded'; runId: string; included: boolean }
@@ -153,6 +165,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isChartName = (v: unknown): v is ChartName => (CHART_NAMES as readonly unknown[]).includes(v);
 const isIndex = (v: unknown): v is number => isNum(v) && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
@@ -253,6 +266,11 @@ export function parseHostToPanel(raw: unknown): Parsed<HostToPanel> {
       if (!example) return fail('example.example: malformed payload');
       return ok({ type: 'example', index: raw.index, label: label as string | number | null, example });
     }
+    case 'requestChartPng': {
+      if (!isIndex(raw.requestId)) return fail('requestChartPng.requestId: expected a non-negative integer');
+      if (raw.chart !== 'all' && !isChartName(raw.chart)) return fail('requestChartPng.chart: expected a chart name or "all"');
+      return ok({ type: 'requestChartPng', requestId: raw.requestId, chart: raw.chart as ChartName | 'all' });
+    }
     default:
       return fail(`unknown message type ${JSON.stringify(raw.type.slice(0, 40))}`);
   }
@@ -267,12 +285,22 @@ export function parsePanelToHost(raw: unknown): Parsed<PanelToHost> {
     case 'requestExample':
       return isIndex(raw.index) ? ok({ type: 'requestExample', index: raw.index }) : fail('requestExample.index: expected a non-negative integer');
     case 'exportChart': {
-      if (!(CHART_NAMES as readonly unknown[]).includes(raw.chart)) return fail('exportChart.chart: unknown chart');
+      if (!isChartName(raw.chart)) return fail('exportChart.chart: unknown chart');
       const url = raw.pngDataUrl;
       if (!isStr(url, MAX_PNG_DATA_URL) || !/^data:image\/png;base64,[A-Za-z0-9+/]+={0,2}$/.test(url)) {
         return fail('exportChart.pngDataUrl: expected a base64 PNG data URL');
       }
-      return ok({ type: 'exportChart', chart: raw.chart as ChartName, pngDataUrl: url });
+      if (raw.requestId === undefined) return ok({ type: 'exportChart', chart: raw.chart, pngDataUrl: url });
+      if (!isIndex(raw.requestId)) return fail('exportChart.requestId: expected a non-negative integer');
+      return ok({ type: 'exportChart', chart: raw.chart, pngDataUrl: url, requestId: raw.requestId });
+    }
+    case 'chartPngDone': {
+      if (!isIndex(raw.requestId)) return fail('chartPngDone.requestId: expected a non-negative integer');
+      const charts = raw.charts;
+      if (!Array.isArray(charts) || !charts.every(isChartName) || new Set(charts).size !== charts.length) {
+        return fail('chartPngDone.charts: expected distinct chart names');
+      }
+      return ok({ type: 'chartPngDone', requestId: raw.requestId, charts: [...charts] });
     }
     case 'exportReport':
       return (EXPORT_FORMATS as readonly unknown[]).includes(raw.format)

@@ -68,6 +68,9 @@ export function applyMessage(s: ViewState, m: HostToPanel): ViewState {
       // Answers to an older request (the user clicked on) are dropped.
       if (s.ui.selectedExample !== m.index) return s;
       return { ...s, example: { index: m.index, label: m.label, example: m.example } };
+    case 'requestChartPng':
+      // An effect (app.ts answers it from the charts on screen), not a change of state.
+      return s;
   }
 }
 

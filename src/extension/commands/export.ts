@@ -1,7 +1,7 @@
 /** Export Report…: HTML, Markdown, JSON, or the charts as PNG (rendered by the panel). */
 import * as vscode from 'vscode';
 import type { ExportFormat } from '../../shared/webviewProtocol';
-import { AnalysisPanel } from '../panel/analysisPanel';
+import { exportChartPngs } from './exportCharts';
 import type { Services } from './services';
 
 export async function exportReport(s: Services): Promise<void> {
@@ -15,18 +15,13 @@ export async function exportReport(s: Services): Promise<void> {
     { label: 'HTML report', description: 'self-contained page with the interactive charts', format: 'html' },
     { label: 'Markdown report', description: 'verdict and every chart as a table', format: 'md' },
     { label: 'Analysis result (JSON)', description: 'the full result, schema ' + shown.result.schema_version, format: 'json' },
-    { label: 'Charts as PNG', description: 'from the analysis panel', format: 'png' },
+    { label: 'Charts as PNG', description: 'one chart, or all of them into a folder', format: 'png' },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Heat Capacity: export' });
   if (!picked) return;
-  if (picked.format === 'png') {
-    // Charts are drawn by the panel only; it saves each through its own PNG button (exportChart).
-    AnalysisPanel.createOrShow(s.panel);
-    void vscode.window.showInformationMessage('Heat Capacity: use the PNG button above a chart in the panel to save it.');
-    return;
-  }
   try {
-    await s.exporter.exportReport(shown.result, picked.format);
+    if (picked.format === 'png') await exportChartPngs(s, shown.result);
+    else await s.exporter.exportReport(shown.result, picked.format);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     s.ctx.log.error(`export failed: ${msg}`);

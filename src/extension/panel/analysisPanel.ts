@@ -10,11 +10,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../../core/result/schema';
 import { buildPanelHtml } from '../../shared/webviewHtml';
-import { parsePanelState, type HostToPanel } from '../../shared/webviewProtocol';
+import { parsePanelState, type ChartName, type HostToPanel } from '../../shared/webviewProtocol';
 import type { AnalysisService } from '../compute/analysisService';
 import type { Ctx } from '../ctx';
 import { PANEL_VIEW_TYPE } from '../ids';
 import { resultKey, type StoreChange } from '../state/analysisStore';
+import { ChartPngRequests, CHART_PNG_TIMEOUT_MS, type ChartPng } from './chartRequests';
 import type { Exporter } from './exporter';
 import { handlePanelMessage, type PanelActions } from './messageHandler';
 import { bannerError, fallbackHtml, panelTitle, snapshotMessage } from './snapshot';
@@ -45,6 +46,12 @@ export class AnalysisPanel implements vscode.Disposable {
   private lastBanner: string | null = null;
   private disposed = false;
   private readonly actions: PanelActions;
+  private readonly chartPngs = new ChartPngRequests();
+  /**
+   * Resolved once the page has said `ready` and been sent its snapshot; renewed whenever the panel is
+   * hidden, because VS Code discards a hidden webview's page and loads it afresh when shown again.
+   */
+  private live = deferred();
 
   static get currentPanel(): AnalysisPanel | undefined {
     return AnalysisPanel.current;
@@ -107,7 +114,8 @@ export class AnalysisPanel implements vscode.Disposable {
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => {
-        if (this.panel.visible && this.stale) this.sendSnapshot();
+        if (!this.panel.visible) this.pageGone('the analysis panel was hidden before it sent the chart images');
+        else if (this.stale) this.sendSnapshot();
       }),
       panel.webview.onDidReceiveMessage((raw: unknown) => void handlePanelMessage(raw, this.actions)),
       ctx.store.onDidChange((change) => this.onStoreChange(change)),
@@ -134,6 +142,29 @@ export class AnalysisPanel implements vscode.Disposable {
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
     });
+  }
+
+  /** The page went away: requests waiting on it fail, and the next one waits for a fresh `ready`. */
+  private pageGone(reason: string): void {
+    this.chartPngs.failAll(reason);
+    if (this.live.settled) this.live = deferred();
+  }
+
+  /**
+   * The PNG of one chart, or of every chart drawn, rendered by the panel's page (once it is loaded and
+   * showing the current analysis). Charts shown as tables, or with nothing to draw, are not returned.
+   */
+  async requestChartPngs(chart: ChartName | 'all'): Promise<ChartPng[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const notReady = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the analysis panel did not load')), CHART_PNG_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.live.promise, notReady]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.chartPngs.request(chart, (msg) => this.post(msg));
   }
 
   /** The folder of the result on show (the panel's run ids belong to it). */
@@ -201,8 +232,15 @@ export class AnalysisPanel implements vscode.Disposable {
     };
     return {
       post: (msg) => this.post(msg),
-      sendSnapshot: () => this.sendSnapshot(),
+      // Called for the page's `ready`: a (re)loaded page now shows the current analysis.
+      sendSnapshot: () => {
+        if (this.live.settled) this.pageGone('the analysis panel reloaded before it sent the chart images');
+        this.sendSnapshot();
+        this.live.resolve();
+      },
       saveChartPng: async (chart, png) => void (await deps.exporter.saveChartPng(shown(), chart, png)),
+      chartPngAnswer: (requestId, chart, png) => this.chartPngs.onPng(requestId, chart, png),
+      chartPngDone: (requestId, charts) => this.chartPngs.onDone(requestId, charts),
       exportReport: async (format) => void (await deps.exporter.exportReport(shown(), format)),
       revealRun: (runId) => deps.revealRun(requireRoot(), runId),
       setRunIncluded: (runId, included) => deps.setRunIncluded(requireRoot(), runId, included),
@@ -223,8 +261,24 @@ export class AnalysisPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.chartPngs.failAll('the analysis panel was closed before it sent the chart images');
     if (AnalysisPanel.current === this) AnalysisPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
+}
+
+/** A promise with its resolve, and whether it has been resolved. */
+function deferred(): { promise: Promise<void>; resolve(): void; settled: boolean } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const d = {
+    promise,
+    settled: false,
+    resolve: () => {
+      d.settled = true;
+      resolve();
+    },
+  };
+  return d;
 }

@@ -1,7 +1,8 @@
 /**
  * Saves what the user exports: the report as HTML (self-contained, the panel's own charts) or
  * Markdown (src/core/report/), the result as JSON, a chart as PNG (bytes the panel rendered). Always
- * through a save dialog; writing inside an untrusted workspace is refused (trust.ts).
+ * through a save dialog (or, for all charts at once, a folder dialog); writing inside an untrusted
+ * workspace is refused (trust.ts).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,6 +41,39 @@ export class Exporter {
     return this.write(target, png, WHAT.png);
   }
 
+  /**
+   * Saves chart images into one folder the user picks, named `heatcap-<sweep>-<chart>.png` like the
+   * single-chart suggestions; asks once before replacing files. Resolves with the files written (none
+   * when the user cancelled or the write was refused).
+   */
+  async saveChartPngsToFolder(result: AnalysisResult, pngs: readonly { chart: ChartName; png: Uint8Array }[], folder: vscode.Uri): Promise<vscode.Uri[]> {
+    if (!(await checkMayWrite(folder, 'the charts'))) return [];
+    const targets = pngs.map((p) => ({ ...p, target: vscode.Uri.joinPath(folder, exportFileName(result, 'png', p.chart)) }));
+    const existing: vscode.Uri[] = [];
+    for (const t of targets) {
+      if (await vscode.workspace.fs.stat(t.target).then(() => true, () => false)) existing.push(t.target);
+    }
+    if (existing.length) {
+      const replace = 'Replace';
+      const names = existing.map((u) => path.basename(u.fsPath)).join(', ');
+      if ((await vscode.window.showWarningMessage(`Heat Capacity: ${names} already ${existing.length === 1 ? 'exists' : 'exist'} in ${folder.fsPath}.`, { modal: true }, replace)) !== replace) return [];
+    }
+    for (const t of targets) {
+      await vscode.workspace.fs.writeFile(t.target, t.png);
+      this.ctx.log.info(`exported the ${t.chart} chart to ${t.target.fsPath}`);
+    }
+    const written = targets.map((t) => t.target);
+    void vscode.window.showInformationMessage(`Heat Capacity: saved ${written.length} chart${written.length === 1 ? '' : 's'} in ${path.basename(folder.fsPath) || folder.fsPath}`, 'Reveal').then((choice) => {
+      if (choice && written[0]) void vscode.commands.executeCommand('revealFileInOS', written[0]);
+    });
+    return written;
+  }
+
+  /** The folder suggested for saving: the analysed one in a trusted workspace, else the home folder. */
+  suggestedFolder(result: AnalysisResult): vscode.Uri {
+    return vscode.Uri.file(vscode.workspace.isTrusted ? result.root : os.homedir());
+  }
+
   private render(result: AnalysisResult, format: ExportFormat): string {
     switch (format) {
       case 'html':
@@ -56,9 +90,8 @@ export class Exporter {
    * needs no trust), so the first suggestion is one that works.
    */
   private async pickTarget(result: AnalysisResult, kind: ExportFormat | 'png', name: string): Promise<vscode.Uri | undefined> {
-    const folder = vscode.workspace.isTrusted ? result.root : os.homedir();
     return vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(path.join(folder, name)),
+      defaultUri: vscode.Uri.joinPath(this.suggestedFolder(result), name),
       filters: FILTERS[kind],
       saveLabel: 'Export',
       title: `Export ${WHAT[kind]}`,

@@ -14,6 +14,10 @@ export interface PanelActions {
   /** Posts a full snapshot of the current state (the answer to `ready`). */
   sendSnapshot(): void;
   saveChartPng(chart: ChartName, png: Uint8Array): Promise<void>;
+  /** A chart image answering the host's `requestChartPng`; false when no such request is waiting. */
+  chartPngAnswer(requestId: number, chart: ChartName, png: Uint8Array): boolean;
+  /** The end of that answer; false when no such request is waiting. */
+  chartPngDone(requestId: number, charts: ChartName[]): boolean;
   exportReport(format: ExportFormat): Promise<void>;
   revealRun(runId: string): Promise<void>;
   setRunIncluded(runId: string, included: boolean): Promise<void>;
@@ -73,9 +77,13 @@ export async function handlePanelMessage(raw: unknown, actions: PanelActions): P
           actions.log(`panel: exportChart(${msg.chart}) did not carry a PNG image`);
           return;
         }
-        await actions.saveChartPng(msg.chart, png);
+        if (msg.requestId === undefined) await actions.saveChartPng(msg.chart, png);
+        else if (!actions.chartPngAnswer(msg.requestId, msg.chart, png)) actions.log(`panel: ignored the ${msg.chart} image for request ${msg.requestId} (none is waiting)`);
         return;
       }
+      case 'chartPngDone':
+        if (!actions.chartPngDone(msg.requestId, msg.charts)) actions.log(`panel: ignored the end of chart request ${msg.requestId} (none is waiting)`);
+        return;
       case 'exportReport':
         await actions.exportReport(msg.format);
         return;

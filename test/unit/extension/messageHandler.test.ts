@@ -20,6 +20,8 @@ function recorder(fail?: unknown) {
     post: (m) => posted.push(m),
     sendSnapshot: () => calls.push(['sendSnapshot']),
     saveChartPng: act('saveChartPng'),
+    chartPngAnswer: (requestId, chart, png) => (calls.push(['chartPngAnswer', requestId, chart, png.length]), requestId === 1),
+    chartPngDone: (requestId, charts) => (calls.push(['chartPngDone', requestId, charts]), requestId === 1),
     exportReport: act('exportReport'),
     revealRun: act('revealRun'),
     setRunIncluded: act('setRunIncluded'),
@@ -84,6 +86,21 @@ describe('extension: panel message handling', () => {
     await handlePanelMessage({ type: 'exportChart', chart: 'sweep', pngDataUrl: 'data:image/png;base64,' + Buffer.from('GIF89a not a png').toString('base64') }, fake.actions);
     assert.deepEqual(fake.calls, []);
     assert.match(fake.logs[0], /did not carry a PNG/);
+  });
+
+  it('routes chart images the host asked for to the request, not to a save dialog; late ones are logged', async () => {
+    const r = recorder();
+    await handlePanelMessage({ type: 'exportChart', chart: 'curves', pngDataUrl: PNG, requestId: 1 }, r.actions);
+    await handlePanelMessage({ type: 'chartPngDone', requestId: 1, charts: ['curves'] }, r.actions);
+    assert.deepEqual(r.calls, [
+      ['chartPngAnswer', 1, 'curves', 70],
+      ['chartPngDone', 1, ['curves']],
+    ]);
+    assert.deepEqual(r.logs, []);
+    await handlePanelMessage({ type: 'exportChart', chart: 'curves', pngDataUrl: PNG, requestId: 9 }, r.actions);
+    await handlePanelMessage({ type: 'chartPngDone', requestId: 9, charts: [] }, r.actions);
+    assert.deepEqual(r.logs, ['panel: ignored the curves image for request 9 (none is waiting)', 'panel: ignored the end of chart request 9 (none is waiting)']);
+    assert.ok(!r.calls.some((c) => c[0] === 'saveChartPng'));
   });
 
   it('refuses invalid messages without acting, and logs why', async () => {

@@ -10,11 +10,31 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { findWebviewAssets, renderHtmlReport } from '../../../src/core/report/html';
-import { type HostToPanel, NO_CAPABILITIES, type PanelCapabilities, parsePanelToHost, PROTOCOL_VERSION } from '../../../src/shared/webviewProtocol';
+import { ChartPngRequests } from '../../../src/extension/panel/chartRequests';
+import { handlePanelMessage, type PanelActions } from '../../../src/extension/panel/messageHandler';
+import { type ChartName, type HostToPanel, NO_CAPABILITIES, type PanelCapabilities, type PanelToHost, parsePanelToHost, PROTOCOL_VERSION } from '../../../src/shared/webviewProtocol';
 import { buildPanelHtml } from '../../../src/shared/webviewHtml';
 import { HOSTILE } from '../../fixtures/results/generate';
 import { fixture, FIXTURE_NAMES, type FixtureName } from '../report/fixtures';
 import { chartsDrawn, drawnPixels, launchChromium, reportFile, type Watched, watchedPage } from './chromium';
+
+/** Host actions for messages a test does not look at. */
+const ignoreActions: PanelActions = {
+  post: () => undefined,
+  sendSnapshot: () => undefined,
+  saveChartPng: async () => undefined,
+  chartPngAnswer: () => false,
+  chartPngDone: () => false,
+  exportReport: async () => undefined,
+  revealRun: async () => undefined,
+  setRunIncluded: async () => undefined,
+  setRunLr: async () => undefined,
+  openSettings: async () => undefined,
+  selectLr: () => undefined,
+  requestExample: async () => undefined,
+  cancel: () => undefined,
+  log: () => undefined,
+};
 
 /** Fewer changed pixels than this means an empty chart (axes and labels alone draw several thousand). */
 const MIN_DRAWN = 2000;
@@ -231,6 +251,47 @@ describe('webview in headless Chromium', function () {
       await page.waitForSelector('canvas.example-image');
       assert.equal(await page.textContent('.example h3'), 'Example #905 — label 3');
       assert.ok((await drawnPixels(page, 'canvas.example-image')) >= 16);
+      await assertClean(w);
+    });
+
+    it('answers requestChartPng with each drawn chart, through the host’s own message handler and request tracker', async () => {
+      const w = await openPanel();
+      const { page } = w;
+      await send(w, snapshot('iid-sweep'));
+      await chartsDrawn(page);
+      // The host side as the extension runs it: the request tracker, and every posted message through
+      // handlePanelMessage (parsePanelToHost, PNG decoding) into it.
+      const requests = new ChartPngRequests();
+      const actions = {
+        ...ignoreActions,
+        chartPngAnswer: (id: number, chart: ChartName, png: Uint8Array) => requests.onPng(id, chart, png),
+        chartPngDone: (id: number, charts: ChartName[]) => requests.onDone(id, charts),
+      };
+      let delivered = (await posted(w)).length;
+      const pump = async <T>(until: Promise<T>): Promise<T> => {
+        let done = false;
+        void until.finally(() => (done = true)).catch(() => undefined);
+        while (!done) {
+          const msgs = await posted(w);
+          for (const m of msgs.slice(delivered)) await handlePanelMessage(m, actions);
+          delivered = msgs.length;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return until;
+      };
+      const all = await pump(requests.request('all', (m) => void send(w, m)));
+      assert.deepEqual(all.map((x) => x.chart), ['sweep', 'histogram', 'weights', 'curves']);
+      for (const x of all) assert.deepEqual([...x.png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${x.chart}: PNG signature`);
+      const answered = (await posted(w)).filter((m) => (m as { requestId?: number }).requestId === 1) as PanelToHost[];
+      assert.deepEqual(answered.map((m) => m.type), ['exportChart', 'exportChart', 'exportChart', 'exportChart', 'chartPngDone']);
+      for (const m of answered) assert.ok(parsePanelToHost(m).ok);
+
+      // A chart shown as a table is not drawn: asked for alone, the answer is empty.
+      await page.locator('[data-section=curves] button', { hasText: 'Table' }).click();
+      assert.deepEqual(await pump(requests.request('curves', (m) => void send(w, m))), []);
+      const one = await pump(requests.request('sweep', (m) => void send(w, m)));
+      assert.deepEqual(one.map((x) => x.chart), ['sweep']);
+      assert.equal((await posted(w)).filter((m) => (m as { type: string }).type === 'exportChart' && (m as { requestId?: number }).requestId === undefined).length, 0, 'no unrequested PNG');
       await assertClean(w);
     });
 

@@ -20,6 +20,9 @@ describe('shared/webviewProtocol', () => {
       { type: 'ready', protocol: PROTOCOL_VERSION },
       { type: 'requestExample', index: 1553 },
       { type: 'exportChart', chart: 'sweep', pngDataUrl: PNG },
+      { type: 'exportChart', chart: 'weights', pngDataUrl: PNG, requestId: 7 },
+      { type: 'chartPngDone', requestId: 7, charts: ['sweep', 'weights'] },
+      { type: 'chartPngDone', requestId: 0, charts: [] },
       { type: 'exportReport', format: 'md' },
       { type: 'revealRun', runId: 'sweeps/iid/lr_0.01' },
       { type: 'setRunIncluded', runId: 'a', included: false },
@@ -42,6 +45,13 @@ describe('shared/webviewProtocol', () => {
       { type: 'exportChart', chart: 'sweep', pngDataUrl: 'javascript:alert(1)' },
       { type: 'exportChart', chart: 'sweep', pngDataUrl: 'data:image/svg+xml;base64,PHN2Zz4=' },
       { type: 'exportChart', chart: '../../etc/passwd', pngDataUrl: PNG },
+      { type: 'exportChart', chart: 'sweep', pngDataUrl: PNG, requestId: -1 },
+      { type: 'exportChart', chart: 'sweep', pngDataUrl: PNG, requestId: '1' },
+      { type: 'exportChart', chart: 'sweep', pngDataUrl: PNG, requestId: null },
+      { type: 'chartPngDone', requestId: 1 },
+      { type: 'chartPngDone', requestId: 1.5, charts: [] },
+      { type: 'chartPngDone', requestId: 1, charts: ['sweep', 'sweep'] },
+      { type: 'chartPngDone', requestId: 1, charts: ['all'] },
       { type: 'exportReport', format: 'exe' },
       { type: 'revealRun', runId: 'x'.repeat(5000) },
       { type: 'setRunLr', runId: 'a', lr: -1 },
@@ -68,8 +78,18 @@ describe('shared/webviewProtocol', () => {
       { type: 'focusLr', lr: null },
       { type: 'busy', busy: null },
       { type: 'error', error: { message: 'm', file: null } },
+      { type: 'requestChartPng', requestId: 1, chart: 'all' },
+      { type: 'requestChartPng', requestId: 2, chart: 'histogram' },
     ];
     for (const m of examples) assert.deepEqual(parseHostToPanel(m), { ok: true, value: m });
+    for (const m of [
+      { type: 'requestChartPng', requestId: 1, chart: 'pie' },
+      { type: 'requestChartPng', requestId: -3, chart: 'all' },
+      { type: 'requestChartPng', chart: 'sweep' },
+    ]) {
+      const r = parseHostToPanel(m);
+      assert.ok(!r.ok && r.error.startsWith('requestChartPng.'), JSON.stringify(r));
+    }
 
     const broken = JSON.parse(JSON.stringify(snap));
     broken.result.observed.points[0].lr = 'fast';
@@ -88,7 +108,7 @@ describe('shared/webviewProtocol', () => {
 
   it('never throws on arbitrary JSON in either direction (property, seeded)', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.constantFrom('snapshot', 'example', 'ready', 'exportChart', 'setRunLr', 'busy', 'error'), (v, type) => {
+      fc.property(fc.jsonValue(), fc.constantFrom('snapshot', 'example', 'ready', 'exportChart', 'setRunLr', 'busy', 'error', 'requestChartPng', 'chartPngDone'), (v, type) => {
         for (const m of [v, typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...v, type } : { type, value: v }]) {
           const a = parseHostToPanel(m);
           const b = parsePanelToHost(m);
