@@ -1,7 +1,2 @@
-import type { GradientProvider } from '../core/analysis/gradients';
-import { HeatcapError } from '../core/errors';
-
-/** Computes the checkpoint's gradient statistics for `heatcap analyze --model …` (wired to the engine). */
-export const gradientProvider: GradientProvider = async (opts) => {
-  throw new HeatcapError(opts.model, 'the gradient engine is not wired into analyze yet');
-};
+/** `heatcap analyze --model …` computes the checkpoint's gradient statistics with the engine. */
+export { engineGradients as gradientProvider } from '../core/analysis/engineGradients';

@@ -8,10 +8,12 @@ import { SCHEMA_VERSION, type AnalysisResult, type Predicted, type ResultWarning
 import { slopeRatioCi } from '../stats/ratio';
 import { predictSlope } from '../theory/predict';
 import { setupFromHparams, type SetupOverrides } from '../theory/setup';
+import type { PredictExtras } from '../theory/predict';
 import { downsampleMinMax } from './downsample';
 import type { GradientInputs } from './gradients';
 import { chooseSweepTag, observeRun, observeUnit, type RunObservation } from './observe';
 import type { AnalyzeOptions } from './options';
+import { reshuffleCurveScale } from './reshuffleCompare';
 import { decideVerdict } from './verdict';
 
 export interface AnalysisUnit {
@@ -115,7 +117,22 @@ function interceptCheck(result: AnalysisResult, gradients: GradientInputs | null
   ];
 }
 
-export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients: GradientInputs | null, ctx: UnitContext): AnalysisResult {
+/** The training setup the prediction of this unit will use (THEORY.md §2), with its warnings. */
+export function unitSetup(runs: Run[], opts: AnalyzeOptions, gradients: GradientInputs) {
+  const lrs = [...new Set(runs.map((r) => r.hparams.lr?.value).filter((x): x is number => x !== undefined && x > 0))].sort((a, b) => a - b);
+  const overrides = overridesOf(opts, gradients, lrs);
+  const hparams = sharedHparams(runs);
+  if (!hparams.dataset_size && !overrides.dataset_size) overrides.dataset_size = { value: gradients.stats.n, source: `training data (${gradients.stats.n} examples)` };
+  return setupFromHparams(hparams, overrides);
+}
+
+/** Whether the unit's prediction needs the Hessian-based refinements (THEORY.md §2 L2 row, §3). */
+export function needsRefinements(runs: Run[], opts: AnalyzeOptions, gradients: GradientInputs): boolean {
+  const { setup } = unitSetup(runs, opts, gradients);
+  return setup.sampling === 'reshuffle' || (setup.weight_decay > 0 && !setup.loss_includes_penalty);
+}
+
+export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients: GradientInputs | null, ctx: UnitContext, extras: PredictExtras = {}): AnalysisResult {
   const warnings: ResultWarning[] = [...toResultWarnings(unit.warnings)];
   const runs = unit.runs.map((r) => withLrOverride(r, opts));
   for (const r of runs) warnings.push(...toResultWarnings(r.warnings, r.id));
@@ -131,12 +148,10 @@ export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients:
 
   let predicted: Predicted | null = null;
   if (gradients) {
+    const { setup, warnings: setupWarnings } = unitSetup(runs, opts, gradients);
     const lrs = [...new Set(obs.map((o) => o.lr).filter((x): x is number => x !== null && x > 0))].sort((a, b) => a - b);
-    const overrides = overridesOf(opts, gradients, lrs);
-    const hparams = sharedHparams(runs);
-    if (!hparams.dataset_size && !overrides.dataset_size) overrides.dataset_size = { value: gradients.stats.n, source: `training data (${gradients.stats.n} examples)` };
-    const { setup, warnings: setupWarnings } = setupFromHparams(hparams, overrides);
-    const report = predictSlope(setup, gradients.stats, gradients.extras ?? {});
+    if (lrs.length) setup.lrs = lrs;
+    const report = predictSlope(setup, gradients.stats, { ...gradients.extras, ...extras });
     predicted = report.predicted;
     warnings.push(...setupWarnings, ...report.warnings);
     for (const w of gradients.warnings) warnings.push({ code: 'gradient_engine', severity: 'info', message: w });
@@ -149,7 +164,17 @@ export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients:
     ratio = r.ratio;
     ratioCi = r.ci;
   }
-  const verdict = decideVerdict(observed, predicted, ratio, ratioCi);
+  let curve: { ratio: number; ci: [number, number] } | null = null;
+  if (predicted?.regime === 'reshuffle_suppressed' && predicted.reshuffle_curve) {
+    const scale = reshuffleCurveScale(observed.points, predicted.reshuffle_curve, lossAtZero);
+    if (scale) {
+      curve = scale;
+      ratio = scale.ratio;
+      ratioCi = scale.ci;
+      observed.fit.notes.push(`compared with the reshuffling model: ${scale.note}`);
+    }
+  }
+  const verdict = decideVerdict(observed, predicted, ratio, ratioCi, curve !== null);
   const now = ctx.now?.() ?? new Date();
   const result: AnalysisResult = {
     schema_version: SCHEMA_VERSION,

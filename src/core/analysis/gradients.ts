@@ -21,6 +21,12 @@ export interface GradientInputs {
     hasRegularizers: boolean;
   };
   warnings: string[];
+  /**
+   * Computes the Hessian and per-example gradients for the refinements (random reshuffling, weight
+   * decay outside the logged loss), when the model is small enough; `{}` otherwise. Costly: called
+   * only for units whose setup needs them.
+   */
+  loadExtras?: (token?: CancelToken, onProgress?: ProgressFn) => Promise<PredictExtras>;
 }
 
 export type GradientProvider = (opts: AnalyzeOptions, ctx: { token?: CancelToken; onProgress?: ProgressFn }) => Promise<GradientInputs>;

@@ -11,6 +11,7 @@ import { analyseSchedule } from '../stats/schedule';
 import { chooseLossTag, type LossTagChoice, type LossTagInfo } from '../stats/tags';
 import { fitSweep, observedFitOfSweep, type SweepFit } from '../stats/sweep-fit';
 import { pooledEventSlope } from '../stats/schedule';
+import { chiSquareSurvival } from '../stats/distributions';
 
 /** A logged lr series whose largest/smallest value exceed this ratio is a schedule, not a constant η. */
 const SCHEDULE_RATIO = 1.05;
@@ -159,9 +160,34 @@ export function observeUnit(obs: RunObservation[], tagChoice: { tag: string | nu
           delete p.excluded_reason;
         }
       }
-      base.fit.n_points = base.points.filter((p) => p.used_in_fit).length;
-      base.fit.lr_max_used = Math.max(...base.points.filter((p) => p.used_in_fit && p.lr !== null).map((p) => p.lr as number));
-      base.fit.notes.push(`slope at η → 0 from the secants (L − L*)/η = s + qη with L* = ${lossAtZero.toPrecision(6)} from the checkpoint (THEORY.md §5); straight line over the linear range: ${fit.slope?.toPrecision(4)} ± ${fit.slope_stderr?.toPrecision(2)}`);
+      const used = base.points.filter((p) => p.used_in_fit && p.lr !== null && p.loss !== null && p.stderr !== null && p.stderr > 0);
+      // χ² of the secant fit itself: Σ ((L − L* − sη − qη²)/SE)² on n − 2 dof.
+      const q = fit.quadratic.q;
+      const chi2 = used.reduce((a, p) => a + (((p.loss as number) - lossAtZero - (base.slope as number) * (p.lr as number) - q * (p.lr as number) ** 2) / (p.stderr as number)) ** 2, 0);
+      const dof = used.length - 2;
+      const pValue = dof > 0 ? chiSquareSurvival(chi2, dof) : null;
+      const birge = pValue !== null && pValue < 0.05 && chi2 > dof ? Math.sqrt(chi2 / dof) : null;
+      if (birge !== null) {
+        base.slope_stderr = (base.slope_stderr as number) * birge;
+        slopeDof = dof;
+      }
+      base.intercept = lossAtZero;
+      base.intercept_stderr = 0;
+      base.slope_intercept_cov = 0;
+      base.fit = {
+        method: 'wls_sweep',
+        n_points: used.length,
+        chi2: dof > 0 ? chi2 : null,
+        dof: dof > 0 ? dof : null,
+        p_value: pValue,
+        lr_max_used: Math.max(...used.map((p) => p.lr as number)),
+        quadratic: { q, q_stderr: fit.quadratic.q_stderr },
+        notes: [
+          `slope at η → 0 from the secants (L − L*)/η = s + qη with L* = ${lossAtZero.toPrecision(6)}, the checkpoint's loss (THEORY.md §5)`,
+          `a straight line through L* over the linear range gives ${fit.slope?.toPrecision(4)} ± ${fit.slope_stderr?.toPrecision(2)}`,
+          ...(birge !== null ? [`standard error scaled by the Birge ratio √(χ²/dof) = ${birge.toFixed(2)}`] : []),
+        ],
+      };
     }
     base.intercept = fit.intercept;
     base.intercept_stderr = fit.intercept_stderr;

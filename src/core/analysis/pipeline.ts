@@ -10,7 +10,8 @@ import { HeatcapError } from '../errors';
 import { discoverRuns, type Discovery } from '../runs/discover';
 import type { Run } from '../runs/model';
 import type { AnalysisResult } from '../result/schema';
-import { analyzeUnit, type AnalysisUnit } from './analyzeUnit';
+import type { PredictExtras } from '../theory/predict';
+import { analyzeUnit, needsRefinements, type AnalysisUnit } from './analyzeUnit';
 import type { GradientInputs, GradientProvider } from './gradients';
 import { readSweepManifest, withManifestDefaults } from './manifest';
 import type { AnalyzeOptions } from './options';
@@ -120,13 +121,26 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
     }
     return p;
   };
+  const extrasCache = new Map<string, Promise<PredictExtras>>();
   const results: AnalysisResult[] = [];
   for (const [i, u] of chosen.entries()) {
     const o = unitOpts[i];
     const g = gradientsFor(o);
     const gradients = g ? await g : null;
     throwIfCancelled(ctx.token);
-    results.push(analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }));
+    let extras: PredictExtras = {};
+    if (gradients?.loadExtras && needsRefinements(u.runs, o, gradients)) {
+      const key = gradientKey(o);
+      let p = extrasCache.get(key);
+      if (!p) {
+        progress({ message: 'Hessian and per-example gradients (small model)' });
+        p = gradients.loadExtras(ctx.token, (q) => progress({ message: q.message }));
+        extrasCache.set(key, p);
+      }
+      extras = await p;
+      throwIfCancelled(ctx.token);
+    }
+    results.push(analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }, extras));
   }
   progress({ fraction: 1, message: 'done' });
   return { results, discovery };

@@ -24,6 +24,8 @@ export function decideVerdict(
   predicted: Pick<Predicted, 'slope' | 'regime' | 'upper_bound'> | null,
   ratio: number | null,
   ratioCi: [number, number] | null,
+  /** Under reshuffling: `ratio` compares the observed excess loss with the reshuffling model's curve. */
+  comparedWithReshuffleModel = false,
 ): Verdict {
   const hasObserved = observed.slope !== null && observed.slope_stderr !== null;
   if (!predicted) {
@@ -41,6 +43,15 @@ export function decideVerdict(
   if (predicted.regime === 'reshuffle_suppressed') {
     const ub = predicted.upper_bound;
     const frac = ub && ub > 0 ? ` (${pct(observed.slope! / ub)} of the i.i.d. figure ${num(ub)})` : '';
+    if (comparedWithReshuffleModel && ratio !== null && ratioCi !== null) {
+      const [lo, hi] = ratioCi;
+      const fits = (lo <= 1 && 1 <= hi) || Math.abs(ratio - 1) <= MODEL_TOLERANCE;
+      const share = ub && ub > 0 ? `, ${pct(observed.slope! / ub)} of the i.i.d. figure ${num(ub)}` : '';
+      const head = `Random reshuffling: the linear law does not apply (the observed slope at small η is ${num(observed.slope!)}${share}).`;
+      return fits
+        ? { status: 'agree', message: `${head} The reshuffling model of THEORY.md §3 explains the runs: observed/predicted excess loss = ${ratio.toFixed(3)} (95% CI ${lo.toFixed(2)}–${hi.toFixed(2)}).` }
+        : { status: 'disagree', message: `${head} The reshuffling model of THEORY.md §3 does not explain the runs: observed/predicted excess loss = ${ratio.toFixed(3)} (95% CI ${lo.toFixed(2)}–${hi.toFixed(2)}).` };
+    }
     return {
       status: 'not_comparable',
       message: `Random reshuffling: the linear law does not apply at small η. Observed slope ${num(observed.slope!)}${frac}; the i.i.d. prediction is only an upper bound.`,

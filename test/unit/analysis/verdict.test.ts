@@ -22,6 +22,14 @@ describe('decideVerdict (decision table, oracle: THEORY.md §5 tolerance max(CI,
     assert.equal(v.status, 'not_comparable');
     assert.match(v.message, /10% of the i\.i\.d\. figure/);
   });
+  it('under reshuffling, compares the excess loss with the reshuffling model when its curve was fitted', () => {
+    const pred = { slope: 0.05, regime: 'reshuffle_suppressed' as const, upper_bound: 1 };
+    const ok = decideVerdict(obs(0.02, 0.01), pred, 1.01, [0.99, 1.03], true);
+    assert.equal(ok.status, 'agree');
+    assert.match(ok.message, /linear law does not apply .*2% of the i\.i\.d\. figure.*reshuffling model of THEORY\.md §3 explains the runs/);
+    assert.equal(decideVerdict(obs(0.02, 0.01), pred, 0.5, [0.45, 0.55], true).status, 'disagree');
+  });
+
   it('reports no_prediction and no_observation, never a number it does not have', () => {
     assert.equal(decideVerdict(obs(1, 0.1), null, null, null).status, 'no_prediction');
     assert.equal(decideVerdict(obs(null, null), linear, null, null).status, 'no_observation');
