@@ -1,7 +1,10 @@
 import { initBackend } from '../tf/backend';
 import type { JobHandler } from '../worker/job-context';
+import type { JobResult } from '../worker/protocol';
 import { computePartial } from './engine';
+import { hessian, perExampleGradients } from './exact';
 import { openGradProblem } from './problem';
+import { modelFacts } from './summary';
 
 /**
  * The `gradnorms` worker job: initialise the backend in this thread, load model and data, and compute
@@ -24,8 +27,42 @@ export const runGradNormJob: JobHandler<'gradnorms'> = async (req, ctx) => {
       onNorms: req.streamNorms ? (start, sqNorms) => ctx.emit({ start, sqNorms }, [sqNorms.buffer as ArrayBuffer]) : undefined,
     });
     if (backendInfo.note) partial.notes.unshift(`backend: ${backendInfo.note}`);
-    return { ...partial, backendInfo, loadSeconds, n: problem.n };
+    return { ...partial, backendInfo, loadSeconds, n: problem.n, modelFacts: modelFacts(problem.model) };
   } finally {
     problem.close();
+    // The job loaded the model, so it frees it (matters when jobs run in this thread, `--workers 0`).
+    problem.model.dispose();
+  }
+};
+
+/**
+ * The `exact` worker job: the Hessian and/or the per-example gradient matrix of a small model
+ * (exact.ts), flattened row-major for transfer.
+ */
+export const runExactJob: JobHandler<'exact'> = async (req, ctx) => {
+  const backendInfo = await initBackend(req.backend);
+  const problem = await openGradProblem({ model: req.model, data: req.data, loss: req.loss });
+  const t0 = performance.now();
+  try {
+    const opts = { includePenalty: req.includePenalty, maxParams: req.maxParams, token: ctx.token };
+    const result: JobResult<'exact'> = { params: [], backendInfo, seconds: 0 };
+    if (req.perExampleGradients) {
+      const g = await perExampleGradients(problem, opts);
+      result.params = g.params;
+      const P = g.params.reduce((a, p) => a + p.size, 0);
+      const flat = new Float64Array(g.rows.length * P);
+      g.rows.forEach((r, i) => flat.set(r, i * P));
+      result.perExampleGradients = flat;
+    }
+    if (req.hessian) {
+      const h = await hessian(problem, opts);
+      result.params = h.params;
+      result.hessian = h.matrix;
+    }
+    result.seconds = (performance.now() - t0) / 1000;
+    return result;
+  } finally {
+    problem.close();
+    problem.model.dispose();
   }
 };

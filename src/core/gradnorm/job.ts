@@ -1,6 +1,7 @@
 import type { DataFiles } from '../data/open';
 import type { BackendInfo, BackendPref } from '../tf/backend';
 import type { EngineChoice, PartialResult } from './engine';
+import type { ParamDescription } from './stats';
 
 /** The `gradnorms` worker job: one range of examples of one (model, data, loss) problem. */
 export interface GradNormRequest {
@@ -24,9 +25,41 @@ export interface GradNormEvent {
   sqNorms: Float64Array;
 }
 
+export interface ModelFacts {
+  /** BatchNormalization layers present (scale-invariant weights, THEORY.md §2). */
+  hasBatchNorm: boolean;
+  /** Weight penalties are part of ℓ_b. */
+  hasRegularizers: boolean;
+}
+
 export interface GradNormJobResult extends PartialResult {
   backendInfo: BackendInfo;
   /** Model and data loading time (not part of `seconds`). */
   loadSeconds: number;
   n: number;
+  modelFacts: ModelFacts;
+}
+
+/** The `exact` worker job: per-parameter matrices of a small model (exact.ts). */
+export interface ExactRequest {
+  model: string;
+  data: DataFiles;
+  loss?: string;
+  backend: BackendPref;
+  /** Which matrices to compute. */
+  hessian?: boolean;
+  perExampleGradients?: boolean;
+  /** Include the weight penalties (default true; the theory's refinements use the data loss: false). */
+  includePenalty?: boolean;
+  maxParams?: number;
+}
+
+export interface ExactResult {
+  params: ParamDescription[];
+  /** P×P row-major Hessian of the mean loss. */
+  hessian?: Float64Array;
+  /** N×P row-major per-example gradients. */
+  perExampleGradients?: Float64Array;
+  backendInfo: BackendInfo;
+  seconds: number;
 }

@@ -4,7 +4,7 @@ import { openTrainingArrays } from '../data/open';
 import { NpyWriter } from '../data/npy';
 import { runInWorker } from '../worker/host';
 import { runInThisThread } from '../worker/in-thread';
-import type { GradNormJobResult, GradNormRequest } from './job';
+import type { GradNormJobResult, GradNormRequest, ModelFacts } from './job';
 import { finishStats } from './engine';
 import { mergePartials, type GradStats } from './stats';
 
@@ -19,6 +19,7 @@ export interface GradNormRunOptions extends Omit<GradNormRequest, 'range' | 'str
 
 export interface GradNormRun extends GradStats {
   workers: number;
+  modelFacts: ModelFacts;
   /** Model and data loading time in the slowest worker (not part of `seconds`). */
   loadSeconds: number;
 }
@@ -101,7 +102,7 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
     );
     const seconds = Math.max(...parts.map((p) => p.seconds));
     const stats = finishStats(parts, merged, seconds);
-    return { ...stats, workers: Math.max(wanted, 0) === 0 ? 0 : ranges.length, loadSeconds: Math.max(...parts.map((p) => p.loadSeconds)) };
+    return { ...stats, workers: wanted === 0 ? 0 : ranges.length, loadSeconds: Math.max(...parts.map((p) => p.loadSeconds)), modelFacts: parts[0].modelFacts };
   } finally {
     sub?.dispose();
     if (poll) clearInterval(poll);

@@ -1,4 +1,4 @@
-import { runGradNormJob } from '../gradnorm/job-handler';
+import { runExactJob, runGradNormJob } from '../gradnorm/job-handler';
 import { runLabJob } from '../lab/job';
 import type { JobHandler } from './job-context';
 import { runPing } from './ping';
@@ -10,6 +10,7 @@ import type { JobKind } from './protocol';
  */
 export const jobHandlers: { [K in JobKind]: JobHandler<K> } = {
   gradnorms: runGradNormJob,
+  exact: runExactJob,
   ping: runPing,
   lab: runLabJob,
 };

@@ -4,7 +4,7 @@
  * kind declares its request, streamed event and result types in `JobTypes`, and its handler in
  * `jobs.ts` (the compiler insists on both). Another area adds a kind by adding an entry to each.
  */
-import type { GradNormEvent, GradNormJobResult, GradNormRequest } from '../gradnorm/job';
+import type { ExactRequest, ExactResult, GradNormEvent, GradNormJobResult, GradNormRequest } from '../gradnorm/job';
 import type { LabRunEvent, LabRunRequest, LabRunResult } from '../lab/job';
 
 /** A job used to check the worker itself: echoes, waits, or fails on purpose (tests, health checks). */
@@ -18,6 +18,7 @@ export interface PingRequest {
 
 export interface JobTypes {
   gradnorms: { request: GradNormRequest; event: GradNormEvent; result: GradNormJobResult };
+  exact: { request: ExactRequest; event: never; result: ExactResult };
   ping: { request: PingRequest; event: { tick: number }; result: { echo?: string; pid: number; threadId: number } };
   lab: { request: LabRunRequest; event: LabRunEvent; result: LabRunResult };
 }

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CancelSource } from '../../../src/core/cancel';
+import { CancelledError } from '../../../src/core/errors';
 import { readNpy, writeNpy } from '../../../src/core/data/npy';
 import { runGradNorms } from '../../../src/core/gradnorm/run';
 import { buildSequential } from '../../../src/core/model/build';
@@ -68,6 +70,12 @@ describe('heatcap gradnorms (CLI contract) and splitting over workers', function
     const m = await runCli(['gradnorms', '--model', join(dir, 'nope.json'), '--data', x, '--labels', y, '--workers', '0']);
     assert.equal(m.code, 1);
     assert.match(m.err, /nope\.json: cannot open \(ENOENT\)/);
+  });
+
+  it('cancelling a run in worker threads rejects with CancelledError (the workers are terminated)', async () => {
+    const source = new CancelSource();
+    const run = runGradNorms({ model, data: { data: x, labels: y }, backend: 'cpu', engine: 'naive', workers: 1, chunkSize: 16, onProgress: () => source.cancel(), token: source.token });
+    await assert.rejects(run, CancelledError);
   });
 
   it('two worker threads give the same per-example norms as one thread, and the same statistics (1e-12: float64 summation order)', async () => {
