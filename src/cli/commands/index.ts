@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command';
 import { analyzeCommand } from './analyze';
+import { demoCommand } from './demo';
 import { gradnormsCommand } from './gradnorms';
 import { reportCommand } from './report';
 import { runsCommand } from './runs';
@@ -7,4 +8,4 @@ import { scalarsCommand } from './scalars';
 import { sweepCommand } from './sweep';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand, sweepCommand];
+export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand, sweepCommand, demoCommand];

@@ -6,6 +6,7 @@ import { CancelledError } from '../../../src/core/errors';
 import type { LabSetup } from '../../../src/core/lab/config';
 import { runSweep, type SweepOptions } from '../../../src/core/lab/sweep';
 import { discoverRuns } from '../../../src/core/runs/discover';
+import type { ScalarSeries } from '../../../src/core/runs/model';
 import { runCli } from '../../support/cli';
 import { tempDir, writeFixture, type LabFixture } from './fixtures';
 
@@ -80,10 +81,10 @@ describe('lab sweeps', function () {
       }
       assert.deepEqual(Object.keys(tb.scalars).sort(), ['full_train_loss', 'lr', 'train_loss']);
       for (const tag of ['full_train_loss', 'lr', 'train_loss']) {
-        const a = tb.scalars[tag];
-        const b = csv.scalars[tag];
+        const a: ScalarSeries = tb.scalars[tag];
+        const b: ScalarSeries = csv.scalars[tag];
         assert.deepEqual(a.steps, b.steps, tag);
-        a.values.forEach((v, i) => assert.equal(v, Math.fround(b.values[i]), `${tag}[${i}]`));
+        a.values.forEach((v: number, i: number) => assert.equal(v, Math.fround(b.values[i]), `${tag}[${i}]`));
       }
       // full_train_loss every 100 updates from the end of burn-in, train_loss every 50, on the same grid.
       assert.deepEqual(tb.scalars.full_train_loss.steps, Array.from({ length: 36 }, (_, i) => 500 + 100 * i));
