@@ -97,6 +97,7 @@ function flagWarnings(obs: RunObservation[]): ResultWarning[] {
     else if (o.converged && !o.converged.stationary && o.converged.mean !== null) {
       out.push({ code: 'not_stationary', severity: 'warning', message: `Run "${name}" has not reached a stationary loss (trend in its tail): its converged loss is biased.`, run: o.run.id });
     }
+    if (f.includes('zero_variance')) out.push({ code: 'zero_variance', severity: 'warning', message: `Run "${name}" logs a constant loss over its tail: there is no noise to measure (a frozen or constant logged value?), so it has no standard error.`, run: o.run.id });
     if (f.includes('no_loss_tag')) out.push({ code: 'no_loss_tag', severity: 'warning', message: `Run "${name}" has no training-loss tag to analyse.`, run: o.run.id });
   }
   return out;

@@ -83,12 +83,19 @@ export function observeRun(run: Run, tag: string | null, opts: ObservationOption
   const converged = series ? convergedLoss(series, { file: run.files[0] }) : null;
   const flags = [...(converged?.flags ?? [])];
   if (!series) flags.push('no_loss_tag');
+  // A constant tail has no noise to measure: its "standard error" is float rounding, and weighting
+  // by it would let one frozen or constant logged value dictate the fit.
+  let stderr = converged?.stderr ?? null;
+  if (converged && converged.mean !== null && stderr !== null && stderr <= 1e-12 * Math.max(1, Math.abs(converged.mean))) {
+    flags.push('zero_variance');
+    stderr = null;
+  }
   const point: ObservedPoint = {
     run: run.id,
     name: run.name,
     lr,
     loss: converged?.mean ?? null,
-    stderr: converged?.stderr ?? null,
+    stderr,
     n_used: converged?.n_used ?? 0,
     stationary: converged?.stationary ?? false,
     used_in_fit: false,
