@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { analyzeCommand } from './analyze';
 import { demoCommand } from './demo';
+import { exampleCommand } from './example';
 import { gradnormsCommand } from './gradnorms';
 import { reportCommand } from './report';
 import { runsCommand } from './runs';
@@ -8,4 +9,4 @@ import { scalarsCommand } from './scalars';
 import { sweepCommand } from './sweep';
 
 /** Every sub-command of `heatcap`, in the order `heatcap --help` lists them. */
-export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand, sweepCommand, demoCommand];
+export const commands: CliCommand[] = [analyzeCommand, runsCommand, scalarsCommand, reportCommand, gradnormsCommand, exampleCommand, sweepCommand, demoCommand];

@@ -106,6 +106,14 @@ export class AnalysisService implements vscode.Disposable {
     return this.heavy(title, opts, 1, (token, report) => this.runJson(args, cwd, token, (p) => report(0, p), parse));
   }
 
+  /**
+   * A quick CLI job (one training example for the panel): no progress, and it neither cancels nor waits
+   * for the heavy job running.
+   */
+  runQuick<T>(args: string[], cwd: string, parse: (v: unknown) => T): Promise<T> {
+    return this.runJson(args, cwd, undefined, undefined, parse);
+  }
+
   /** One heavy job under progress; cancels the previous one. Undefined when cancelled. */
   private async heavy<T>(title: string, opts: JobOptions, jobs: number, body: (token: CancelToken, report: Report) => Promise<T>): Promise<T | undefined> {
     this.current?.cancel();

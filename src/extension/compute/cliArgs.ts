@@ -113,6 +113,18 @@ export function gradNormsArgs(checkpoint: CheckpointPaths, s: Settings): string[
 }
 
 /**
+ * `heatcap example --data … --index i --json`: one training example for the panel. The model is passed
+ * for its input shape (how to draw the row), the labels when the data file does not hold them.
+ */
+export function exampleArgs(source: { data: string; labels: string | null; model: string | null }, index: number): string[] {
+  const args = ['example', opt('data', source.data)];
+  if (source.labels) args.push(opt('labels', source.labels));
+  if (source.model) args.push(opt('model', source.model));
+  args.push(opt('index', String(index)), '--json');
+  return args;
+}
+
+/**
  * A command line as a user would paste it into a POSIX shell, for the output channel ("the extension
  * ran this; run it yourself to reproduce"). Quoting is for reading, not for executing.
  */

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import type { AnalysisResult } from '../../core/result/schema';
-import { parseResult } from '../../shared/webviewProtocol';
+import { parseHostToPanel, parseResult, type HostToPanel } from '../../shared/webviewProtocol';
 import { CliFailure } from './cliProcess';
 
 /** One run as discovery lists it, flattened to what the runs view shows. */
@@ -130,6 +130,17 @@ export function parseAnalyzeOutput(value: unknown): AnalysisResult[] {
     if (!r.ok) throw bad(items.length > 1 ? `result ${i + 1}: ${r.error}` : r.error);
     return r.value;
   });
+}
+
+/**
+ * `heatcap example --json` (src/cli/commands/example.ts) as the panel's `example` message, checked by the
+ * panel protocol's own validator (the panel would refuse anything it lets through).
+ */
+export function parseExampleOutput(value: unknown): Extract<HostToPanel, { type: 'example' }> {
+  if (!isObj(value)) throw bad('expected an example object');
+  const parsed = parseHostToPanel({ type: 'example', index: value.index, label: value.label, example: value.example });
+  if (!parsed.ok || parsed.value.type !== 'example') throw bad(parsed.ok ? 'not an example' : parsed.error);
+  return parsed.value;
 }
 
 /** What the extension shows of `heatcap gradnorms --json` (src/cli/commands/gradnorms.ts). */

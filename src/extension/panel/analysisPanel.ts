@@ -12,10 +12,13 @@ import type { AnalysisResult } from '../../core/result/schema';
 import { buildPanelHtml } from '../../shared/webviewHtml';
 import { parsePanelState, type ChartName, type HostToPanel } from '../../shared/webviewProtocol';
 import type { AnalysisService } from '../compute/analysisService';
+import { checkpointFromSettings, exampleArgs } from '../compute/cliArgs';
+import { parseExampleOutput } from '../compute/cliOutput';
 import type { Ctx } from '../ctx';
 import { PANEL_VIEW_TYPE } from '../ids';
 import { resultKey, type StoreChange } from '../state/analysisStore';
 import { ChartPngRequests, CHART_PNG_TIMEOUT_MS, type ChartPng } from './chartRequests';
+import { exampleSource } from './exampleSource';
 import type { Exporter } from './exporter';
 import { handlePanelMessage, type PanelActions } from './messageHandler';
 import { bannerError, fallbackHtml, panelTitle, snapshotMessage } from './snapshot';
@@ -167,6 +170,32 @@ export class AnalysisPanel implements vscode.Disposable {
     return this.chartPngs.request(chart, (msg) => this.post(msg));
   }
 
+  /**
+   * Answers `requestExample` with one row read by `heatcap example` (a quick child process: it does not
+   * disturb an analysis that is running). A failure is shown in place of the example, naming the file.
+   */
+  private async answerExample(index: number): Promise<void> {
+    const { ctx, jobs } = this.deps;
+    const selected = ctx.store.selected();
+    if (!selected) return;
+    const folder = ctx.folderOf(selected.root)?.uri.fsPath;
+    const source = exampleSource(selected.result, checkpointFromSettings(ctx.settingsFor(selected.root), folder));
+    // The label the analysis listed, for when the data file alone does not say it.
+    const listed = selected.result.gradnorms?.top.find((t) => t.index === index)?.label ?? null;
+    if (!source.ok) {
+      this.post({ type: 'example', index, label: listed, example: { kind: 'unavailable', reason: source.reason } });
+      return;
+    }
+    try {
+      const answer = await jobs.runQuick(exampleArgs(source, index), folder ?? path.dirname(source.data), parseExampleOutput);
+      this.post({ ...answer, label: answer.label ?? listed });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      ctx.log.warn(`example ${index}: ${reason}`);
+      this.post({ type: 'example', index, label: listed, example: { kind: 'unavailable', reason } });
+    }
+  }
+
   /** The folder of the result on show (the panel's run ids belong to it). */
   private root(): string | undefined {
     return this.deps.ctx.store.selected()?.root;
@@ -250,9 +279,7 @@ export class AnalysisPanel implements vscode.Disposable {
         const root = this.root();
         if (root) void deps.revealLr(root, lr);
       },
-      requestExample: async (index) => {
-        this.post({ type: 'example', index, label: null, example: { kind: 'unavailable', reason: 'training examples are not available in this version' } });
-      },
+      requestExample: (index) => this.answerExample(index),
       cancel: () => deps.jobs.cancel(),
       log: (line) => ctx.log.info(line),
     };

@@ -7,21 +7,21 @@ import { PROTOCOL_VERSION, type BusyState, type HostToPanel, type PanelCapabilit
 import type { RootEntry } from '../state/analysisStore';
 import { displayText } from '../runsView/viewModel';
 
-/**
- * What this host can do for the panel. Examples need a data reader in the CLI that this version does
- * not call, so the panel hides that part.
- */
+/** What this host can do for the panel. */
 export const HOST_CAPABILITIES: PanelCapabilities = {
   exportReport: ['html', 'md', 'json'],
   exportChart: true,
-  examples: false,
+  // Answered by `heatcap example` on the checkpoint's training data (exampleSource.ts); a result without
+  // gradient norms has no examples to show.
+  examples: true,
   editRuns: true,
   revealRun: true,
   openSettings: true,
 };
 
 export function snapshotMessage(result: AnalysisResult | null, focusLr: number | null, busy: BusyState | null): HostToPanel {
-  return { type: 'snapshot', protocol: PROTOCOL_VERSION, result, focusLr, busy, capabilities: HOST_CAPABILITIES };
+  const capabilities = result?.gradnorms ? HOST_CAPABILITIES : { ...HOST_CAPABILITIES, examples: false };
+  return { type: 'snapshot', protocol: PROTOCOL_VERSION, result, focusLr, busy, capabilities };
 }
 
 /**

@@ -6,14 +6,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { findWebviewAssets, renderHtmlReport } from '../../../src/core/report/html';
+import { parseExampleOutput } from '../../../src/extension/compute/cliOutput';
 import { ChartPngRequests } from '../../../src/extension/panel/chartRequests';
 import { handlePanelMessage, type PanelActions } from '../../../src/extension/panel/messageHandler';
 import { type ChartName, type HostToPanel, NO_CAPABILITIES, type PanelCapabilities, type PanelToHost, parsePanelToHost, PROTOCOL_VERSION } from '../../../src/shared/webviewProtocol';
 import { buildPanelHtml } from '../../../src/shared/webviewHtml';
+import { runCli } from '../../support/cli';
 import { HOSTILE } from '../../fixtures/results/generate';
 import { fixture, FIXTURE_NAMES, type FixtureName } from '../report/fixtures';
 import { chartsDrawn, drawnPixels, launchChromium, reportFile, type Watched, watchedPage } from './chromium';
@@ -250,6 +252,24 @@ describe('webview in headless Chromium', function () {
       await send(w, { type: 'example', index: 905, label: 3, example: { kind: 'image', width: 8, height: 8, channels: 1, pixels, range: [0, 16] } });
       await page.waitForSelector('canvas.example-image');
       assert.equal(await page.textContent('.example h3'), 'Example #905 — label 3');
+      assert.ok((await drawnPixels(page, 'canvas.example-image')) >= 16);
+      await assertClean(w);
+    });
+
+    it('draws the digit `heatcap example` reads from the UCI digits data, as the extension forwards it', async function () {
+      const digits = join(__dirname, '../../../../shared/data/digits/digits.csv.gz');
+      if (!existsSync(digits)) this.skip();
+      const cli = await runCli(['example', `--data=${digits}`, '--index=905', '--json']);
+      assert.equal(cli.code, 0, cli.err);
+      const answer = parseExampleOutput(JSON.parse(cli.out));
+      const w = await openPanel();
+      const { page } = w;
+      await send(w, snapshot('iid-sweep'));
+      await page.locator('button[aria-label="Show example 905"]').click();
+      await send(w, answer);
+      await page.waitForSelector('canvas.example-image');
+      assert.equal(await page.textContent('.example h3'), `Example #905 — label ${answer.label}`);
+      assert.equal(await page.getAttribute('canvas.example-image', 'aria-label'), '8×8 image');
       assert.ok((await drawnPixels(page, 'canvas.example-image')) >= 16);
       await assertClean(w);
     });
