@@ -118,7 +118,9 @@ export const gradnormsCommand: CliCommand = {
     const data = resolve(io.cwd, values.data);
     const cancel = new CancelSource();
     const onSigint = () => cancel.cancel();
+    // SIGTERM is how the extension cancels a job: stop the workers and exit 130, as analyze does.
     process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
     try {
       const r = await runGradNorms({
         model,
@@ -135,11 +137,13 @@ export const gradnormsCommand: CliCommand = {
         workers,
         perExamplePath: values['per-example'] ? resolve(io.cwd, values['per-example']) : undefined,
         token: cancel.token,
+        onProgress: io.ipc ? (p) => io.ipc?.progress({ fraction: p.fraction, message: p.message ?? 'per-example gradient norms' }) : undefined,
       });
       io.out(values.json ? toJson(gradNormsJson(r, model, data)) : humanText(r));
       return 0;
     } finally {
       process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGTERM', onSigint);
     }
   },
 };
