@@ -37,8 +37,9 @@ export interface OpenedLab {
  * in memory, and picks the engine.
  */
 export async function openLab(o: OpenLabOptions): Promise<OpenedLab> {
-  // The backend is set before tfjs first runs (it prints nothing then); the fast path needs only `cpu`.
-  await initBackend(o.engine === 'tfjs' ? o.backend : 'cpu');
+  // The requested backend is set before tfjs first runs (it prints nothing then), whichever engine
+  // trains: switching backends between models of one process would move their tensors behind their back.
+  const backend = await initBackend(o.backend);
   const problem = await openGradProblem({ model: o.model, data: o.data, loss: o.loss });
   try {
     const { n, params, loss, model } = problem;
@@ -58,7 +59,6 @@ export async function openLab(o: OpenLabOptions): Promise<OpenedLab> {
       notes.push('engine: dense-f64 (pure-JS float64 fast path for Dense-only models)');
     } else {
       if (o.engine === 'dense-f64') throw new HeatcapError(o.model, `the dense-f64 engine cannot train this model: ${spec.reason}`);
-      const backend = await initBackend(o.backend);
       lab = new TfjsLabModel(model, params, loss, problem.inputs.rowShape, problem.outputShape, x, y, n, o.batchSize);
       notes.push(o.engine === 'tfjs' ? `engine: tfjs on ${backend.name} (requested)` : `engine: tfjs on ${backend.name} (not eligible for the float64 fast path: ${spec.reason})`);
       if (backend.note) notes.push(`backend: ${backend.note}`);
