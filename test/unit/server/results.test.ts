@@ -93,6 +93,16 @@ describe('server/results/match', () => {
     assert.equal(matchResult('/ws/t.py', 0.3, [newer, pushed]), pushed);
   });
 
+  it('among results with a run at this η, one with a slope beats a lone run that has none (analyze --all next to a sweep)', () => {
+    const sweep = stored(resultAt('/ws', [0.005, 0.01, 0.02], '2025-01-01T00:00:00Z'), { kind: 'pushed', root: '/ws' });
+    const lone = stored(resultAt('/ws', [0.01], '2025-01-01T00:00:00Z'), { kind: 'pushed', root: '/ws' });
+    lone.result.observed.slope = null;
+    lone.result.observed.slope_stderr = null;
+    lone.result.predicted = null;
+    assert.equal(matchResult('/ws/train.py', 0.01, [lone, sweep]), sweep);
+    assert.equal(matchResult('/ws/train.py', 0.01, [sweep, lone]), sweep);
+  });
+
   it('the folder holding .heatcap/ is a scope even when the result root is elsewhere', () => {
     const store = new ResultStore();
     store.setFile('/ws/.heatcap/analysis.json', [resultAt('/mnt/logs/sweep', [0.5])]);
