@@ -71,7 +71,7 @@ export async function analyzeDemo(examples: string, ctx: { token?: CancelToken; 
       model: resolve(dir, manifest.checkpoint),
       data: resolve(dir, manifest.data),
       labels: manifest.labels ? resolve(dir, manifest.labels) : undefined,
-      loss: manifest.loss,
+      // The demo checkpoints record their loss in model.json (the engine then says so); no --loss.
       startedAtCheckpoint: true,
     };
     const { results } = await analyzeFolder(
@@ -99,11 +99,17 @@ export function demoTable(sweeps: DemoSweep[]): string {
     const p = r.predicted;
     const predicted = p === null ? '—' : p.regime === 'reshuffle_suppressed' ? `${fmt(p.slope)} (i.i.d. ≤ ${fmt(p.upper_bound)})` : fmt(p.slope);
     const observed = r.observed.slope === null ? '—' : `${fmt(r.observed.slope)} ± ${fmt(r.observed.slope_stderr, 2)}`;
-    return [name, m.checkpoint.split('/').slice(-2, -1)[0] ?? '', m.sampling, observed, predicted, fmt(r.ratio), r.ratio_ci ? `${fmt(r.ratio_ci[0])}–${fmt(r.ratio_ci[1])}` : '—', r.verdict.status];
+    const reshuffled = p?.regime === 'reshuffle_suppressed';
+    const ratio = r.ratio === null ? '—' : `${fmt(r.ratio)}${reshuffled ? '*' : ''}`;
+    const verdict = reshuffled ? `no linear law; ${r.verdict.status === 'agree' ? 'model agrees' : r.verdict.status}` : r.verdict.status;
+    return [name, m.checkpoint.split('/').slice(-2, -1)[0] ?? '', m.sampling, observed, predicted, ratio, r.ratio_ci ? `${fmt(r.ratio_ci[0])}–${fmt(r.ratio_ci[1])}` : '—', verdict];
   });
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const line = (cells: string[]) => cells.map((c, j) => c.padEnd(widths[j])).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const notes = sweeps.some((s) => s.result.predicted?.regime === 'reshuffle_suppressed')
+    ? ['', '* reshuffling: the excess loss is not linear in η (THEORY.md §3), so the ratio compares the observed L(η) − L* with the', "  reshuffling model's prediction at each η; the slope columns show the suppressed small-η slope and the model's chord slope."]
+    : [];
+  return [line(header), ...rows.map(line), ...notes].join('\n');
 }
 
 function setupLine(sweeps: DemoSweep[]): string {

@@ -124,10 +124,19 @@ export class DenseF64Model implements LabModel {
   private penalty(w: Float64Array, grad: Float64Array | null): number {
     let R = 0;
     for (const p of this.spec.penalties) {
-      for (let i = p.offset; i < p.offset + p.size; i++) {
-        const v = w[i];
-        R += p.l1 * Math.abs(v) + p.l2 * v * v;
-        if (grad) grad[i] += p.l1 * Math.sign(v) + 2 * p.l2 * v;
+      const end = p.offset + p.size;
+      // Separate loops: the common pure-L2 case then costs one multiply-add per weight.
+      if (p.l2 !== 0) {
+        let s = 0;
+        for (let i = p.offset; i < end; i++) s += w[i] * w[i];
+        R += p.l2 * s;
+        if (grad) for (let i = p.offset; i < end; i++) grad[i] += 2 * p.l2 * w[i];
+      }
+      if (p.l1 !== 0) {
+        let s = 0;
+        for (let i = p.offset; i < end; i++) s += Math.abs(w[i]);
+        R += p.l1 * s;
+        if (grad) for (let i = p.offset; i < end; i++) grad[i] += p.l1 * Math.sign(w[i]);
       }
     }
     return R;
