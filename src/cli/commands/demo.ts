@@ -9,7 +9,6 @@ import { readLabManifest, type LabManifest } from '../../core/lab/manifest';
 import { renderHtmlReport } from '../../core/report/html';
 import type { AnalysisResult } from '../../core/result/schema';
 import { TOOL_VERSION } from '../../core/version';
-import { ipcReporter } from '../../shared/cliIpc';
 import { parseCommandArgs, toJson } from '../args';
 import type { CliCommand, CliIo } from '../command';
 import { gradientProvider } from '../gradientProvider';
@@ -122,12 +121,13 @@ export const demoCommand: CliCommand = {
   summary: 'analyse the bundled digits demo (precomputed η sweeps) and write report.html',
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parseCommandArgs(argv, { examples: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, ipc: { type: 'boolean' } }, usage);
+    const { values, positionals } = parseCommandArgs(argv, { examples: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' } }, usage);
     if (positionals.length) throw new HeatcapError(undefined, `unexpected argument '${positionals[0]}' (see 'heatcap demo --help')`);
     const examples = values.examples ? resolve(io.cwd, values.examples) : findDemoFolder();
     if (!examples) throw new HeatcapError(undefined, 'the demo folder examples/digits was not found next to this installation; pass --examples <dir>');
     const html = resolve(io.cwd, values.html ?? 'report.html');
-    const ipc = ipcReporter(argv);
+    // `--ipc` is stripped by main.ts, which hands the reporter over as io.ipc.
+    const ipc = io.ipc ?? null;
     const cancel = new CancelSource();
     const onSignal = () => cancel.cancel();
     process.once('SIGTERM', onSignal);

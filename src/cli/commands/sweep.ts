@@ -8,7 +8,6 @@ import { runSweep, type SweepOutcome } from '../../core/lab/sweep';
 import type { Sampling } from '../../core/runs/model';
 import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
 import { TOOL_VERSION } from '../../core/version';
-import { ipcReporter } from '../../shared/cliIpc';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
 import type { CliCommand, CliIo } from '../command';
 
@@ -83,7 +82,6 @@ export async function sweepOptionsFromArgs(argv: string[], cwd: string) {
       out: { type: 'string' },
       resume: { type: 'boolean' },
       json: { type: 'boolean' },
-      ipc: { type: 'boolean' },
     },
     usage,
   );
@@ -164,7 +162,8 @@ export const sweepCommand: CliCommand = {
   usage,
   async run(argv: string[], io: CliIo): Promise<number> {
     const o = await sweepOptionsFromArgs(argv, io.cwd);
-    const ipc = ipcReporter(argv);
+    // `--ipc` is stripped by main.ts, which hands the reporter over as io.ipc.
+    const ipc = io.ipc ?? null;
     const cancel = new CancelSource();
     const onSignal = () => cancel.cancel();
     process.once('SIGTERM', onSignal);

@@ -7,6 +7,7 @@ import type { LabSetup } from '../../../src/core/lab/config';
 import { runSweep, type SweepOptions } from '../../../src/core/lab/sweep';
 import { discoverRuns } from '../../../src/core/runs/discover';
 import type { ScalarSeries } from '../../../src/core/runs/model';
+import { main } from '../../../src/cli/main';
 import { runCli } from '../../support/cli';
 import { tempDir, writeFixture, type LabFixture } from './fixtures';
 
@@ -114,6 +115,21 @@ describe('lab sweeps', function () {
     assert.equal(JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')).complete, false);
     const short = { ...big, steps: 200_000 };
     await assert.rejects(runSweep(options(out, { workers: 2, lrs: [0.02, 0.05], setup: short, resume: true })), /cannot resume with a different setup: steps is 50000000/);
+  });
+
+  it('heatcap sweep --ipc: progress fractions for the extension, nothing per run on stderr', async () => {
+    const progress: { fraction?: number; message: string }[] = [];
+    let err = '';
+    const code = await main(
+      ['sweep', '--model', fx.model, '--data', fx.data, '--labels', fx.labels, '--lrs', '0.02,0.05', '--steps', '1000', '--workers', '0', '--out', join(tmp.dir, 'ipc'), '--ipc'],
+      { out: () => undefined, err: (t) => (err += t), cwd: tmp.dir, ipc: { progress: (p) => progress.push(p), warning: () => undefined } },
+    );
+    assert.equal(code, 0, err);
+    assert.equal(err, '');
+    assert.ok(progress.length >= 2);
+    assert.ok(progress.every((p) => p.fraction !== undefined && p.fraction >= 0 && p.fraction <= 1));
+    assert.equal(progress[progress.length - 1].fraction, 1);
+    assert.match(progress[progress.length - 1].message, /η = 0\.05: done/);
   });
 
   it('heatcap sweep: runs from flags, prints the table, and names what is missing', async () => {
