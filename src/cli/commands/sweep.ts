@@ -144,6 +144,7 @@ export function formatSweep(s: SweepOutcome, cwd: string): string {
   const lines = [
     `sweep "${m.name}": ${m.runs.length} runs × ${m.steps} steps, B = ${m.batch_size}, ${m.sampling}, engine ${m.engine}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.wallSeconds.toFixed(1)} s`,
     `checkpoint loss L* = ${m.checkpoint_loss?.toPrecision(8)} (N = ${m.dataset_size})`,
+    ...(s.runs[0]?.notes ?? []).map((n) => `  ${n}`),
     '',
     '  η            steps/s   last full loss − L*',
   ];

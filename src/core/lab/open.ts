@@ -60,11 +60,41 @@ export async function openLab(o: OpenLabOptions): Promise<OpenedLab> {
     } else {
       if (o.engine === 'dense-f64') throw new HeatcapError(o.model, `the dense-f64 engine cannot train this model: ${spec.reason}`);
       lab = new TfjsLabModel(model, params, loss, problem.inputs.rowShape, problem.outputShape, x, y, n, o.batchSize);
-      notes.push(o.engine === 'tfjs' ? `engine: tfjs on ${backend.name} (requested)` : `engine: tfjs on ${backend.name} (not eligible for the float64 fast path: ${spec.reason})`);
+      const ran = await probeBackend(lab, initial, o.batchSize, backend.name, o.model);
+      notes.push(o.engine === 'tfjs' ? `engine: tfjs on ${ran.name} (requested)` : `engine: tfjs on ${ran.name} (not eligible for the float64 fast path: ${spec.reason})`);
       if (backend.note) notes.push(`backend: ${backend.note}`);
+      if (ran.note) notes.push(`backend: ${ran.note}`);
     }
     return { model: lab, initial, lossName, notes };
   } finally {
     problem.close();
   }
+}
+
+/**
+ * One training step at the checkpoint, before the run starts. The wasm backend lacks some gradient
+ * kernels (Conv2DBackpropFilter, UnsortedSegmentSum: PERFORMANCE-NOTES.md pitfall 3); such a model
+ * trains on the pure-JS cpu backend instead, and says so. Any other failure names the model file.
+ */
+async function probeBackend(lab: LabModel, w: Float64Array, batchSize: number, backend: string, file: string): Promise<{ name: string; note?: string }> {
+  const idx = Int32Array.from({ length: batchSize }, (_, i) => i);
+  const grad = new Float64Array(w.length);
+  const attempt = (): string | undefined => {
+    try {
+      lab.batchLossGrad(w, idx, grad);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message.split('\n')[0] : String(e);
+    }
+  };
+  const first = attempt();
+  if (first === undefined) return { name: backend };
+  const missing = /Kernel '([^']+)' not registered for backend/.exec(first);
+  if (missing && backend !== 'cpu') {
+    await initBackend('cpu');
+    const second = attempt();
+    if (second === undefined) return { name: 'cpu', note: `${backend} has no '${missing[1]}' kernel; training on the pure-JS cpu backend (slower)` };
+    throw new HeatcapError(file, `cannot be trained by TensorFlow.js: ${second}`);
+  }
+  throw new HeatcapError(file, `cannot be trained by TensorFlow.js on ${backend}: ${first}`);
 }

@@ -1,11 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { LabSetup } from '../../../src/core/lab/config';
 import type { DenseF64Model } from '../../../src/core/lab/dense-f64';
 import { openLab } from '../../../src/core/lab/open';
 import { trainRun } from '../../../src/core/lab/train';
-import type { LayerSpec } from '../../../src/core/model/build';
+import { buildSequential, type LayerSpec } from '../../../src/core/model/build';
+import { saveLayersModel } from '../../../src/core/model/load';
 import { tempDir, writeFixture, type LabFixture } from './fixtures';
 
 interface Case {
@@ -82,6 +84,24 @@ describe('lab engines: float64 Dense fast path vs TensorFlow.js', function () {
     await assert.rejects(openLab({ model: ln.model, data: { data: ln.data, labels: ln.labels }, engine: 'dense-f64', backend: 'cpu', batchSize: 2 }), /dense-f64 engine cannot train this model/);
     a.model.dispose();
     b.model.dispose();
+  });
+
+  it('a model whose gradient needs a kernel wasm lacks (Conv2D) trains on the cpu backend, and says so', async () => {
+    const before = tf.getBackend();
+    try {
+      const f = await writeFixture(join(tmp.dir, 'conv'), { inputDim: 4, layers: [{ type: 'dense', units: 3, activation: 'softmax' }], loss: 'sparse_categorical_crossentropy', n: 12, labels: 'classes', outDim: 3 });
+      // The same data as 2×2×1 images through a Conv2D layer.
+      const m = buildSequential([2, 2, 1], [{ type: 'conv2d', filters: 2, kernelSize: 2 }, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], 3);
+      await saveLayersModel(m, join(tmp.dir, 'conv', 'cnn'), { loss: 'sparse_categorical_crossentropy' });
+      const lab = await openLab({ model: join(tmp.dir, 'conv', 'cnn', 'model.json'), data: { data: f.data, labels: f.labels }, engine: 'auto', backend: 'wasm', batchSize: 4 });
+      assert.equal(lab.model.engine, 'tfjs');
+      assert.ok(lab.notes.some((n) => /wasm has no 'Conv2DBackpropFilter' kernel; training on the pure-JS cpu backend/.test(n)), lab.notes.join('; '));
+      const g = new Float64Array(lab.model.paramCount);
+      assert.ok(Number.isFinite(lab.model.batchLossGrad(lab.initial, Int32Array.of(0, 1, 2, 3), g)));
+      lab.model.dispose();
+    } finally {
+      await tf.setBackend(before);
+    }
   });
 
   it('trains step by step like the tfjs path: same seed → same batches; logged losses agree to float32 rounding', async () => {
