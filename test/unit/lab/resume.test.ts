@@ -87,6 +87,19 @@ describe('lab runs: resume and cancel', function () {
     lab.model.dispose();
   });
 
+  it('a run that diverges stops at once, logs the blown-up loss and is marked diverged', async () => {
+    const f = await writeFixture(join(tmp.dir, 'div'), { inputDim: 5, layers: [{ type: 'dense', units: 2 }], loss: 'mse', n: 20, labels: 'real', outDim: 2 });
+    const lab = await openLab({ model: f.model, data: { data: f.data, labels: f.labels }, engine: 'auto', backend: 'cpu', batchSize: 2 });
+    const dir = join(tmp.dir, 'div-run');
+    // η far above 2/λ_max of the inputs' Hessian: the loss grows geometrically.
+    const r = await trainRun(lab.model, lab.initial, { ...spec(dir, { ...setups[0], batchSize: 2, steps: 100000 }), lr: 10 });
+    assert.equal(r.diverged, true);
+    assert.ok(r.steps < 1000, `stopped after ${r.steps} steps`);
+    const rows = readFileSync(join(dir, 'csv', 'metrics.csv'), 'utf8').trim().split('\n');
+    assert.ok(rows.length > 1);
+    lab.model.dispose();
+  });
+
   it('cancelling through the token stops promptly with CancelledError and leaves a resumable state', async () => {
     const lab = await open();
     const setup = { ...setups[1], steps: 2_000_000, logEvery: 1000, fullLossEvery: 1000 };
