@@ -6,10 +6,10 @@
  * `payload` parameter (code-server rejects them on its command line), and exits with the code the
  * extension-host test runner reports through `window.codeAutomationExit`.
  */
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { launchChromium } from '../support/browser';
-import { startCodeServer } from '../support/codeServer';
+import { makeProfile, startCodeServer } from '../support/codeServer';
 import { ARTIFACTS } from '../support/paths';
 
 function argValue(args: string[], name: string): string | undefined {
@@ -28,9 +28,11 @@ async function main(): Promise<number> {
     return 2;
   }
   mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startCodeServer({ workspace: folder, logFile: path.join(ARTIFACTS, 'host-code-server.log') });
-  const browser = await launchChromium();
+  const profile = makeProfile();
+  const server = await startCodeServer({ workspace: folder, profile, logFile: path.join(ARTIFACTS, 'host-code-server.log') });
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const remote = (p: string) => `vscode-remote://127.0.0.1:${server.port}${path.resolve(p)}`;
     const payload = [
@@ -45,15 +47,20 @@ async function main(): Promise<number> {
     });
     const url = `${server.url}/?folder=${encodeURIComponent(path.resolve(folder))}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url);
-    const limitMs = Number(process.env.HEATCAP_E2E_HOST_TIMEOUT_MS ?? 600_000);
+    const limitMs = Number(process.env.HEATCAP_E2E_HOST_TIMEOUT_MS ?? 300_000);
     const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(124), limitMs).unref());
     const code = await Promise.race([exitCode, timeout]);
     if (code !== 0) await page.screenshot({ path: path.join(ARTIFACTS, 'host-tests-failed.png') }).catch(() => undefined);
     if (code === 124) console.error(`code-standin: the in-host tests did not finish within ${limitMs / 1000} s`);
     return code;
   } finally {
-    await browser.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
     await server.stop();
+    // The isolated home/user-data/extensions folders of this run (its workbench logs first, for CI).
+    const logs = path.join(profile.userDataDir, 'logs');
+    rmSync(path.join(ARTIFACTS, 'host-workbench-logs'), { recursive: true, force: true });
+    if (existsSync(logs)) cpSync(logs, path.join(ARTIFACTS, 'host-workbench-logs'), { recursive: true });
+    rmSync(path.dirname(profile.home), { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -6,12 +6,13 @@ import { CHROMIUM } from './paths';
 
 /**
  * Debian's Chromium, headless, with nothing that phones home (the network here is closed). Playwright gives
- * it a fresh temporary profile; XDG_CONFIG_HOME keeps its other state out of the real home.
+ * it a fresh temporary profile; XDG_CONFIG_HOME keeps its other state out of the real home. The folder is
+ * removed once the browser is gone.
  */
 export async function launchChromium(): Promise<Browser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'heatcap-chromium-'));
   process.env.XDG_CONFIG_HOME = path.join(profile, 'xdg');
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless',
@@ -24,4 +25,6 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  return browser;
 }

@@ -29,7 +29,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Isolated home, user-data and extensions folders, with settings that silence welcome pages and telemetry. */
-export function makeProfile(base = mkdtempSync(path.join(os.tmpdir(), 'heatcap-cs-'))): { home: string; userDataDir: string; extensionsDir: string; config: string } {
+export function makeProfile(
+  base = mkdtempSync(path.join(os.tmpdir(), 'heatcap-cs-')),
+  /** User settings added to (or replacing) the defaults below. */
+  extraSettings: Record<string, unknown> = {},
+): { home: string; userDataDir: string; extensionsDir: string; config: string } {
   const home = path.join(base, 'home');
   const userDataDir = path.join(base, 'user-data');
   const extensionsDir = path.join(base, 'extensions');
@@ -51,6 +55,7 @@ export function makeProfile(base = mkdtempSync(path.join(os.tmpdir(), 'heatcap-c
         'editor.codeLens': true,
         'window.restoreWindows': 'none',
         'chat.commandCenter.enabled': false,
+        ...extraSettings,
       },
       null,
       2,
