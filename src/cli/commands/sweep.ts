@@ -39,6 +39,8 @@ the checkpoint, data and setup. Logged: full_train_loss (the full-training-set l
 `;
 
 const ENGINES = LAB_ENGINES;
+/** Without --ipc, a progress line on stderr at most this often (a long sweep is not silent). */
+const PROGRESS_EVERY_MS = 10_000;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -169,12 +171,19 @@ export const sweepCommand: CliCommand = {
     const onSignal = () => cancel.cancel();
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    let lastLine = Date.now();
     try {
       const outcome = await runSweep({
         ...o,
         toolVersion: TOOL_VERSION,
         token: cancel.token,
-        onProgress: (p) => ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),
+        onProgress: (p) => {
+          if (ipc) ipc.progress({ fraction: p.fraction, message: p.message ?? '' });
+          else if (!o.json && Date.now() - lastLine > PROGRESS_EVERY_MS) {
+            lastLine = Date.now();
+            io.err(`${Math.floor(100 * (p.fraction ?? 0))}%  ${p.message ?? ''}\n`);
+          }
+        },
         onRunDone: (r) => {
           if (!ipc && !o.json) io.err(`η = ${r.lr}: ${r.skipped ? 'already done' : `${r.steps} steps, ${Math.round(r.stepsPerSecond)} steps/s${r.diverged ? ', diverged' : ''}`}\n`);
           if (r.diverged) ipc?.warning(`the run at η = ${r.lr} diverged`);
