@@ -117,6 +117,20 @@ describe('lab sweeps', function () {
     await assert.rejects(runSweep(options(out, { workers: 2, lrs: [0.02, 0.05], setup: short, resume: true })), /cannot resume with a different setup: steps is 50000000/);
   });
 
+  it('--resume after a cancel in worker threads skips finished runs and completes the rest, as an uninterrupted sweep', async () => {
+    const out = join(tmp.dir, 'resume-workers');
+    const source = new CancelSource();
+    const two = [0.02, 0.05];
+    await assert.rejects(runSweep(options(out, { workers: 1, lrs: two, token: source.token, onRunDone: () => source.cancel() })), CancelledError);
+    assert.ok(existsSync(join(out, '.lab-state', 'lr_0.02')), 'the finished run is recorded as done');
+    const resumed = await runSweep(options(out, { workers: 1, lrs: two, resume: true }));
+    assert.deepEqual(resumed.runs.map((r) => r.skipped), [true, false]);
+    const whole = await runSweep(options(join(tmp.dir, 'resume-whole'), { workers: 1, lrs: two }));
+    for (const lr of two) {
+      assert.equal(readFileSync(join(out, `csv/lr_${lr}/metrics.csv`), 'utf8'), readFileSync(join(whole.dir, `csv/lr_${lr}/metrics.csv`), 'utf8'), `η = ${lr}`);
+    }
+  });
+
   it('heatcap sweep --ipc: progress fractions for the extension, nothing per run on stderr', async () => {
     const progress: { fraction?: number; message: string }[] = [];
     let err = '';
