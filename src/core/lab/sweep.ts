@@ -2,6 +2,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { CancelSource, type CancelToken, type ProgressFn } from '../cancel';
+import { openTrainingArrays } from '../data/open';
 import { CancelledError, HeatcapError } from '../errors';
 import type { BackendPref } from '../tf/backend';
 import { runInWorker } from '../worker/host';
@@ -99,6 +100,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     if (existing.complete) throw new HeatcapError(join(dir, 'sweep.json'), 'this sweep is already complete: nothing to resume');
   }
 
+  // The data's size goes into the manifest from the start (a live sweep is analysable), and a missing
+  // or malformed file is reported here, once, before any worker starts.
+  const arrays = openTrainingArrays({ data: resolve(o.data), ...(o.labels ? { labels: resolve(o.labels) } : {}) });
+  const datasetSize = arrays.inputs.n;
+  arrays.close();
+  if (o.setup.batchSize > datasetSize) throw new HeatcapError(resolve(o.data), `has ${datasetSize} examples, fewer than the batch size ${o.setup.batchSize}`);
+
   const runs: ManifestRun[] = o.lrs.map((lr) => ({ path: runFolders(lr).tfevents, lr, csv: runFolders(lr).csv }));
   const manifest: LabManifest = {
     name: o.name ?? existing?.name ?? basename(dir),
@@ -120,6 +128,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     burn_in: o.setup.burnIn,
     log_every: o.setup.logEvery,
     full_loss_every: o.setup.fullLossEvery,
+    dataset_size: datasetSize,
     engine_requested: o.engine,
     backend: o.backend,
     runs,
@@ -197,7 +206,6 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     ...manifest,
     complete: true,
     loss: manifest.loss ?? first.lossName,
-    dataset_size: first.n,
     checkpoint_loss: first.checkpointLoss,
     engine: first.engine,
     runs,

@@ -100,6 +100,8 @@ describe('lab sweeps', function () {
     await assert.rejects(runSweep(options(out, { workers: 0, resume: true, setup: { ...setup, batchSize: 5 } })), /cannot resume with a different setup: batch_size is 4 in sweep.json but 5 now/);
     await assert.rejects(runSweep(options(join(tmp.dir, 'c'), { workers: 0, lrs: [0.1, 0.1] })), /lists a learning rate twice/);
     await assert.rejects(runSweep(options(join(tmp.dir, 'c'), { workers: 0, setup: { ...setup, burnIn: 4000 } })), /burn-in must be an integer in \[0, steps\)/);
+    await assert.rejects(runSweep(options(join(tmp.dir, 'c'), { workers: 2, data: join(tmp.dir, 'nope.npy') })), (e: Error) => e.name === 'HeatcapError' && /nope\.npy/.test(e.message));
+    await assert.rejects(runSweep(options(join(tmp.dir, 'c'), { workers: 2, setup: { ...setup, batchSize: 51 } })), /has 50 examples, fewer than the batch size 51/);
   });
 
   // Bit-for-bit continuation is tested in resume.test.ts (in this thread, where the stop point is exact);
