@@ -30,6 +30,17 @@ async function main(): Promise<number> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const profile = makeProfile();
   const server = await startCodeServer({ workspace: folder, profile, logFile: path.join(ARTIFACTS, 'host-code-server.log') });
+  // Interrupted (Ctrl+C, test-electron or CI giving up): the detached server must not outlive us.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      try {
+        process.kill(-server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
     browser = await launchChromium();

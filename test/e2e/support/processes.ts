@@ -42,3 +42,14 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Processes whose process group is `pgid` (a detached server's whole tree, orphans included). */
+export function processGroup(pgid: number): Proc[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  const found: Proc[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (m && Number(m[2]) === pgid) found.push({ pid: Number(m[1]), ppid: -1, args: m[3] });
+  }
+  return found;
+}

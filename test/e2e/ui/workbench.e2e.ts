@@ -16,7 +16,7 @@ import { launchChromium } from '../support/browser';
 import { installExtension, makeProfile, startCodeServer, type CodeServer } from '../support/codeServer';
 import { CONFIG_YAML_LR, HOSTILE_RUN, makeFixture, TRAIN_PY_LR, type Fixture } from '../support/fixture';
 import { ARTIFACTS, REPO_ROOT } from '../support/paths';
-import { alive, cliJobs } from '../support/processes';
+import { alive, cliJobs, processGroup } from '../support/processes';
 import { captureFailure, openFile, openWorkbench, panelFrame, runCommand, showRunsView, toast, until } from '../support/workbench';
 
 const VSIX = process.env.HEATCAP_E2E_VSIX ?? path.join(REPO_ROOT, `sgd-heat-capacity-${require('../../../package.json').version}.vsix`);
@@ -57,6 +57,15 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
     }
   };
 
+  const removeTempDirs = (): void => {
+    for (const dir of [fixture?.base, profile && path.dirname(profile.home)]) if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    killOnExit();
+    removeTempDirs();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+
   before(async function () {
     this.timeout(300_000);
     assert.ok(existsSync(VSIX), `${VSIX} is missing: run \`npm run package\` first (npm run test:e2e does)`);
@@ -69,6 +78,8 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
       'editor.minimap.enabled': false,
       'workbench.editor.enablePreview': false,
       'breadcrumbs.enabled': false,
+      // Larger than the default 14 px so the lens text is legible in the screenshots.
+      'editor.fontSize': 17,
     });
     installExtension(VSIX, profile);
     const installed = readdirSync(profile.extensionsDir).find((d) => d.startsWith('sgd-heat-capacity.sgd-heat-capacity-'));
@@ -80,6 +91,9 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
     expected = sweep;
 
     process.once('exit', killOnExit);
+    // Ctrl+C or a CI timeout: Node's default handling would exit without the 'exit' event, leaving the
+    // detached server behind.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
     server = await startCodeServer({ workspace: fixture.workspace, profile, logFile: path.join(ARTIFACTS, 'ui-code-server.log') });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
@@ -99,9 +113,15 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
     this.timeout(60_000);
     await browser?.close().catch(() => undefined);
     await server?.stop();
-    if (server) assert.ok(!alive(server.pid), `code-server (pid ${server.pid}) is still running`);
+    if (server) {
+      // Every process it started (extension host, language server, CLI jobs) was in its process group.
+      const pgid = server.pid;
+      const left = await until('code-server’s process group to be empty', () => (processGroup(pgid).length === 0 ? [] : undefined), 10_000).catch(() => processGroup(pgid));
+      assert.deepEqual(left, [], 'processes of the code-server group are still running');
+    }
     process.removeListener('exit', killOnExit);
-    for (const dir of [fixture?.base, profile && path.dirname(profile.home)]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal);
+    removeTempDirs();
   });
 
   it('activates on opening the folder and starts its language server: a lens above lr= before any analysis', async function () {
@@ -205,7 +225,8 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
       return t;
     };
     await lensNumber('config.yaml', 'optimizer', CONFIG_YAML_LR);
-    await page.locator('.part.editor').screenshot({ path: path.join(ARTIFACTS, 'e2e-lens-yaml.png') });
+    const box = await page.locator('.part.editor').boundingBox();
+    if (box) await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-lens-yaml.png'), clip: { x: box.x, y: box.y, width: box.width, height: 220 } });
     await lensNumber('train.py', 'torch.optim.SGD', TRAIN_PY_LR);
   });
 
