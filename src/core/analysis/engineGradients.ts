@@ -10,6 +10,7 @@ import { runGradNorms } from '../gradnorm/run';
 import { toGradNormSummary } from '../gradnorm/summary';
 import { readModelJsonFile } from '../model/fs-io';
 import type { PredictExtras } from '../theory/predict';
+import { denseF64Refinements } from './denseRefinements';
 import type { GradientInputs, GradientProvider } from './gradients';
 import type { AnalyzeOptions } from './options';
 
@@ -45,6 +46,9 @@ export function modelFactsOfTopology(topology: unknown): { hasBatchNorm: boolean
 
 async function refinements(opts: AnalyzeOptions, paramCount: number, n: number, token?: CancelToken, onProgress?: ProgressFn): Promise<PredictExtras> {
   if (paramCount > MAX_REFINEMENT_PARAMS || paramCount * n > MAX_GRADIENT_MATRIX) return {};
+  // Dense-only models: float64, one central difference per column (fast and accurate).
+  const dense = await denseF64Refinements({ model: opts.model as string, data: opts.data as string, labels: opts.labels, loss: opts.loss, backend: opts.backend }, token, onProgress);
+  if (dense) return { ...dense, maxParams: MAX_REFINEMENT_PARAMS };
   // Loaded lazily: tfjs in this thread is only needed for these small-model refinements.
   const { initBackend } = require('../tf/backend') as typeof import('../tf/backend');
   const { openGradProblem } = require('../gradnorm/problem') as typeof import('../gradnorm/problem');

@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseJsonLenient } from '../logs/json-lenient';
+import { readModelJsonFile } from '../model/fs-io';
 import type { AnalyzeOptions } from './options';
 
 export interface SweepManifestDefaults {
@@ -54,6 +55,17 @@ export async function readSweepManifest(sweepDir: string): Promise<SweepManifest
   };
 }
 
+function hasOwnLoss(modelFile: string): boolean {
+  try {
+    // Keras/tfjs record it in trainingConfig; our own saver in userDefinedMetadata (see model/load.ts).
+    const mj = readModelJsonFile(modelFile);
+    const loss = (mj.trainingConfig as { loss?: unknown } | undefined)?.loss ?? (mj.userDefinedMetadata as { loss?: unknown } | undefined)?.loss;
+    return loss !== undefined && loss !== null;
+  } catch {
+    return false; // the engine reports an unreadable model.json, naming it
+  }
+}
+
 /** Options for one unit: the user's, with the manifest filling only what the user left unset. */
 export function withManifestDefaults(opts: AnalyzeOptions, m: SweepManifestDefaults | undefined): AnalyzeOptions {
   if (!m) return opts;
@@ -64,7 +76,8 @@ export function withManifestDefaults(opts: AnalyzeOptions, m: SweepManifestDefau
     model: m.model,
     data: m.data,
     labels: m.labels ?? opts.labels,
-    loss: opts.loss ?? m.loss,
+    // The manifest's loss only fills a gap: a loss recorded in model.json is the checkpoint's own.
+    loss: opts.loss ?? (hasOwnLoss(m.model) ? undefined : m.loss),
     startedAtCheckpoint: opts.startedAtCheckpoint ?? m.startedAtCheckpoint,
   };
 }

@@ -91,7 +91,9 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
   throwIfCancelled(opts.token);
   const found = runs.filter((r): r is Run => r !== undefined);
   const grouped = await groupSweeps(found, plan.manifests, rootName);
-  return { runs: found, sweeps: grouped.sweeps, warnings: [...warnings, ...grouped.warnings] };
+  // A lab sweep's CSV copies mirror its event-file runs: list each run once.
+  const listed = found.filter((r) => !grouped.mirrors.has(r.id));
+  return { runs: listed, sweeps: grouped.sweeps, warnings: [...warnings, ...grouped.warnings] };
 }
 
 /** A single log file given as the root: its format from its name and first line. */

@@ -8,7 +8,9 @@ import type { SweepManifestRef } from './plan';
  * Groups runs into loss-vs-η sweeps.
  *  - Explicit: a `sweep.json` manifest (written by the sweep lab) `{"name", "runs": [{"path", "lr"}]}`,
  *    paths relative to the manifest's folder, defines one sweep. A listed run that states no η takes the
- *    manifest's (source `sweep.json`); a run whose η differs keeps its own, with a warning.
+ *    manifest's (source `sweep.json`); a run whose η differs keeps its own, with a warning. An entry's
+ *    `csv` names a second copy of the same run in another format (the lab writes both): that copy is a
+ *    mirror, returned in `mirrors` so discovery can drop it instead of reporting the run twice.
  *  - Implicit: runs with a learning rate, under the same folder, of the same format, whose other
  *    hyperparameters (B, momentum, dampening, Nesterov, optimizer, weight decay, sampling, N) are all
  *    equal (absent counts as a value), form a sweep when they cover at least two distinct η. The folder
@@ -39,9 +41,10 @@ function baseName(path: string, rootName: string): string {
   return path === '.' ? rootName : path.slice(path.lastIndexOf('/') + 1);
 }
 
-export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], rootName: string): Promise<{ sweeps: Sweep[]; warnings: RunWarning[] }> {
+export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], rootName: string): Promise<{ sweeps: Sweep[]; warnings: RunWarning[]; mirrors: Set<string> }> {
   const sweeps: Sweep[] = [];
   const warnings: RunWarning[] = [];
+  const mirrors = new Set<string>();
   const inManifest = new Set<string>();
   const byAbs = new Map(runs.map((r) => [resolve(r.absPath), r]));
 
@@ -59,7 +62,7 @@ export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], ro
     }
     const ids: string[] = [];
     for (const entry of doc.runs as unknown[]) {
-      const e = (entry && typeof entry === 'object' ? entry : {}) as { path?: unknown; lr?: unknown };
+      const e = (entry && typeof entry === 'object' ? entry : {}) as { path?: unknown; lr?: unknown; csv?: unknown };
       if (typeof e.path !== 'string') {
         warnings.push({ file: m.file, message: 'a run entry has no "path"; skipped' });
         continue;
@@ -76,12 +79,14 @@ export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], ro
       }
       ids.push(run.id);
       inManifest.add(run.id);
+      const mirror = typeof e.csv === 'string' ? byAbs.get(resolve(dirname(m.file), e.csv)) : undefined;
+      if (mirror && mirror !== run) mirrors.add(mirror.id);
     }
     const path = m.rel === '' ? '.' : m.rel;
     sweeps.push({ id: `${path}#sweep.json`, path, name: typeof doc.name === 'string' && doc.name ? doc.name : baseName(path, rootName), runIds: ids });
   }
 
-  const candidates = runs.filter((r) => !inManifest.has(r.id) && r.hparams.lr);
+  const candidates = runs.filter((r) => !inManifest.has(r.id) && !mirrors.has(r.id) && r.hparams.lr);
   /** Distinct η among the candidate runs below `folder`. */
   const distinctLrUnder = (folder: string): number =>
     new Set(candidates.filter((r) => folder === '.' || r.path.startsWith(`${folder}/`)).map((r) => r.hparams.lr?.value)).size;
@@ -111,5 +116,5 @@ export async function groupSweeps(runs: Run[], manifests: SweepManifestRef[], ro
     const sorted = [...g.runs].sort((a, b) => (a.hparams.lr?.value ?? 0) - (b.hparams.lr?.value ?? 0));
     sweeps.push({ id: many ? `${g.parent}#${k}` : g.parent, path: g.parent, name: many ? `${name} (${k})` : name, runIds: sorted.map((r) => r.id) });
   }
-  return { sweeps, warnings };
+  return { sweeps, warnings, mirrors };
 }

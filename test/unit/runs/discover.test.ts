@@ -41,7 +41,12 @@ async function workspace(): Promise<string> {
   await writeText(join(root, 'data', 'table.csv'), 'x,y\n1,2\n'); // no step column: data, not a log
   await writeTfeventsRun(join(root, 'lab', 'a'), { full_train_loss: loss(3) });
   await writeTfeventsRun(join(root, 'lab', 'b'), { full_train_loss: loss(3) });
-  await writeText(join(root, 'lab', 'sweep.json'), JSON.stringify({ name: 'lab sweep', runs: [{ path: 'a', lr: 0.2 }, { path: 'b', lr: 0.4 }, { path: 'missing', lr: 1 }] }));
+  await writeTfeventsRun(join(root, 'lab', 'csv_a'), { full_train_loss: loss(3) });
+  await writeTfeventsRun(join(root, 'lab', 'csv_b'), { full_train_loss: loss(3) });
+  await writeText(
+    join(root, 'lab', 'sweep.json'),
+    JSON.stringify({ name: 'lab sweep', runs: [{ path: 'a', lr: 0.2, csv: 'csv_a' }, { path: 'b', lr: 0.4, csv: 'csv_b' }, { path: 'missing', lr: 1 }] }),
+  );
   await writeTfeventsRun(join(root, 'node_modules', 'pkg'), { loss: loss(2) });
   await writeTfeventsRun(join(root, '.hidden', 'run'), { loss: loss(2) });
   await writeTfeventsRun(join(root, HOSTILE_DIR), { [HOSTILE_TAG]: loss(2) });
@@ -125,6 +130,11 @@ describe('run discovery', () => {
     assert.deepEqual(byPath('lab/b').hparams.lr, { value: 0.4, source: 'sweep.json (lab): lr' });
     assert.ok(found.warnings.some((w) => /run 'missing' was not found/.test(w.message)));
     assert.equal(found.sweeps.length, 4);
+  });
+
+  it("lists a lab run once: the manifest's csv copies are mirrors, not runs", () => {
+    assert.equal(found.runs.filter((r) => r.path.startsWith('lab/')).length, 2);
+    assert.ok(!found.runs.some((r) => r.path === 'lab/csv_a' || r.path === 'lab/csv_b'));
   });
 
   it('returns hostile names and tags verbatim, as data', () => {
