@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { AnalyzeOptions } from '../../core/analysis/options';
 import { analyzeFolder } from '../../core/analysis/pipeline';
-import { CancelSource } from '../../core/cancel';
 import { HeatcapError } from '../../core/errors';
 import { renderHtmlReport } from '../../core/report/html';
 import { renderMarkdownReport } from '../../core/report/markdown';
@@ -11,6 +10,7 @@ import type { Sampling } from '../../core/runs/model';
 import { TOOL_VERSION } from '../../core/version';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
 import { DISCOVERY_FLAGS, discoveryFromFlags, discoveryHelp } from '../discoveryFlags';
+import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 import { gradientProvider } from '../gradientProvider';
 import { formatAnalysis } from '../format/analysisText';
@@ -145,16 +145,12 @@ export const analyzeCommand: CliCommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const { opts, all, json, html, md, out } = analyzeOptionsFromArgs(argv, io.cwd);
     const ipc = io.ipc ?? null;
-    const cancel = new CancelSource();
-    const onSignal = () => cancel.cancel();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    try {
+    return cancellableBySignals(async (token) => {
       const { results } = await analyzeFolder(
         opts,
         {
           toolVersion: TOOL_VERSION,
-          token: cancel.token,
+          token,
           onProgress: (p) => ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),
           gradients: gradientProvider,
         },
@@ -172,9 +168,6 @@ export const analyzeCommand: CliCommand = {
       await writeReports(results, html, md);
       io.out(json ? payload : results.map(formatAnalysis).join('\n'));
       return 0;
-    } finally {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-    }
+    });
   },
 };

@@ -3,13 +3,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { AnalyzeOptions } from '../../core/analysis/options';
 import { analyzeFolder } from '../../core/analysis/pipeline';
-import { CancelSource, type CancelToken, type ProgressFn } from '../../core/cancel';
+import type { CancelToken, ProgressFn } from '../../core/cancel';
 import { HeatcapError } from '../../core/errors';
 import { readLabManifest, type LabManifest } from '../../core/lab/manifest';
 import { renderHtmlReport } from '../../core/report/html';
 import type { AnalysisResult } from '../../core/result/schema';
 import { TOOL_VERSION } from '../../core/version';
 import { parseCommandArgs, toJson } from '../args';
+import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 import { gradientProvider } from '../gradientProvider';
 
@@ -128,14 +129,10 @@ export const demoCommand: CliCommand = {
     const html = resolve(io.cwd, values.html ?? 'report.html');
     // `--ipc` is stripped by main.ts, which hands the reporter over as io.ipc.
     const ipc = io.ipc ?? null;
-    const cancel = new CancelSource();
-    const onSignal = () => cancel.cancel();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    try {
+    return cancellableBySignals(async (token) => {
       const t0 = performance.now();
       const sweeps = await analyzeDemo(examples, {
-        token: cancel.token,
+        token,
         onProgress: (p) => ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),
         onSkip: (name, why) => (ipc ? ipc.warning(`sweep ${name} skipped: ${why}`) : io.err(`heatcap: warning: sweep ${name} skipped: ${why}\n`)),
       });
@@ -168,9 +165,6 @@ export const demoCommand: CliCommand = {
         ].join('\n'),
       );
       return 0;
-    } finally {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-    }
+    });
   },
 };

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
+import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
-import { CancelSource } from '../../core/cancel';
 import { HeatcapError } from '../../core/errors';
 import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
 import { runGradNorms, type GradNormRun } from '../../core/gradnorm/run';
@@ -116,12 +116,7 @@ export const gradnormsCommand: CliCommand = {
     const workers = values.workers === undefined || values.workers === 'auto' ? 'auto' : numberFlag('workers', values.workers, { min: 0, integer: true })!;
     const model = resolve(io.cwd, values.model);
     const data = resolve(io.cwd, values.data);
-    const cancel = new CancelSource();
-    const onSigint = () => cancel.cancel();
-    // SIGTERM is how the extension cancels a job: stop the workers and exit 130, as analyze does.
-    process.once('SIGINT', onSigint);
-    process.once('SIGTERM', onSigint);
-    try {
+    return cancellableBySignals(async (token) => {
       const r = await runGradNorms({
         model,
         data: {
@@ -136,14 +131,11 @@ export const gradnormsCommand: CliCommand = {
         chunkSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }) ?? 256,
         workers,
         perExamplePath: values['per-example'] ? resolve(io.cwd, values['per-example']) : undefined,
-        token: cancel.token,
+        token,
         onProgress: io.ipc ? (p) => io.ipc?.progress({ fraction: p.fraction, message: p.message ?? 'per-example gradient norms' }) : undefined,
       });
       io.out(values.json ? toJson(gradNormsJson(r, model, data)) : humanText(r));
       return 0;
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-      process.removeListener('SIGTERM', onSigint);
-    }
+    });
   },
 };

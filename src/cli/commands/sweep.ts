@@ -1,5 +1,4 @@
 import { relative, resolve } from 'node:path';
-import { CancelSource } from '../../core/cancel';
 import { HeatcapError } from '../../core/errors';
 import { SAMPLINGS, type LabSetup } from '../../core/lab/config';
 import { readLabManifest, setupOfManifest } from '../../core/lab/manifest';
@@ -9,6 +8,7 @@ import type { Sampling } from '../../core/runs/model';
 import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
 import { TOOL_VERSION } from '../../core/version';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 
 const usage = `usage: heatcap sweep --model <model.json> --data <x.npy> [--labels <y.npy>] --lrs η1,η2,… --steps N --out <dir> [options]
@@ -167,16 +167,12 @@ export const sweepCommand: CliCommand = {
     const o = await sweepOptionsFromArgs(argv, io.cwd);
     // `--ipc` is stripped by main.ts, which hands the reporter over as io.ipc.
     const ipc = io.ipc ?? null;
-    const cancel = new CancelSource();
-    const onSignal = () => cancel.cancel();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
     let lastLine = Date.now();
-    try {
+    return cancellableBySignals(async (token) => {
       const outcome = await runSweep({
         ...o,
         toolVersion: TOOL_VERSION,
-        token: cancel.token,
+        token,
         onProgress: (p) => {
           if (ipc) ipc.progress({ fraction: p.fraction, message: p.message ?? '' });
           else if (!o.json && Date.now() - lastLine > PROGRESS_EVERY_MS) {
@@ -191,9 +187,6 @@ export const sweepCommand: CliCommand = {
       });
       io.out(o.json ? toJson(outcome.manifest) : formatSweep(outcome, io.cwd));
       return 0;
-    } finally {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-    }
+    });
   },
 };
