@@ -29,6 +29,18 @@ describe('CSV tokenizer (RFC 4180)', () => {
     assert.deepEqual(rows('a,b\n1,2', true).rows, [['a', 'b'], ['1', '2']]);
   });
 
+  it('drops the line of a quote that never closes instead of swallowing the rest of the file', () => {
+    let bad = 0;
+    const body = Array.from({ length: 40 }, (_, i) => `${i},${i / 10}`).join('\n');
+    const out: string[][] = [];
+    tokenizeCsv(`step,loss\n${body.replace('7,0.7', '7,"0.7')}\n`, (f) => out.push(f), true, () => bad++);
+    assert.equal(bad, 1);
+    assert.equal(out.length, 40, 'the header and 39 intact rows');
+    assert.ok(!out.some((r) => r[0] === '7'));
+    // Still RFC 4180 for a short quoted field over a few lines.
+    assert.deepEqual(rows('"a\nb\nc",1\n').rows, [['a\nb\nc', '1']]);
+  });
+
   it('never throws on random text and consumes whole lines only (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom('a', '1', ',', '"', '\n', '\r', ' ', 'é') , maxLength: 200 }), (text) => {

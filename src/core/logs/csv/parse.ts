@@ -6,12 +6,20 @@
  */
 
 /**
+ * A quoted field may span lines (RFC 4180), but metric logs never hold long ones: a quote still open after
+ * this many line breaks is taken for damage (a stray `"`), not a field, so it cannot swallow the rest of
+ * the file (issue #10: a corrupted region loses only the rows it touches).
+ */
+export const MAX_QUOTED_LINES = 16;
+
+/**
  * Calls `onRow(fields)` for each complete record of `text` and returns the number of characters those
  * records span (including their line ends). A record left open by an unclosed quote is not consumed
- * unless `final`, when it is returned as it stands. Trailing `\r` (Python's csv module writes `\r\n`)
- * is removed.
+ * unless `final` or it has run past MAX_QUOTED_LINES line breaks: then its first line is dropped as
+ * malformed (`onMalformed`) and tokenizing resumes on the next line. Trailing `\r` (Python's csv module
+ * writes `\r\n`) is removed.
  */
-export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, final: boolean): number {
+export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, final: boolean, onMalformed?: () => void): number {
   let i = 0;
   const n = text.length;
   // Position of the next quote at or after i (n when none): found once, not once per line, so a
@@ -38,9 +46,11 @@ export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, fin
     let j = i;
     let inQuotes = false;
     let closed = false;
+    let quotedBreaks = 0;
     while (j < n) {
       const c = text.charCodeAt(j);
       if (inQuotes) {
+        if (c === 10 && ++quotedBreaks > MAX_QUOTED_LINES) break;
         if (c === 34) {
           if (text.charCodeAt(j + 1) === 34) {
             field += '"';
@@ -68,6 +78,12 @@ export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, fin
       } else if (c === 13 && text.charCodeAt(j + 1) === 10) {
         j++;
       } else field += text[j++];
+    }
+    if (inQuotes && (quotedBreaks > MAX_QUOTED_LINES || final)) {
+      // An unbalanced quote: drop its line, go on with the next.
+      onMalformed?.();
+      i = nl < 0 ? n : nl + 1;
+      continue;
     }
     if (!closed && !final) return i;
     fields.push(field);

@@ -35,6 +35,8 @@ export class CsvLogReader {
   headerLine: string | undefined;
   stepColumn = -1;
   badRows = 0;
+  /** Lines dropped because a quote opened on them never closed (a stray `"` in a damaged file). */
+  unbalancedQuotes = 0;
   private readonly textCells = new Map<number, number>();
   private readonly numericColumns = new Set<number>();
   private widthMismatch = 0;
@@ -51,7 +53,7 @@ export class CsvLogReader {
       (text, final) => {
         // Quote-free text after the header (the normal metrics file) takes the fast path.
         if (this.header && text.indexOf('"') < 0) return this.plainRows(text, final, onPoint);
-        return tokenizeCsv(text, (fields) => this.row(fields, onPoint), final);
+        return tokenizeCsv(text, (fields) => this.row(fields, onPoint), final, () => this.unbalancedQuotes++);
       },
       { ...opts, startOffset: this.offset },
     );
@@ -153,6 +155,7 @@ export class CsvLogReader {
   /** Problems seen so far, one warning each (not one per row). */
   warnings(): RunWarning[] {
     const w: RunWarning[] = [];
+    if (this.unbalancedQuotes) w.push({ file: this.file, message: `${this.unbalancedQuotes} line(s) with an unbalanced quote were skipped` });
     if (this.badRows) w.push({ file: this.file, message: `${this.badRows} row(s) without a usable '${this.stepName}' value were skipped` });
     if (this.widthMismatch) w.push({ file: this.file, message: `${this.widthMismatch} row(s) had a different number of fields than the header` });
     // A column that never held a number is a text column (a phase name, a date): not worth a warning.

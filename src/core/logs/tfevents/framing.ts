@@ -6,9 +6,10 @@ import { maskedCrc32c } from './crc32c';
  *
  *   uint64 length (LE) | uint32 masked CRC32C of those 8 bytes | payload | uint32 masked CRC32C of payload
  *
- * Policy (issue #2): a partial record at the end is not an error (the file is being appended to; the
- * caller resumes from `nextOffset`); a payload CRC mismatch skips that one record and counts it; a length
- * CRC mismatch stops the file, since nothing after it can be located. Lengths are capped: a record is
+ * Policy (issues #2, #10): a partial record at the end is not an error (the file is being appended to;
+ * the caller resumes from `nextOffset`); a payload CRC mismatch skips that one record and counts it; a
+ * length CRC mismatch is reported and reading resumes at the next offset whose length checksum is valid
+ * (the file stops only when there is none). Lengths are capped: a record is
  * only ever buffered after its length CRC has passed, it fits under the cap and the file really holds
  * that many bytes, so no allocation follows a length claimed by corrupt data.
  */
@@ -42,6 +43,8 @@ export interface FrameReadResult {
   badPayloadCrc: number;
   /** Records skipped because they were longer than `maxRecordBytes` (their length CRC was good). */
   oversize: number;
+  /** Damaged regions skipped by scanning for the next record whose length checksum is valid. */
+  resynced: number;
   /** Human-readable problems, each naming a byte offset; the caller adds the file name. */
   problems: string[];
   /** File size when reading ended. */
@@ -65,7 +68,7 @@ export async function readFrames(file: string, onRecord: (buf: Uint8Array, start
     let bufLen = 0;
     let pos = 0;
     let eof = false;
-    const res: FrameReadResult = { nextOffset: bufFileStart, stop: 'end', records: 0, badPayloadCrc: 0, oversize: 0, problems: [], fileBytes };
+    const res: FrameReadResult = { nextOffset: bufFileStart, stop: 'end', records: 0, badPayloadCrc: 0, oversize: 0, resynced: 0, problems: [], fileBytes };
 
     /** Moves the unread tail to the front and reads more; sets `eof` when the file has no more bytes. */
     const refill = async (): Promise<number> => {
@@ -90,10 +93,33 @@ export async function readFrames(file: string, onRecord: (buf: Uint8Array, start
       const lo = view.getUint32(pos, true);
       const hi = view.getUint32(pos + 4, true);
       if (maskedCrc32c(buf, pos, pos + 8) !== view.getUint32(pos + 8, true)) {
-        res.stop = 'bad_length_crc';
-        res.problems.push(`offset ${bufFileStart + pos}: record length checksum mismatch; the rest of the file (${fileBytes - bufFileStart - pos} bytes) is unreadable`);
-        res.nextOffset = bufFileStart + pos;
-        return res;
+        // Damaged framing: look for the next offset whose 8 length bytes match their checksum (a false
+        // match has probability 2⁻³² per offset, and its payload CRC is checked as well) and go on from
+        // there, so one damaged region loses only the records it touches (issue #10).
+        const badAt = bufFileStart + pos;
+        let found = false;
+        pos++;
+        for (;;) {
+          if (bufLen - pos < HEADER_BYTES) {
+            if (eof || opts.shouldStop?.()) break;
+            await refill();
+            continue;
+          }
+          if (maskedCrc32c(buf, pos, pos + 8) === view.getUint32(pos + 8, true)) {
+            found = true;
+            break;
+          }
+          pos++;
+        }
+        if (!found) {
+          res.stop = 'bad_length_crc';
+          res.problems.push(`offset ${badAt}: record length checksum mismatch and no valid record after it; the rest of the file (${fileBytes - badAt} bytes) is unreadable`);
+          res.nextOffset = badAt;
+          return res;
+        }
+        res.resynced++;
+        if (res.resynced <= 5) res.problems.push(`offset ${badAt}: record length checksum mismatch; skipped ${bufFileStart + pos - badAt} damaged bytes to the next valid record at offset ${bufFileStart + pos}`);
+        continue;
       }
       const payloadLen = hi * 4294967296 + lo;
       const total = HEADER_BYTES + payloadLen + FOOTER_BYTES;
@@ -149,6 +175,7 @@ export async function readFrames(file: string, onRecord: (buf: Uint8Array, start
       res.nextOffset = bufFileStart + pos;
     }
     if (res.stop === 'end' && bufFileStart + pos < fileBytes && !opts.shouldStop?.()) res.stop = 'partial';
+    if (res.resynced > 5) res.problems.push(`${res.resynced} damaged regions in all were skipped`);
     if (res.badPayloadCrc > 5) res.problems.push(`${res.badPayloadCrc} records in all had payload checksum mismatches and were skipped`);
     return res;
   } finally {
