@@ -12,6 +12,7 @@
  *   HEATCAP_BENCH_ENGINE_QUICK=1 npx tsx bench/engine.ts   small sizes for a quick look
  */
 import { spawnSync } from 'node:child_process';
+import { peakRssMiB } from './_peakRss';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -219,7 +220,7 @@ async function workers(): Promise<string> {
 /** Child mode: compute all norms of one data file in this thread and report peak RSS. */
 async function memoryChild(model: string, x: string, y: string, out: string): Promise<void> {
   const r = await runGradNorms({ model, data: { data: x, labels: y }, backend: 'wasm', engine: 'vectorized', workers: 0, chunkSize: 1024, perExamplePath: out });
-  process.stdout.write(JSON.stringify({ n: r.n, seconds: r.seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(JSON.stringify({ n: r.n, seconds: r.seconds, maxRssMB: peakRssMiB() }));
 }
 
 async function memory(): Promise<string> {

@@ -9,6 +9,7 @@
  *   HEATCAP_BENCH_EVENTS_MB, HEATCAP_BENCH_CSV_ROWS, HEATCAP_BENCH_RUNS override each size.
  */
 import { spawnSync } from 'node:child_process';
+import { peakRssMiB } from './_peakRss';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open, mkdir, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -165,7 +166,7 @@ async function child(mode: string, file: string): Promise<void> {
     points = (await discoverRuns(file)).runs.length;
   }
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  process.stdout.write(JSON.stringify({ seconds, points, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(JSON.stringify({ seconds, points, maxRssMiB: peakRssMiB() }));
 }
 
 function runChild(mode: string, file: string): { seconds: number; points: number; maxRssMiB: number } {
@@ -251,7 +252,7 @@ export async function run(): Promise<string> {
     const cf = runChild('csv-full', bigCsv);
     rmSync(bigCsv, { force: true });
     lines.push(
-      `Scale, each in a fresh child process (peak RSS by \`process.resourceUsage().maxRSS\`; a child that only starts and exits peaks at ${f0(idle.maxRssMiB)} MiB):`,
+      `Scale, each in a fresh child process (peak RSS: VmHWM of the child; a child that only starts and exits peaks at ${f0(idle.maxRssMiB)} MiB):`,
       '',
       '| input | mode | points | seconds | MiB/s | peak RSS MiB |',
       '| --- | --- | ---: | ---: | ---: | ---: |',
