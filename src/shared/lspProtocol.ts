@@ -14,7 +14,7 @@ import type { AnalysisResult } from '../core/result/schema';
  * `heatcap/analysisResults` (client → server): the results of one analysed folder. They replace the
  * results pushed earlier for the same `root`; an empty `results` array forgets that root. Pushed
  * results are matched to documents exactly like results read from `.heatcap/analysis*.json` files
- * (see `docs/readme/language-server.md`, "Which analysis a setting uses").
+ * (see `README.md, "CodeLens and hover on learning-rate settings"`, "Which analysis a setting uses").
  */
 export interface AnalysisResultsParams {
   /** The analysed folder, absolute file-system path (the same value as `AnalysisResult.root`). */

@@ -9,7 +9,7 @@ import type { DirListing } from './walk';
 
 /**
  * Turns a folder listing into a plan of runs: which folders and files are runs, in which format, and
- * which event-file folders belong together. Rules (docs/readme/logs.md repeats them for users):
+ * which event-file folders belong together. Rules (README.md, "Training logs", repeats them for users):
  *  - a folder with `meta.yaml` and `metrics/` is an MLflow run;
  *  - a folder with `trainer_state.json` is a HuggingFace run (a `checkpoint-N/` copy is used only when
  *    the output folder has no state of its own, and then only the highest N);

@@ -1,6 +1,6 @@
 /**
  * Which analysis a learning-rate setting uses. The rule (documented for users in
- * docs/readme/language-server.md):
+ * README.md, "CodeLens and hover on learning-rate settings"):
  * 1. Proximity: among results with a scope folder (its `root`, the folder holding its `.heatcap/`,
  *    or the root it was pushed for) that contains the document, the one with the deepest such folder.
  * 2. Otherwise: a result one of whose runs (or sweep points) used this very learning rate.

@@ -6,6 +6,7 @@ import { CancelledError } from '../../../src/core/errors';
 import type { LabSetup } from '../../../src/core/lab/config';
 import { runSweep, type SweepOptions } from '../../../src/core/lab/sweep';
 import { discoverRuns } from '../../../src/core/runs/discover';
+import { readRun } from '../../../src/core/runs/read-run';
 import type { ScalarSeries } from '../../../src/core/runs/model';
 import { main } from '../../../src/cli/main';
 import { runCli } from '../../support/cli';
@@ -62,9 +63,12 @@ describe('lab sweeps', function () {
     const sweep = d.sweeps.find((x) => x.id === '.#sweep.json');
     assert.ok(sweep, `sweeps found: ${d.sweeps.map((x) => x.id).join(', ')}`);
     assert.deepEqual(sweep.runIds, ['tensorboard/lr_0.02', 'tensorboard/lr_0.05', 'tensorboard/lr_0.1']);
+    // The CSV copies are mirrors of the event-file runs: discovery lists each run once; read on their own
+    // they carry the same setup and values.
+    assert.ok(!d.runs.some((r) => r.id.startsWith('csv/')), 'CSV mirrors are not listed as runs');
     for (const lr of lrs) {
       const tb = d.runs.find((r) => r.id === `tensorboard/lr_${lr}`);
-      const csv = d.runs.find((r) => r.id === `csv/lr_${lr}`);
+      const csv = await readRun(join(out, 'csv', `lr_${lr}`));
       assert.ok(tb && csv);
       assert.equal(tb.format, 'tfevents');
       assert.equal(csv.format, 'csv');
