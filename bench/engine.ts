@@ -29,19 +29,12 @@ import { buildSequential, type LayerSpec } from '../src/core/model/build';
 import { saveLayersModel, type LoadedModel } from '../src/core/model/load';
 import { MemorySource } from '../src/core/data/source';
 import { initBackend } from '../src/core/tf/backend';
+import { mulberry32 } from '../src/core/random';
 
 const quick = process.env.HEATCAP_BENCH_ENGINE_QUICK === '1';
 const B = 256;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 const randn = (n: number, seed: number) => {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));

@@ -3,6 +3,7 @@ import { HeatcapError } from '../errors';
 import { decodeElements, isIntegerKind } from './decode';
 import { formatNpyHeader, MAX_NPY_HEADER_BYTES, NPY_PREAMBLE_BYTES, npyHeaderSize, parseNpyHeader, type NpyHeader } from './npy-header';
 import { rowSizeOf, type ArraySource } from './source';
+import { openForReading } from './open-fd';
 
 /** Rows are read through one reusable buffer (fresh-memory first touch is slow here, PERFORMANCE-NOTES.md). */
 const READ_BUFFER_BYTES = 1 << 22;
@@ -61,12 +62,7 @@ export class NpyFileSource implements ArraySource {
   }
 
   static open(file: string): NpyFileSource {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch (e) {
-      throw new HeatcapError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    const fd = openForReading(file);
     try {
       const header = readNpyHeaderAt(fd, 0, fstatSync(fd).size, file);
       return new NpyFileSource(file, fd, header, 0, true);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { Inflate } from 'fflate';
 import { HeatcapError } from '../errors';
 import { decodeElements, isIntegerKind } from './decode';
@@ -6,6 +6,7 @@ import { parseNpyHeader, type NpyHeader } from './npy-header';
 import { NpyFileSource } from './npy';
 import { rowSizeOf, type ArraySource } from './source';
 import { listZip, memberDataOffset, type ZipEntry } from './zip';
+import { openForReading } from './open-fd';
 
 /** An `.npy` stream already in memory (a deflated npz member), decoded row by row on demand. */
 class BytesNpySource implements ArraySource {
@@ -115,12 +116,7 @@ export class NpzArchive {
   }
 
   static open(file: string): NpzArchive {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch (e) {
-      throw new HeatcapError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    const fd = openForReading(file);
     try {
       return new NpzArchive(file, fd);
     } catch (e) {

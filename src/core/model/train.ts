@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, type CancelToken } from '../cancel';
 import { perExampleLoss } from '../gradnorm/loss';
 import type { GradProblem } from '../gradnorm/problem';
+import { mulberry32 } from '../random';
 
 export interface TrainOptions {
   optimizer?: 'sgd' | 'adam';
@@ -15,15 +16,6 @@ export interface TrainOptions {
   onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Trains a (small) model in place on its problem's data: minimise mean_b ℓ_b + the layers' own

@@ -6,9 +6,8 @@
 // The ESM build: the package's default UMD build loads its parts with a dynamic require() that
 // esbuild cannot follow, so a bundle importing 'jsonc-parser' fails at start ("Cannot find module './impl/format'").
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
-import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
-import { withNearby, type KeyedNumber } from './nearby';
-import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
+import { configSettings, type KeyedNumber } from './nearby';
+import type { DetectResult } from './types';
 
 export function detectJson(src: string): DetectResult {
   const errors: ParseError[] = [];
@@ -18,15 +17,7 @@ export function detectJson(src: string): DetectResult {
     return { settings: [], error: `${printParseErrorCode(e.error)} at offset ${e.offset}` };
   }
   const numbers = keyedNumbers(src, root);
-  const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
-  const settings: DetectedSetting[] = [];
-  for (const n of numbers) {
-    if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
-    const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
-    settings.push(s);
-    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
-  }
-  return { settings };
+  return { settings: configSettings(numbers) };
 }
 
 /** Every `"key": <number>` property, walked without recursion (nesting depth is input-controlled). */

@@ -1,4 +1,5 @@
-import type { NearbyValue } from './types';
+import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
+import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type NearbyValue } from './types';
 
 /** A `key: number` pair found in a file, with the mapping/call/command it belongs to. */
 export interface KeyedNumber {
@@ -77,4 +78,21 @@ export function withNearby<T extends { batchSize?: NearbyValue; momentum?: Nearb
     if (m) setting.momentum = m;
     return setting;
   };
+}
+
+/**
+ * The learning-rate settings among a config file's `key: number` pairs (YAML, JSON, TOML), each with
+ * the batch size and momentum found near it; `annotate` may add notes to a setting (YAML 1.1 quirks).
+ */
+export function configSettings(numbers: KeyedNumber[], annotate?: (s: DetectedSetting, n: KeyedNumber) => void): DetectedSetting[] {
+  const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
+  const settings: DetectedSetting[] = [];
+  for (const n of numbers) {
+    if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
+    const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
+    annotate?.(s, n);
+    settings.push(s);
+    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
+  }
+  return settings;
 }

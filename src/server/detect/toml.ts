@@ -5,9 +5,8 @@
  * 1.0, ranges on every node); it throws on a syntax error, which gives no setting.
  */
 import { parseTOML, type AST } from 'toml-eslint-parser';
-import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
-import { withNearby, type KeyedNumber } from './nearby';
-import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
+import { configSettings, type KeyedNumber } from './nearby';
+import type { DetectResult } from './types';
 
 export function detectToml(src: string): DetectResult {
   let program: AST.TOMLProgram;
@@ -17,15 +16,7 @@ export function detectToml(src: string): DetectResult {
     return { settings: [], error: e instanceof Error ? e.message : String(e) };
   }
   const numbers = keyedNumbers(src, program);
-  const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
-  const settings: DetectedSetting[] = [];
-  for (const n of numbers) {
-    if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
-    const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
-    settings.push(s);
-    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
-  }
-  return { settings };
+  return { settings: configSettings(numbers) };
 }
 
 function keyName(key: AST.TOMLKey): string[] {

@@ -5,9 +5,8 @@
  * error gives no setting: YAML errors can shift the meaning of everything after them.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
-import { isBatchSizeKey, isLrKey, isMomentumKey, isPlausibleLr } from './keys';
 import { isYaml11String } from './numbers';
-import { withNearby, type KeyedNumber } from './nearby';
+import { configSettings, type KeyedNumber } from './nearby';
 import { MAX_SETTINGS_PER_DOCUMENT, type DetectedSetting, type DetectResult } from './types';
 
 export function detectYaml(src: string): DetectResult {
@@ -19,17 +18,13 @@ export function detectYaml(src: string): DetectResult {
       errors.push(doc.errors[0].message.split('\n')[0]);
       continue;
     }
-    const numbers = keyedNumbers(src, doc.contents);
-    const attach = withNearby<DetectedSetting>(numbers, isBatchSizeKey, isMomentumKey);
-    for (const n of numbers) {
-      if (!isLrKey(n.name) || !isPlausibleLr(n.value)) continue;
-      const s = attach({ lr: n.value, start: n.start, end: n.end, text: n.text, key: n.key, kind: 'config_key' }, n);
+    const found = configSettings(keyedNumbers(src, doc.contents), (s, n) => {
       if (isYaml11String(n.text)) {
         s.notes = [`PyYAML (YAML 1.1) reads \`${n.text}\` as a string; write it with a dot and a signed exponent (e.g. \`3.0e-4\`) if a plain yaml.safe_load reads this file.`];
       }
-      settings.push(s);
-      if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
-    }
+    });
+    settings.push(...found.slice(0, Math.max(0, MAX_SETTINGS_PER_DOCUMENT + 1 - settings.length)));
+    if (settings.length > MAX_SETTINGS_PER_DOCUMENT) break;
   }
   return errors.length > 0 ? { settings, error: errors[0] } : { settings };
 }

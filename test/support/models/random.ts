@@ -3,18 +3,9 @@ import { MemorySource } from '../../../src/core/data/source';
 import { buildSequential, type LayerSpec } from '../../../src/core/model/build';
 import type { TrainingArrays } from '../../../src/core/data/open';
 import type { LoadedModel } from '../../../src/core/model/load';
+import { mulberry32 } from '../../../src/core/random';
 
-/** mulberry32: a tiny seeded PRNG so every test draws the same numbers. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
