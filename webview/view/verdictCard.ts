@@ -33,7 +33,7 @@ export function renderVerdict(v: VerdictView): HTMLElement {
     h(
       'div',
       { attrs: { class: 'ratio' } },
-      h('span', { attrs: { class: 'ratio-label' } }, 'observed / predicted'),
+      h('span', { attrs: { class: 'ratio-label' } }, v.ratioLabel),
       h('span', { attrs: { class: 'ratio-value', 'data-testid': 'ratio' } }, cellContent(v.ratio)),
       h('span', { attrs: { class: 'ratio-ci', 'data-testid': 'ratio-ci' } }, '95% CI ', cellContent(v.ratioCi)),
     ),

@@ -44,6 +44,12 @@ export function markdownTable(t: Table): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** "observed / predicted" → "Observed / predicted slope"; the excess-loss label is used as it is. */
+function ratioTitle(label: string): string {
+  const t = label.charAt(0).toUpperCase() + label.slice(1);
+  return label === 'observed / predicted' ? `${t} slope` : t;
+}
+
 export function renderMarkdownReport(result: AnalysisResult): string {
   const v = verdictView(result);
   const out: string[] = [];
@@ -54,8 +60,8 @@ export function renderMarkdownReport(result: AnalysisResult): string {
   out.push(`## Verdict: ${escapeMarkdown(v.headline)}`, '');
   out.push(
     v.ratio.missing
-      ? `**Observed / predicted slope: ${v.ratio.text}** (${escapeMarkdown(v.ratio.missing)})`
-      : `**Observed / predicted slope: ${escapeMarkdown(v.ratio.text)}** (95% CI ${escapeMarkdown(cellText(v.ratioCi))})`,
+      ? `**${ratioTitle(v.ratioLabel)}: ${v.ratio.text}** (${escapeMarkdown(v.ratio.missing)})`
+      : `**${ratioTitle(v.ratioLabel)}: ${escapeMarkdown(v.ratio.text)}** (95% CI ${escapeMarkdown(cellText(v.ratioCi))})`,
     '',
   );
   if (v.message) out.push(escapeMarkdownLine(v.message), '');

@@ -28,6 +28,8 @@ export interface VerdictView {
   /** The observed/predicted ratio and its interval, the two figures the card leads with. */
   ratio: Cell;
   ratioCi: Cell;
+  /** What the ratio compares: slopes, or (reshuffling model) excess losses. */
+  ratioLabel: string;
   facts: Fact[];
   formula: string | null;
   formulaId: string | null;
@@ -85,8 +87,18 @@ function adequacy(result: AnalysisResult): Cell {
   return { text: `χ²/dof = ${num(chi2, '', 3).text}/${dof}${p}` };
 }
 
+/**
+ * Under random reshuffling with the quadratic model's curve, the comparison is of excess losses, not of
+ * slopes (src/core/analysis/reshuffleCompare.ts): say so in the headline.
+ */
+const RESHUFFLE_HEADLINES: Partial<Record<VerdictStatus, [string, Tone]>> = {
+  agree: ['No linear law (random reshuffling); the reshuffling model agrees', 'good'],
+  disagree: ['No linear law (random reshuffling); the reshuffling model disagrees', 'bad'],
+};
+
 export function verdictView(result: AnalysisResult): VerdictView {
-  const [headline, tone] = HEADLINES[result.verdict.status] ?? [result.verdict.status, 'neutral'];
+  const curveCompared = result.predicted?.regime === 'reshuffle_suppressed' && result.predicted.reshuffle_curve !== null;
+  const [headline, tone] = (curveCompared ? RESHUFFLE_HEADLINES[result.verdict.status] : undefined) ?? HEADLINES[result.verdict.status] ?? [result.verdict.status, 'neutral'];
   const pred = result.predicted;
   const obs = result.observed;
   const noRatioReason =
@@ -140,6 +152,7 @@ export function verdictView(result: AnalysisResult): VerdictView {
     tone,
     message: result.verdict.message,
     ratio: ratio(result.ratio, noRatioReason),
+    ratioLabel: curveCompared ? 'observed / predicted excess loss' : 'observed / predicted',
     ratioCi: ratioInterval(result.ratio_ci, isFiniteNumber(result.ratio) ? 'interval not computed' : noRatioReason),
     facts,
     formula: pred?.formula ?? null,

@@ -74,6 +74,15 @@ describe('report/tables and verdict', () => {
     assert.deepEqual(v.warnings.map((w) => w.code), ['reshuffle_linear_law_fails', 'linear_fit_inadequate']);
   });
 
+  it('under reshuffling with the model curve, says the ratio compares excess losses', () => {
+    const r = fixture('reshuffle-sweep');
+    const agreed = { ...r, ratio: 1.01, ratio_ci: [0.99, 1.03] as [number, number], verdict: { status: 'agree' as const, message: 'model agrees' } };
+    const v = verdictView(agreed);
+    assert.equal(v.headline, 'No linear law (random reshuffling); the reshuffling model agrees');
+    assert.equal(v.ratioLabel, 'observed / predicted excess loss');
+    assert.equal(verdictView(fixture('iid-sweep')).ratioLabel, 'observed / predicted');
+  });
+
   it('lists warnings errors first', () => {
     const v = verdictView(fixture('hostile'));
     assert.deepEqual(v.warnings.map((w) => w.severity), ['error', 'warning', 'info']);
