@@ -28,7 +28,8 @@ export function readView(t: tf.Tensor): Float32Array {
 export function writableZeros(shape: number[]): { view: Float32Array; finish: () => tf.Tensor } {
   const w = wasm();
   if (w) {
-    const t = tf.zeros(shape);
+    // tf.fill runs wasm's Fill (a fill of the heap); tf.zeros would build a fresh JS array and upload it.
+    const t = tf.fill(shape, 0, 'float32');
     const view = w.typedArrayFromHeap({ shape: t.shape, dtype: 'float32', dataId: t.dataId }) as Float32Array;
     return { view, finish: () => t };
   }
