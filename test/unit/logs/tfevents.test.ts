@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFile, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { readFrames, frameRecord } from '../../../src/core/logs/tfevents/framing';
+import { readFrames, frameRecord, type FrameReadOptions } from '../../../src/core/logs/tfevents/framing';
 import { maskedCrc32c } from '../../../src/core/logs/tfevents/crc32c';
 import { EventDecoder } from '../../../src/core/logs/tfevents/event';
 import { readEventFile } from '../../../src/core/logs/tfevents/reader';
@@ -237,6 +237,47 @@ describe('TFRecord framing and event files', () => {
     const { steps } = await readSteps(file, { startOffset: offsets[3] });
     assert.deepEqual(steps, [3, 4]);
     assert.equal((await readFile(file)).length, bytes.length);
+  });
+});
+
+describe('readFrames: the whole-record scan against the general loop', () => {
+  after(cleanupTempDirs);
+  it('returns the same records, offsets, counts and problems on damaged files, any chunk size and cap (property)', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'diff-events.out.tfevents.1');
+    // A file is a run of pieces: good records of any length, records with a flipped byte (header,
+    // payload or footer), random junk, and a possibly cut tail; read with small chunks and caps so
+    // records straddle chunks, need a bigger buffer, or are over the cap.
+    // (`size: 'max'`: fast-check's default size bias would keep nearly every payload under the caps.)
+    const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength, size: 'max' });
+    const piece = fc.oneof(
+      fc.record({ kind: fc.constant('good' as const), payload: bytes(0, 300) }),
+      fc.record({ kind: fc.constant('flip' as const), payload: bytes(0, 60), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant('junk' as const), payload: bytes(1, 30) }),
+    );
+    const read = async (opts: FrameReadOptions) => {
+      const got: [number, string][] = [];
+      const res = await readFrames(file, (buf, s, e, offset) => got.push([offset, Buffer.from(buf.subarray(s, e)).toString('hex')]), opts);
+      return { got, res };
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 12, size: 'max' }), fc.nat(), fc.integer({ min: 16, max: 1024 }), fc.constantFrom(undefined, 40, 200), fc.boolean(), fc.nat(), async (pieces, cutSeed, chunkBytes, maxRecordBytes, verifyPayloadCrc, startSeed) => {
+        const parts = pieces.map((p) => {
+          if (p.kind === 'junk') return p.payload;
+          const rec = frameRecord(p.payload);
+          if (p.kind === 'flip') rec[p.at % rec.length] ^= p.mask;
+          return rec;
+        });
+        const all = concat(...parts);
+        const cut = all.subarray(0, all.length - (cutSeed % 3 === 0 ? cutSeed % Math.min(all.length + 1, 20) : 0));
+        await writeFile(file, cut);
+        // Start at 0 or at the start of some piece, as a resumed tail read does.
+        const starts = [0, ...parts.map((_p, i) => parts.slice(0, i).reduce((n, q) => n + q.length, 0))].filter((o) => o <= cut.length);
+        const opts = { chunkBytes, maxRecordBytes, verifyPayloadCrc, startOffset: starts[startSeed % starts.length] };
+        assert.deepEqual(await read(opts), await read({ ...opts, wholeRecordScan: false }));
+      }),
+      { seed: 23, numRuns: 400 },
+    );
   });
 });
 
