@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activationName, activationOf, fusedActivation, fusedBlock, hasFastBackward } from './activation';
 import { chooseForm, fromPerExample, unfoldedKernel } from './contrib';
 import { depthwiseKernelAndBias } from './depthwise';
+import { fusedConv2dKernel } from './fused-kernels';
 import type { ForwardHooks, LayerRule, Want } from './types';
 
 interface ConvGeometry {
@@ -136,7 +137,7 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
           hooks.e,
           actName,
           (x) => {
-            const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: W as tf.Tensor4D, strides: [sh, sw], pad, dilations: [dh, dw], bias: useBias ? b : undefined, activation: fa ?? 'linear' });
+            const y = fusedConv2dKernel(x as tf.Tensor4D, W as tf.Tensor4D, useBias ? b : undefined, [sh, sw], pad, [dh, dw], fa ?? 'linear');
             return fa ? y : act(y);
           },
           hooks.inputNeedsGrad ? (delta) => inputGradient(delta as tf.Tensor4D, W as tf.Tensor4D, flipped, a.shape, g) : undefined,
