@@ -20,6 +20,8 @@ export interface PlanStep {
     params: number[];
     /** Whether an earlier trainable layer feeds this one (else ∂L/∂input is never needed). */
     inputNeedsGrad: boolean;
+    /** Whether the only consumer, a max pool, hands back δ itself (relu′ folded into its routing). */
+    dyIsDelta: boolean;
   };
   /** A replacement with a faster backward on wasm, for layers without weights (max pooling). */
   fastApply?: (x: tf.Tensor, hold: <T extends tf.Tensor>(t: T) => T) => tf.Tensor;
@@ -61,6 +63,25 @@ function ruleFor(layer: AnyLayer): LayerRule | string {
     }
     default:
       return `${cls} '${layer.name}' has trainable weights and no vectorised rule`;
+  }
+}
+
+/**
+ * A relu layer whose output only a max pool reads: relu′(z) = [y > 0] is needed only at each window's
+ * arg-max, where y is the window's maximum, so the pool's JS backward applies it while routing (one
+ * comparison) and the layer skips its own elementwise mask over the whole output (2.5 ms of the
+ * benchmark CNN's first conv, B = 256). Same values as the mask: dy·[max > 0] at the arg-max, 0 elsewhere.
+ */
+function foldReluIntoPools(steps: PlanStep[], outputId: number): void {
+  const readers = new Map<number, number>([[outputId, 1]]);
+  for (const s of steps) for (const id of s.inputIds) readers.set(id, (readers.get(id) ?? 0) + 1);
+  for (const pool of steps) {
+    if (!pool.fastApply || pool.inputIds.length !== 1) continue;
+    const id = pool.inputIds[0];
+    const producer = steps.find((s) => s.outputIds.includes(id));
+    if (!producer?.trainable?.rule.takesReluDelta || producer.outputIds.length !== 1 || readers.get(id) !== 1) continue;
+    producer.trainable.dyIsDelta = true;
+    pool.fastApply = fastMaxPool(pool.layer.getConfig() as Record<string, unknown>, true);
   }
 }
 
@@ -115,8 +136,9 @@ export function buildPlan(model: tf.LayersModel, params: ParamInfo[]): Plan {
       unsupported.push(`layer '${n.layer.name}' has weights outside the model's trainable list`);
       return n;
     }
-    return { ...n, trainable: { index: trainableCount++, rule, params: idx as number[], inputNeedsGrad: inputDown } };
+    return { ...n, trainable: { index: trainableCount++, rule, params: idx as number[], inputNeedsGrad: inputDown, dyIsDelta: false } };
   });
+  foldReluIntoPools(steps, outputId);
   const idInputs = steps
     .filter((s) => s.layer.getClassName() === 'Embedding' && s.inputIds.includes(model.inputs[0].id))
     .map((s) => ({ layer: s.layer.name, inputDim: Number((s.layer.getConfig() as { inputDim: number }).inputDim) }));
@@ -127,7 +149,7 @@ export interface RunHooks {
   /** The weight tensors of a trainable step (the layer's own variables). */
   weights(step: PlanStep): tf.Tensor[];
   /** The per-layer hooks of a trainable step (see rules/types.ts). */
-  layer(trainableIndex: number, inputNeedsGrad: boolean): ForwardHooks;
+  layer(trainableIndex: number, inputNeedsGrad: boolean, dyIsDelta: boolean): ForwardHooks;
   /** Keeps a tensor alive until the chunk is done (custom backwards of fast steps). */
   hold<T extends tf.Tensor>(t: T): T;
 }
@@ -139,8 +161,8 @@ export function runPlan(plan: Plan, x: tf.Tensor, hooks: RunHooks): tf.Tensor {
     const ins = step.inputIds.map((id) => values.get(id)!);
     let outs: tf.Tensor | tf.Tensor[];
     if (step.trainable) {
-      const { index, inputNeedsGrad } = step.trainable;
-      outs = step.trainable.rule.forward(ins, hooks.weights(step), hooks.layer(index, inputNeedsGrad));
+      const { index, inputNeedsGrad, dyIsDelta } = step.trainable;
+      outs = step.trainable.rule.forward(ins, hooks.weights(step), hooks.layer(index, inputNeedsGrad, dyIsDelta));
     } else if (step.fastApply && ins.length === 1) {
       outs = step.fastApply(ins[0], hooks.hold);
     } else {

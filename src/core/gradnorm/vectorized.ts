@@ -59,7 +59,7 @@ export function vectorizedChunk(problem: GradProblem, plan: Plan, pen: Penalties
     const grads = tf.grads((...e: tf.Tensor[]) => {
       const out = runPlan(plan, xT, {
         weights: (step) => step.trainable!.params.map((i) => problem.params[i].variable.read()),
-        layer: (ti, inputNeedsGrad) => ({
+        layer: (ti, inputNeedsGrad, dyIsDelta) => ({
           tap: (z) => taps[ti](z, e[ti]) as tf.Tensor,
           e: e[ti],
           capture: (d) => {
@@ -68,6 +68,7 @@ export function vectorizedChunk(problem: GradProblem, plan: Plan, pen: Penalties
           hold: (t) => hold(tf.keep(t)),
           save: (t) => saved[ti].push(tf.keep(t)),
           inputNeedsGrad,
+          dyIsDelta,
         }),
         hold: (t) => hold(tf.keep(t)),
       });

@@ -81,7 +81,7 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
         return fusedBlock(
           a,
           hooks.e,
-          actName,
+          hooks.dyIsDelta ? 'linear' : actName,
           (x) => {
             const y = fusedConv2dKernel(x as tf.Tensor4D, W as tf.Tensor4D, useBias ? b : undefined, [sh, sw], pad, [dh, dw], fa ?? 'linear');
             return fa ? y : act(y);
@@ -112,5 +112,6 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
       return [unfoldedKernel(unfold(a as tf.Tensor4D, g, Ho, Wo), D, rW, want).result, ...bias];
     },
     describe: () => how,
+    takesReluDelta: actName === 'relu',
   };
 }

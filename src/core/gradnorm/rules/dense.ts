@@ -29,7 +29,7 @@ export function denseRule(config: Record<string, unknown>): LayerRule {
         const out = fusedBlock(
           flat,
           hooks.e,
-          actName,
+          hooks.dyIsDelta ? 'linear' : actName,
           (x) => {
             const lin = tf.fused.matMul({ a: x as tf.Tensor2D, b: W as tf.Tensor2D, bias: useBias ? b : undefined, activation: fa ?? 'linear' });
             return fa ? lin : act(lin);
@@ -81,5 +81,6 @@ export function denseRule(config: Record<string, unknown>): LayerRule {
       return out;
     },
     describe: () => how,
+    takesReluDelta: actName === 'relu',
   };
 }

@@ -14,8 +14,9 @@ function pair(v: unknown, fallback: [number, number]): [number, number] {
  * are finite: the engine checks its inputs): the winner of each row's pair, then the lower row unless
  * the upper row's winner is strictly greater. Comparisons become 0/1 numbers, so the winner's offset is
  * arithmetic. Each input belongs to at most one window, so a plain store into the zeroed dx suffices.
+ * With `relu`, the routed value is multiplied by [max > 0] (see fastMaxPool).
  */
-function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, Ho: number, Wo: number): void {
+function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, Ho: number, Wo: number, relu: boolean): void {
   const row = W * C;
   let o = 0;
   for (let b = 0; b < B; b++) {
@@ -29,7 +30,8 @@ function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: nu
           const top = +(xv[i0 + C] > xv[i0]) * C;
           const bottom = row + +(xv[i1 + C] > xv[i1]) * C;
           const down = +(xv[i0 + bottom] > xv[i0 + top]);
-          dx[i0 + top + down * (bottom - top)] = dv[o];
+          const at = i0 + top + down * (bottom - top);
+          dx[at] = relu ? dv[o] * +(xv[at] > 0) : dv[o];
         }
       }
     }
@@ -41,8 +43,12 @@ function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: nu
  * routing dy to each window's arg-max is one pass over the input. The arg-max rule is tfjs' own (its
  * CPU kernel: the first strictly greater value in row-major window order wins), so the gradient is
  * identical to tf.grad of tf.maxPool.
+ *
+ * With `relu` (the input is a relu output read by nothing else, plan.ts) the backward returns
+ * ∂L/∂z = dx·relu′(z) instead of dx: relu′ = [y > 0] matters only at arg-maxes, where y is the window's
+ * maximum. The product is the one tfjs' mask would form (dv·1 or dv·0).
  */
-export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, hold: <T extends tf.Tensor>(t: T) => T) => tf.Tensor) | undefined {
+export function fastMaxPool(config: Record<string, unknown>, relu = false): ((x: tf.Tensor, hold: <T extends tf.Tensor>(t: T) => T) => tf.Tensor) | undefined {
   if (config.dataFormat === 'channelsFirst') return undefined;
   const [ph, pw] = pair(config.poolSize, [2, 2]);
   const [sh, sw] = pair(config.strides ?? config.poolSize, [ph, pw]);
@@ -65,7 +71,7 @@ export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, ho
           const dv = readView(dy);
           const dx = out.view;
           if (ph === 2 && pw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && Ho * 2 <= H && Wo * 2 <= W) {
-            backward2x2(xv, dv, dx, B, H, W, C, Ho, Wo);
+            backward2x2(xv, dv, dx, B, H, W, C, Ho, Wo, relu);
             return out.finish();
           }
           for (let b = 0; b < B; b++) {
@@ -90,7 +96,7 @@ export function fastMaxPool(config: Record<string, unknown>): ((x: tf.Tensor, ho
                       }
                     }
                   }
-                  if (at >= 0) dx[at] += dv[outBase + c];
+                  if (at >= 0) dx[at] += relu ? dv[outBase + c] * +(best > 0) : dv[outBase + c];
                 }
               }
             }

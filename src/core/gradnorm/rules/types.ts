@@ -40,6 +40,11 @@ export interface ForwardHooks {
   save(t: tf.Tensor): void;
   /** False when no earlier trainable layer feeds this one: its input gradient is never needed. */
   inputNeedsGrad: boolean;
+  /**
+   * True when the layer's only consumer is a max pool that applies relu′ while routing the gradient
+   * (plan.ts): the backward then receives δ itself and must not apply its activation's derivative.
+   */
+  dyIsDelta: boolean;
 }
 
 /** The vectorised per-example rule of one layer type (PERFORMANCE-NOTES.md, "the method"). */
@@ -53,4 +58,6 @@ export interface LayerRule {
   contributions(saved: tf.Tensor[], delta: tf.Tensor, weights: tf.Tensor[], penaltyGrads: (tf.Tensor | undefined)[], want: Want): WeightResult[];
   /** A one-line description of how norms are computed (e.g. "conv2d 3×3: materialised"), set by contributions. */
   describe(): string;
+  /** True when the rule honours ForwardHooks.dyIsDelta for a relu layer (its fused block's backward). */
+  takesReluDelta?: boolean;
 }
