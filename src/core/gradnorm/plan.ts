@@ -4,6 +4,7 @@ import { conv2dRule } from './rules/conv2d';
 import { denseRule } from './rules/dense';
 import { embeddingRule } from './rules/embedding';
 import { batchNormRule, layerNormRule } from './rules/normalization';
+import { poolShortcuts } from './pool-shortcuts';
 import { fastMaxPool } from './rules/pooling';
 import type { ForwardHooks, LayerRule } from './rules/types';
 
@@ -22,6 +23,8 @@ export interface PlanStep {
     inputNeedsGrad: boolean;
     /** Whether the only consumer, a max pool, hands back δ itself (relu′ folded into its routing). */
     dyIsDelta: boolean;
+    /** The output rows and columns the only consumer (a max pool) reads, from the output's size. */
+    readExtent?: (rows: number, cols: number) => [number, number];
   };
   /** A replacement with a faster backward on wasm, for layers without weights (max pooling). */
   fastApply?: (x: tf.Tensor, hold: <T extends tf.Tensor>(t: T) => T) => tf.Tensor;
@@ -63,25 +66,6 @@ function ruleFor(layer: AnyLayer): LayerRule | string {
     }
     default:
       return `${cls} '${layer.name}' has trainable weights and no vectorised rule`;
-  }
-}
-
-/**
- * A relu layer whose output only a max pool reads: relu′(z) = [y > 0] is needed only at each window's
- * arg-max, where y is the window's maximum, so the pool's JS backward applies it while routing (one
- * comparison) and the layer skips its own elementwise mask over the whole output (2.5 ms of the
- * benchmark CNN's first conv, B = 256). Same values as the mask: dy·[max > 0] at the arg-max, 0 elsewhere.
- */
-function foldReluIntoPools(steps: PlanStep[], outputId: number): void {
-  const readers = new Map<number, number>([[outputId, 1]]);
-  for (const s of steps) for (const id of s.inputIds) readers.set(id, (readers.get(id) ?? 0) + 1);
-  for (const pool of steps) {
-    if (!pool.fastApply || pool.inputIds.length !== 1) continue;
-    const id = pool.inputIds[0];
-    const producer = steps.find((s) => s.outputIds.includes(id));
-    if (!producer?.trainable?.rule.takesReluDelta || producer.outputIds.length !== 1 || readers.get(id) !== 1) continue;
-    producer.trainable.dyIsDelta = true;
-    pool.fastApply = fastMaxPool(pool.layer.getConfig() as Record<string, unknown>, true);
   }
 }
 
@@ -138,7 +122,7 @@ export function buildPlan(model: tf.LayersModel, params: ParamInfo[]): Plan {
     }
     return { ...n, trainable: { index: trainableCount++, rule, params: idx as number[], inputNeedsGrad: inputDown, dyIsDelta: false } };
   });
-  foldReluIntoPools(steps, outputId);
+  poolShortcuts(steps, outputId);
   const idInputs = steps
     .filter((s) => s.layer.getClassName() === 'Embedding' && s.inputIds.includes(model.inputs[0].id))
     .map((s) => ({ layer: s.layer.name, inputDim: Number((s.layer.getConfig() as { inputDim: number }).inputDim) }));
@@ -149,7 +133,7 @@ export interface RunHooks {
   /** The weight tensors of a trainable step (the layer's own variables). */
   weights(step: PlanStep): tf.Tensor[];
   /** The per-layer hooks of a trainable step (see rules/types.ts). */
-  layer(trainableIndex: number, inputNeedsGrad: boolean, dyIsDelta: boolean): ForwardHooks;
+  layer(trainableIndex: number, info: Pick<ForwardHooks, 'inputNeedsGrad' | 'dyIsDelta' | 'readExtent'>): ForwardHooks;
   /** Keeps a tensor alive until the chunk is done (custom backwards of fast steps). */
   hold<T extends tf.Tensor>(t: T): T;
 }
@@ -161,8 +145,8 @@ export function runPlan(plan: Plan, x: tf.Tensor, hooks: RunHooks): tf.Tensor {
     const ins = step.inputIds.map((id) => values.get(id)!);
     let outs: tf.Tensor | tf.Tensor[];
     if (step.trainable) {
-      const { index, inputNeedsGrad, dyIsDelta } = step.trainable;
-      outs = step.trainable.rule.forward(ins, hooks.weights(step), hooks.layer(index, inputNeedsGrad, dyIsDelta));
+      const { index, inputNeedsGrad, dyIsDelta, readExtent } = step.trainable;
+      outs = step.trainable.rule.forward(ins, hooks.weights(step), hooks.layer(index, { inputNeedsGrad, dyIsDelta, readExtent }));
     } else if (step.fastApply && ins.length === 1) {
       outs = step.fastApply(ins[0], hooks.hold);
     } else {

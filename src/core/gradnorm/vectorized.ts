@@ -59,7 +59,7 @@ export function vectorizedChunk(problem: GradProblem, plan: Plan, pen: Penalties
     const grads = tf.grads((...e: tf.Tensor[]) => {
       const out = runPlan(plan, xT, {
         weights: (step) => step.trainable!.params.map((i) => problem.params[i].variable.read()),
-        layer: (ti, inputNeedsGrad, dyIsDelta) => ({
+        layer: (ti, info) => ({
           tap: (z) => taps[ti](z, e[ti]) as tf.Tensor,
           e: e[ti],
           capture: (d) => {
@@ -67,8 +67,7 @@ export function vectorizedChunk(problem: GradProblem, plan: Plan, pen: Penalties
           },
           hold: (t) => hold(tf.keep(t)),
           save: (t) => saved[ti].push(tf.keep(t)),
-          inputNeedsGrad,
-          dyIsDelta,
+          ...info,
         }),
         hold: (t) => hold(tf.keep(t)),
       });

@@ -18,6 +18,8 @@ interface ConvCase {
   strides?: number;
   dilation?: number;
   same: boolean;
+  /** δ is zero past these rows and columns, and inputGradient is told so (an unread border). */
+  nonzero?: [number, number];
 }
 
 const cases: ConvCase[] = [
@@ -28,6 +30,9 @@ const cases: ConvCase[] = [
   { name: 'valid 1×1', input: [2, 4, 5, 3], kernel: [1, 1, 3, 2], same: false },
   { name: 'valid 3×3, dilation 2', input: [2, 9, 8, 2], kernel: [3, 3, 2, 3], dilation: 2, same: false },
   { name: 'same 2×2, dilation 2', input: [2, 6, 7, 2], kernel: [2, 2, 2, 2], dilation: 2, same: true },
+  { name: 'valid 3×3, δ zero past 5×4 of 7×6 (rows past the reach not computed)', input: [2, 9, 8, 2], kernel: [3, 3, 2, 3], same: false, nonzero: [5, 4] },
+  { name: 'same 3×3, δ zero past 4×5 of 6×5', input: [2, 6, 5, 2], kernel: [3, 3, 2, 2], same: true, nonzero: [4, 5] },
+  { name: 'same 2×2, dilation 2, δ zero past 5×3 of 6×7', input: [2, 6, 7, 2], kernel: [2, 2, 2, 2], dilation: 2, same: true, nonzero: [5, 3] },
   { name: 'valid 3×3, stride 2 (conv2dTranspose path)', input: [2, 9, 8, 2], kernel: [3, 3, 2, 3], strides: 2, same: false },
   { name: 'same 3×3, stride 2 (conv2dTranspose path)', input: [2, 7, 7, 2], kernel: [3, 3, 2, 2], strides: 2, same: true },
 ];
@@ -55,7 +60,9 @@ function gradient(c: ConvCase, a: Float32Array, w: Float32Array, u: Float32Array
       const W = tf.tensor4d(w, c.kernel);
       const g: ConvGeometry = { kh: c.kernel[0], kw: c.kernel[1], sh: s, sw: s, dh: d, dw: d, same: c.same };
       const flipped = s === 1 ? flipKernel(W) : undefined;
-      return Float32Array.from(inputGradient(tf.tensor4d(u, outShape as [number, number, number, number]), W, flipped, c.input, g).dataSync());
+      const dx = inputGradient(tf.tensor4d(u, outShape as [number, number, number, number]), W, flipped, c.input, g, c.nonzero);
+      assert.deepEqual(dx.shape, c.input);
+      return Float32Array.from(dx.dataSync());
     }
     const k = d === 1 ? { values: w, shape: c.kernel } : dilate(w, c.kernel, d);
     const W = tf.tensor4d(k.values, k.shape);
@@ -77,6 +84,14 @@ describe('Conv2D input gradient as a forward convolution of δ (oracle: tfjs con
         const w = randomArray(size(c.kernel), 2);
         const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.input) as tf.Tensor4D, tf.zeros(c.kernel) as tf.Tensor4D, c.strides ?? 1, c.same ? 'same' : 'valid', 'NHWC', c.dilation ?? 1).shape);
         const u = randomArray(size(outShape), 3);
+        if (c.nonzero) {
+          const [, Ho, Wo, O] = outShape;
+          for (let i = 0; i < u.length; i++) {
+            const x = Math.floor(i / O) % Wo;
+            const y = Math.floor(i / (O * Wo)) % Ho;
+            if (y >= c.nonzero[0] || x >= c.nonzero[1]) u[i] = 0;
+          }
+        }
         const want = gradient(c, a, w, u, outShape, false);
         await initBackend(backend);
         const got = gradient(c, a, w, u, outShape, true);

@@ -1,13 +1,15 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { buildPlan } from '../../../src/core/gradnorm/plan';
+import { cropTopLeft } from '../../../src/core/gradnorm/rules/crop';
 import { openGradProblem } from '../../../src/core/gradnorm/problem';
 import { initBackend } from '../../../src/core/tf/backend';
 import { assertEnginesAgree, runEngine } from '../../support/models/compare';
 import { asLoaded, memoryArrays, randomArray, randomLabels } from '../../support/models/random';
 
 // Oracle: the naive per-example loop (tf.variableGrads through tfjs' own layers), 1e-4 relative.
-// These models exercise the plan's conv → max-pool shortcuts: relu′ folded into the pool's routing.
+// These models exercise the plan's conv → max-pool shortcuts (pool-shortcuts.ts): relu′ folded into the
+// pool's routing, and the positions of δ past what a valid pool reads skipped.
 const N = 10;
 const TOL = 1e-4;
 const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
@@ -16,84 +18,126 @@ interface PoolModel {
   name: string;
   build: () => tf.LayersModel;
   inputShape: number[];
-  /** Per trainable layer in plan order: whether its pool hands back δ (relu′ folded). */
+  /** Per trainable layer in plan order: whether its pool hands back δ (relu′ folded), and whether it skips an unread border. */
   folded: boolean[];
+  trimmed: boolean[];
+  /** Without the diagonal second moment (which forces the materialised form), so ghost forms can be chosen. */
+  noDiagonal?: boolean;
 }
 
 const conv = (filters: number, activation: string, s: number, extra: Record<string, unknown> = {}) =>
   tf.layers.conv2d({ filters, kernelSize: 3, activation: activation as never, kernelInitializer: init(s), biasInitializer: 'randomNormal', ...extra });
+const dense = (units: number, s: number) => tf.layers.dense({ units, kernelInitializer: init(s) });
 
 const models: PoolModel[] = [
   {
-    name: 'two relu conv → 2×2 pool blocks on odd sizes (as the benchmark CNN)',
-    inputShape: [11, 11, 1],
+    name: 'two relu conv → 2×2 pool blocks on odd sizes (as the benchmark CNN: 11 → 5 reads 10)',
+    inputShape: [13, 13, 1],
     build: () =>
       tf.sequential({
-        layers: [conv(3, 'relu', 1, { inputShape: [11, 11, 1] }), tf.layers.maxPooling2d({ poolSize: 2 }), conv(4, 'relu', 2, { padding: 'same' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 3, kernelInitializer: init(3) })],
+        layers: [conv(3, 'relu', 1, { inputShape: [13, 13, 1] }), tf.layers.maxPooling2d({ poolSize: 2 }), conv(4, 'relu', 2), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), dense(3, 3)],
       }),
     folded: [true, true, false],
+    trimmed: [true, true, false],
   },
   {
-    name: 'relu conv → overlapping 3×3 stride-2 pool and a same-padded pool (general loop)',
-    inputShape: [9, 9, 2],
+    name: 'relu conv → overlapping 3×3 stride-2 pool (8 → 3 reads 7); same-padded conv → 2×2 pool; same-padded pool',
+    inputShape: [10, 10, 2],
     build: () =>
       tf.sequential({
         layers: [
-          conv(3, 'relu', 4, { inputShape: [9, 9, 2] }),
+          conv(3, 'relu', 4, { inputShape: [10, 10, 2] }),
           tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }),
           conv(2, 'relu', 5, { padding: 'same' }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          conv(2, 'relu', 6, { padding: 'same' }),
           tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
           tf.layers.flatten(),
-          tf.layers.dense({ units: 3, kernelInitializer: init(6) }),
+          dense(3, 7),
         ],
       }),
-    folded: [true, true, false],
+    folded: [true, true, true, false],
+    trimmed: [true, true, false, false],
   },
   {
-    name: 'relu Dense on a 4-D input → pool; tanh conv → pool (not folded)',
+    name: 'relu Dense on a 4-D input → pool; tanh same-padded conv → pool (not folded, trimmed)',
     inputShape: [6, 6, 2],
     build: () =>
       tf.sequential({
         layers: [
-          tf.layers.dense({ inputShape: [6, 6, 2], units: 3, activation: 'relu', kernelInitializer: init(7) }),
+          tf.layers.dense({ inputShape: [6, 6, 2], units: 3, activation: 'relu', kernelInitializer: init(8) }),
           tf.layers.maxPooling2d({ poolSize: 2 }),
-          conv(2, 'tanh', 8, { padding: 'same' }),
+          conv(2, 'tanh', 9, { padding: 'same' }),
           tf.layers.maxPooling2d({ poolSize: 2 }),
           tf.layers.flatten(),
-          tf.layers.dense({ units: 3, kernelInitializer: init(9) }),
+          dense(3, 10),
         ],
       }),
     folded: [true, false, false],
+    trimmed: [false, true, false],
   },
   {
-    name: 'relu conv read by a pool and by a second branch (not folded)',
+    name: 'elu conv (no fused block) trimmed by its pool (5 → 2 reads 4), its input gradient by tfjs',
+    inputShape: [12, 12, 2],
+    build: () =>
+      tf.sequential({
+        layers: [conv(3, 'relu', 11, { inputShape: [12, 12, 2] }), tf.layers.maxPooling2d({ poolSize: 2 }), conv(2, 'elu', 12, { padding: 'same' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), dense(3, 13)],
+      }),
+    folded: [true, false, false],
+    trimmed: [false, true, false],
+  },
+  {
+    name: 'a conv in the ghost form, trimmed by its pool (3 → 1 reads 2: 4 positions)',
+    inputShape: [5, 5, 8],
+    noDiagonal: true,
+    build: () => tf.sequential({ layers: [conv(16, 'relu', 16, { inputShape: [5, 5, 8] }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), dense(3, 17)] }),
+    folded: [true, false],
+    trimmed: [true, false],
+  },
+  {
+    name: 'relu conv read by a pool and by a second branch (no shortcut)',
     inputShape: [7, 7, 1],
     build: () => {
       const inp = tf.input({ shape: [7, 7, 1] });
-      const c = conv(2, 'relu', 10).apply(inp) as tf.SymbolicTensor;
+      const c = conv(2, 'relu', 14).apply(inp) as tf.SymbolicTensor;
       const pooled = tf.layers.flatten().apply(tf.layers.maxPooling2d({ poolSize: 2 }).apply(c)) as tf.SymbolicTensor;
       const direct = tf.layers.flatten().apply(c) as tf.SymbolicTensor;
       const both = tf.layers.concatenate().apply([pooled, direct]) as tf.SymbolicTensor;
-      return tf.model({ inputs: inp, outputs: tf.layers.dense({ units: 3, kernelInitializer: init(11) }).apply(both) as tf.SymbolicTensor });
+      return tf.model({ inputs: inp, outputs: dense(3, 15).apply(both) as tf.SymbolicTensor });
     },
     folded: [false, false],
+    trimmed: [false, false],
   },
 ];
+
+/** Whether the pool reads fewer rows or columns than the layer outputs. */
+function isTrimmed(layer: tf.layers.Layer, extent: (r: number, c: number) => [number, number]): boolean {
+  const [, rows, cols] = layer.outputShape as number[];
+  const [r, c] = extent(rows, cols);
+  return r < rows || c < cols;
+}
 
 async function check(m: PoolModel) {
   const model = m.build();
   const size = m.inputShape.reduce((a, b) => a * b, 1);
   const problem = await openGradProblem({ model: asLoaded(model, 'sparse_categorical_crossentropy_from_logits'), data: memoryArrays(randomArray(N * size, 12), m.inputShape, randomLabels(N, 3, 13)) });
   const plan = buildPlan(problem.model, problem.params);
+  const trainable = plan.steps.filter((s) => s.trainable).map((s) => s.trainable!);
   assert.deepEqual(
-    plan.steps.filter((s) => s.trainable).map((s) => s.trainable!.dyIsDelta),
+    trainable.map((t) => t.dyIsDelta),
     m.folded,
   );
+  assert.deepEqual(
+    trainable.map((t, i) => t.readExtent !== undefined && plan.steps.filter((s) => s.trainable)[i].layer.getClassName() === 'Conv2D' && isTrimmed(plan.steps.filter((s) => s.trainable)[i].layer, t.readExtent)),
+    m.trimmed,
+  );
+  const diagonal = !m.noDiagonal;
   const before = tf.memory().numTensors;
-  const v = await runEngine(problem, { chunkSize: 4, diagonal: true });
+  const v = await runEngine(problem, { chunkSize: 4, diagonal });
   assert.equal(tf.memory().numTensors, before, 'the vectorised engine leaks no tensors');
-  assertEnginesAgree(v, await runEngine(problem, { engine: 'naive', diagonal: true }), TOL);
+  assertEnginesAgree(v, await runEngine(problem, { engine: 'naive', diagonal }), TOL);
   model.dispose();
+  return v;
 }
 
 describe('conv → max-pool shortcuts of the plan = naive per-example loop (1e-4 relative)', () => {
@@ -104,8 +148,27 @@ describe('conv → max-pool shortcuts of the plan = naive per-example loop (1e-4
     for (const m of models) {
       it(`${m.name} [${backend}]`, async () => {
         await initBackend(backend);
-        await check(m);
+        const v = await check(m);
+        if (m.noDiagonal) assert.ok(v.stats.notes.some((n) => /over 2×2 positions: ghost/.test(n)), v.stats.notes.join(' | '));
       });
     }
+  }
+});
+
+describe('cropTopLeft = tf.slice of the first rows and columns', () => {
+  after(async () => {
+    await initBackend('cpu');
+  });
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`(3, 5, 4, 2) → (3, 3, 2, 2) and unchanged sizes [${backend}]`, async () => {
+      await initBackend(backend);
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomArray(3 * 5 * 4 * 2, 21), [3, 5, 4, 2]);
+        const got = cropTopLeft(x, 3, 2);
+        assert.deepEqual(got.shape, [3, 3, 2, 2]);
+        assert.deepEqual(Array.from(got.dataSync()), Array.from(tf.slice(x, [0, 0, 0, 0], [3, 3, 2, 2]).dataSync()));
+        assert.equal(cropTopLeft(x, 5, 4), x);
+      });
+    });
   }
 });

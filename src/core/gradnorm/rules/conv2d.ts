@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationName, activationOf, fusedActivation, fusedBlock, hasFastBackward } from './activation';
 import { chooseForm, fromPerExample, unfoldedKernel } from './contrib';
+import { cropTopLeft } from './crop';
 import { depthwiseKernelAndBias } from './depthwise';
 import { flipKernel, inputGradient, samePad, type ConvGeometry } from './conv-input-grad';
 import { fusedConv2dKernel } from './fused-kernels';
@@ -29,16 +30,23 @@ function dilatedConv(a: tf.Tensor4D, W: tf.Tensor4D, g: ConvGeometry): tf.Tensor
 
 /**
  * Unfolds (im2col) the input into U[b, t, (i·kw + j)·C + c] = a_pad[b, t_y·sh + i·dh, t_x·sw + j·dw, c]
- * for the Ho×Wo output positions t: the same index order as the kernel reshaped (kh·kw·C, O).
+ * for the first Ho×Wo output positions t: the same index order as the kernel reshaped (kh·kw·C, O).
+ * `top` and `left`: the convolution's padding before the input.
  */
-function unfold(a: tf.Tensor4D, g: ConvGeometry, Ho: number, Wo: number): tf.Tensor3D {
+function unfold(a: tf.Tensor4D, g: ConvGeometry, Ho: number, Wo: number, top: number, left: number): tf.Tensor3D {
   const [B, H, Wd, C] = a.shape;
-  let x = a;
-  if (g.same) {
-    const ph = samePad(H, Ho, g.kh, g.sh, g.dh);
-    const pw = samePad(Wd, Wo, g.kw, g.sw, g.dw);
-    if (ph[0] + ph[1] + pw[0] + pw[1] > 0) x = tf.pad(a, [[0, 0], ph, pw, [0, 0]]);
-  }
+  // Padded rows the Ho output positions read: (Ho − 1)·s + (k − 1)·d + 1, `top` of them above the input.
+  const bottom = Math.max(0, (Ho - 1) * g.sh + (g.kh - 1) * g.dh + 1 - top - H);
+  const right = Math.max(0, (Wo - 1) * g.sw + (g.kw - 1) * g.dw + 1 - left - Wd);
+  const x =
+    top + bottom + left + right > 0
+      ? tf.pad(a, [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ])
+      : a;
   const cols: tf.Tensor[] = [];
   for (let i = 0; i < g.kh; i++) {
     for (let j = 0; j < g.kw; j++) {
@@ -69,9 +77,12 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
   const actName = activationName(config);
   const useBias = config.useBias !== false;
   let how = 'conv2d';
+  // Set by forward from the plan: the output rows/columns anything reads (δ is zero past them).
+  let readExtent: ForwardHooks['readExtent'];
   return {
     forward([a], [W, b], hooks: ForwardHooks) {
       hooks.save(a);
+      readExtent = hooks.readExtent;
       const pad = g.same ? 'same' : 'valid';
       const stride1 = g.sh === 1 && g.sw === 1;
       const dilated = g.dh !== 1 || g.dw !== 1;
@@ -86,7 +97,7 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
             const y = fusedConv2dKernel(x as tf.Tensor4D, W as tf.Tensor4D, useBias ? b : undefined, [sh, sw], pad, [dh, dw], fa ?? 'linear');
             return fa ? y : act(y);
           },
-          hooks.inputNeedsGrad ? (delta) => inputGradient(delta as tf.Tensor4D, W as tf.Tensor4D, flipped, a.shape, g) : undefined,
+          hooks.inputNeedsGrad ? (delta) => inputGradient(delta as tf.Tensor4D, W as tf.Tensor4D, flipped, a.shape, g, readExtent?.(delta.shape[1]!, delta.shape[2]!)) : undefined,
           hooks.capture,
           hooks.hold,
         );
@@ -95,23 +106,28 @@ export function conv2dRule(config: Record<string, unknown>): LayerRule {
       if (useBias) z = tf.add(z, b);
       return act(hooks.tap(z));
     },
-    contributions([a], delta, _w, [rW, rb], want: Want) {
+    contributions([a], fullDelta, _w, [rW, rb], want: Want) {
       const [B, H, Wd, C] = a.shape;
-      const [, Ho, Wo, O] = delta.shape;
+      const [, HoFull, WoFull, O] = fullDelta.shape;
+      // Padding from the full output size; the sums then run over the positions where δ can be nonzero
+      // only (the benchmark CNN's second conv: 10×10 of 11×11, whose last row and column no pool reads).
+      const ph = g.same ? samePad(H, HoFull, kh, sh, dh) : [0, 0];
+      const pw = g.same ? samePad(Wd, WoFull, kw, sw, dw) : [0, 0];
+      const [Ho, Wo] = readExtent ? readExtent(HoFull, WoFull) : [HoFull, WoFull];
+      const delta = cropTopLeft(fullDelta as tf.Tensor4D, Ho, Wo);
       const D = delta.reshape([B, Ho * Wo, O]) as tf.Tensor3D;
       const form = chooseForm(Ho * Wo, kh * kw * C, O, want);
       how = `conv2d ${kh}×${kw} over ${Ho}×${Wo} positions: ${form}`;
       if (form === 'materialised') {
-        const ph = g.same ? samePad(H, Ho, kh, sh, dh) : [0, 0];
-        const pw = g.same ? samePad(Wd, Wo, kw, sw, dw) : [0, 0];
         const geom = { B, H, W: Wd, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, pad: [ph[0], ph[1], pw[0], pw[1]] as [number, number, number, number] };
         const res = depthwiseKernelAndBias(a as tf.Tensor4D, delta as tf.Tensor4D, geom, rW?.dataSync(), rb?.dataSync(), want, useBias);
         return res.bias ? [res.kernel, res.bias] : [res.kernel];
       }
       const bias = useBias ? [fromPerExample(tf.sum(D, 1), rb, want)] : [];
-      return [unfoldedKernel(unfold(a as tf.Tensor4D, g, Ho, Wo), D, rW, want).result, ...bias];
+      return [unfoldedKernel(unfold(a as tf.Tensor4D, g, Ho, Wo, ph[0], pw[0]), D, rW, want).result, ...bias];
     },
     describe: () => how,
     takesReluDelta: actName === 'relu',
+    takesReadExtent: true,
   };
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readView } from '../../tf/heap';
+import { cropTopLeft } from './crop';
 import type { Want, WeightResult } from './types';
 
 /**
@@ -113,7 +114,7 @@ export function depthwiseKernelAndBias(
         [0, 0],
       ]);
     }
-    if (x.shape[1] !== Hc || x.shape[2] !== Wc) x = tf.slice(x, [0, 0, 0, 0], [B, Hc, Wc, C]);
+    x = cropTopLeft(x, Hc, Wc);
     // The original stride s becomes the depthwise dilation, the original dilation d its stride.
     return tf.depthwiseConv2d(tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D, tf.transpose(delta, [1, 2, 0, 3]) as tf.Tensor4D, [dh, dw], 'valid', 'NHWC', [sh, sw]);
   });

@@ -39,6 +39,19 @@ function backward2x2(xv: Float32Array, dv: Float32Array, dx: Float32Array, B: nu
 }
 
 /**
+ * For a valid max pool: the input rows and columns its windows cover, (out − 1)·stride + pool with
+ * out = ⌊(in − pool)/stride⌋ + 1, as a function of the input's size. Undefined for SAME padding (every
+ * row is read) and channels-first pools.
+ */
+export function maxPoolReadExtent(config: Record<string, unknown>): ((rows: number, cols: number) => [number, number]) | undefined {
+  if (config.dataFormat === 'channelsFirst' || config.padding === 'same') return undefined;
+  const [ph, pw] = pair(config.poolSize, [2, 2]);
+  const [sh, sw] = pair(config.strides ?? config.poolSize, [ph, pw]);
+  const read = (n: number, p: number, s: number) => (n < p ? n : Math.floor((n - p) / s) * s + p);
+  return (rows, cols) => [read(rows, ph, sh), read(cols, pw, sw)];
+}
+
+/**
  * MaxPooling2D (channels-last) with its backward done in JS: wasm's MaxPoolGrad kernel is slow, while
  * routing dy to each window's arg-max is one pass over the input. The arg-max rule is tfjs' own (its
  * CPU kernel: the first strictly greater value in row-major window order wins), so the gradient is

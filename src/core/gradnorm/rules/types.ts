@@ -45,6 +45,11 @@ export interface ForwardHooks {
    * (plan.ts): the backward then receives δ itself and must not apply its activation's derivative.
    */
   dyIsDelta: boolean;
+  /**
+   * Set when the layer's only consumer (a valid max pool) reads just the first rows and columns of its
+   * output (plan.ts): δ is zero beyond them. Maps the output's size to the size read.
+   */
+  readExtent?: (rows: number, cols: number) => [number, number];
 }
 
 /** The vectorised per-example rule of one layer type (PERFORMANCE-NOTES.md, "the method"). */
@@ -60,4 +65,6 @@ export interface LayerRule {
   describe(): string;
   /** True when the rule honours ForwardHooks.dyIsDelta for a relu layer (its fused block's backward). */
   takesReluDelta?: boolean;
+  /** True when the rule uses ForwardHooks.readExtent to skip positions where δ is zero. */
+  takesReadExtent?: boolean;
 }
