@@ -46,6 +46,8 @@ export async function readTfeventsLog(runDir: string, parts: TfeventsPart[], opt
     let currentFile = '';
     const decoder = new EventDecoder({
       scalar: (tag, step, wallTime, value) => series.push(part.prefix + tag, step, value, wallTime),
+      // The same series, looked up once per tag rather than once per point.
+      scalarTarget: (tag) => series.builder(part.prefix + tag),
       hparams: (h) => {
         if (h.kind === 'experiment') sawExperiment = true;
         if (h.kind === 'session_start' && Object.keys(h.hparams).length > 0) {

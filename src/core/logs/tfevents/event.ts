@@ -1,5 +1,13 @@
-import { ProtoError, ProtoReader, StringCache, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, readFloat32LE, readFloat64LE, readRepeated } from './protobuf';
+import * as protobuf from './protobuf';
+import { ProtoError, ProtoReader, StringCache } from './protobuf';
 import { decodeHparamsPluginData, type HparamsPluginData } from './hparams';
+import * as tagTable from './tag-table';
+import { TagTable, type Shape, type TagEntry } from './tag-table';
+
+// Bound once at load: these are used per record or per field, and under tsx (bench, tests) an imported
+// binding is read through an accessor on every use (see framing.ts).
+const { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, readFloat32LE, readFloat64LE, readRepeated } = protobuf;
+const { findShape, sameShape } = tagTable;
 
 /**
  * Decoding of `tensorflow.Event` records (tensorflow/core/util/event.proto) down to what a scalar reader
@@ -31,8 +39,19 @@ export const HPARAMS_PLUGIN = 'hparams';
 
 export interface EventSink {
   scalar(tag: string, step: number, wallTime: number, value: number): void;
+  /**
+   * Optional: where one tag's scalars go. When given, the decoder asks once per tag and then hands that
+   * tag's points to the target's `push`, never calling `scalar` (a series builder, say: no lookup by
+   * tag per point).
+   */
+  scalarTarget?(tag: string): ScalarTarget;
   hparams?(data: HparamsPluginData, step: number, wallTime: number): void;
   fileVersion?(version: string): void;
+}
+
+/** The receiver of one tag's scalar points. */
+export interface ScalarTarget {
+  push(step: number, value: number, wallTime: number): void;
 }
 
 /**
@@ -40,8 +59,19 @@ export interface EventSink {
  * scalar") only with the tag's first event, so later events are recognised by remembering it per run.
  */
 export class EventDecoder {
-  /** tag → plugin name (or `scalars` for data class SCALAR), from the first event that said so. */
-  readonly pluginByTag = new Map<string, string>();
+  /**
+   * tag → plugin name (or `scalars` for data class SCALAR), from the first event that said so. Changed
+   * only through `setPlugin`, which counts changes in `pluginVersion`: the fast path caches "this tag is
+   * a `scalars` tag" per tag, valid while the version is unchanged.
+   */
+  private readonly pluginByTag = new Map<string, string>();
+  private pluginVersion = 0;
+  /** tag → where its scalars go (see `EventSink.scalarTarget`). */
+  private readonly targets = new Map<string, ScalarTarget>();
+  /** Tags the fast path has seen, by their bytes. */
+  private readonly tags = new TagTable();
+  /** The shape of the last scalar event read by the fast path (its `next` is the guess for the next). */
+  private lastShape: Shape | undefined;
   /** Summary values that were tensors we could not read as a scalar although marked as one. */
   unreadableScalarTensors = 0;
   private readonly strings = new StringCache();
@@ -64,7 +94,13 @@ export class EventDecoder {
 
   /** Decodes one Event record. Throws `ProtoError` on malformed bytes (the caller counts and skips it). */
   decode(payload: Uint8Array, start = 0, end = payload.length): void {
-    if (this.opts.fastPath !== false && this.decodeScalarFast(payload, start, end)) return;
+    if (this.opts.fastPath !== false) {
+      if (payload !== this.viewBuf) {
+        this.viewBuf = payload;
+        this.view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+      }
+      if (this.decodeKnownShape(payload, start, end) || this.decodeScalarFast(payload, start, end)) return;
+    }
     const r = this.rEvent.reset(payload, start, end);
     let wallTime = NaN;
     let step = 0;
@@ -90,22 +126,46 @@ export class EventDecoder {
   }
 
   /**
+   * The commonest record of all, by comparison: wall time, step and then a summary whose bytes, value
+   * aside, equal those of the scalar event that followed the previous one last time (`Shape`). The
+   * fast path below would parse such bytes exactly as it parsed them then, so what it found is reused.
+   */
+  private decodeKnownShape(b: Uint8Array, start: number, end: number): boolean {
+    const sh = this.lastShape?.next;
+    if (sh === undefined || end - start < 11 || b[start] !== 0x09 || b[start + 9] !== 0x10) return false;
+    let p = start + 10;
+    // The step, read as in `decodeScalarFast`.
+    let step = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= end || mul > 2 ** 42) return false;
+      const c = b[p++];
+      step += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 128;
+    }
+    if (end - p !== sh.bytes.length || !sameShape(sh, this.view, p)) return false;
+    const dv = this.view;
+    if (!this.emit(sh.tag, sh.tensor, sh.meta, step, dv.getFloat64(start + 1, true), dv.getFloat32(p + sh.valueAt, true))) return false;
+    this.lastShape = sh;
+    return true;
+  }
+
+  /**
    * The common record, decoded inline: an Event with wall_time, step and a Summary holding one Value that
    * is a `simple_value`, or a float32 scalar tensor (rank 0, `tensor_content`) whose metadata is absent or
    * only names plugin `scalars`, as TF2 writes it. Emits nothing and returns false for anything else, which
    * the general decoder then reads; so the two paths cannot disagree on what they both accept.
    */
   private decodeScalarFast(b: Uint8Array, start: number, end: number): boolean {
-    if (b !== this.viewBuf) {
-      this.viewBuf = b;
-      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    }
     const dv = this.view;
     let p = start;
     let wall = NaN;
     let step = 0;
     let sumStart = -1;
     let sumEnd = -1;
+    // Where the (last) summary field starts: when it is also the last field, its bytes are a `Shape`.
+    let sumKeyAt = -1;
     while (p < end) {
       const key = b[p++];
       if (key === 0x09) {
@@ -124,6 +184,7 @@ export class EventDecoder {
         }
         step = v;
       } else if (key === 0x2a) {
+        sumKeyAt = p - 1;
         if (p >= end) return false;
         let len = b[p++];
         if (len >= 0x80) {
@@ -146,6 +207,7 @@ export class EventDecoder {
     let tagEnd = -1;
     let simple = false;
     let value = NaN;
+    let valueAt = -1;
     let tensor = false;
     let meta = false;
     while (p < valEnd) {
@@ -159,12 +221,14 @@ export class EventDecoder {
       } else if (key === 0x15) {
         if (p + 4 > valEnd) return false;
         value = dv.getFloat32(p, true);
+        valueAt = p;
         simple = true;
         p += 4;
       } else if (key === 0x42) {
         // TensorProto { 08 01 (DT_FLOAT) 12 00 (shape []) 22 04 <float32> } and nothing else.
         if (p + 11 > valEnd || b[p] !== 10 || b[p + 1] !== 0x08 || b[p + 2] !== 0x01 || b[p + 3] !== 0x12 || b[p + 4] !== 0x00 || b[p + 5] !== 0x22 || b[p + 6] !== 0x04) return false;
         value = dv.getFloat32(p + 7, true);
+        valueAt = p + 7;
         tensor = true;
         p += 11;
       } else if (key === 0x4a) {
@@ -180,14 +244,54 @@ export class EventDecoder {
       } else return false;
     }
     if (tagStart < 0 || simple === tensor) return false;
-    const tag = this.strings.get(b, tagStart, tagEnd);
-    if (tensor) {
-      if (meta) {
-        if (this.pluginByTag.get(tag) !== SCALARS_PLUGIN) this.pluginByTag.set(tag, SCALARS_PLUGIN);
-      } else if (this.pluginByTag.get(tag) !== SCALARS_PLUGIN) return false;
-    } else if (meta && this.pluginByTag.get(tag) !== SCALARS_PLUGIN) this.pluginByTag.set(tag, SCALARS_PLUGIN);
-    this.sink.scalar(tag, step, wall, value);
+    let e = this.tags.lookup(b, tagStart, tagEnd);
+    if (e === undefined) {
+      const text = this.strings.get(b, tagStart, tagEnd);
+      e = this.tags.insert(b, tagStart, tagEnd, text);
+      if (e === undefined) return false; // table full: the general decoder reads it
+    }
+    if (!this.emit(e, tensor, meta, step, wall, value)) return false;
+    // Nothing follows the summary, so a record made of a wall time, a step and these bytes would be
+    // parsed to the same decisions; `decodeKnownShape` checks that layout and compares the bytes.
+    if (sumEnd === end) {
+      const sh = findShape(e, b, dv, sumKeyAt, end, valueAt - sumKeyAt, tensor, meta);
+      if (sh && this.lastShape) this.lastShape.next = sh;
+      this.lastShape = sh;
+    }
     return true;
+  }
+
+  /**
+   * Hands one scalar to its tag's target, or returns false (emitting nothing) for a tensor without
+   * metadata whose tag is not known as a `scalars` tag. Metadata naming `scalars` records that, for
+   * later tensors without it; the per-tag flag `scalarsAt` saves a map lookup per point.
+   */
+  private emit(e: TagEntry, tensor: boolean, meta: boolean, step: number, wall: number, value: number): boolean {
+    if ((meta || tensor) && e.scalarsAt !== this.pluginVersion) {
+      if (this.pluginByTag.get(e.text) !== SCALARS_PLUGIN) {
+        if (!meta) return false;
+        this.setPlugin(e.text, SCALARS_PLUGIN);
+      }
+      e.scalarsAt = this.pluginVersion;
+    }
+    (e.target ??= this.targetFor(e.text)).push(step, value, wall);
+    return true;
+  }
+
+  private setPlugin(tag: string, plugin: string): void {
+    this.pluginByTag.set(tag, plugin);
+    this.pluginVersion++;
+  }
+
+  /** Where `tag`'s scalars go: the sink's target for it, or one that calls `sink.scalar`. */
+  private targetFor(tag: string): ScalarTarget {
+    let t = this.targets.get(tag);
+    if (t === undefined) {
+      const sink = this.sink;
+      t = sink.scalarTarget ? sink.scalarTarget(tag) : { push: (step, value, wallTime) => sink.scalar(tag, step, wallTime, value) };
+      this.targets.set(tag, t);
+    }
+    return t;
   }
 
   private decodeSummary(r: ProtoReader, step: number, wallTime: number): void {
@@ -237,7 +341,7 @@ export class EventDecoder {
       } else r.skip(wire);
     }
     if (plugin !== undefined && plugin !== '') {
-      if (this.pluginByTag.get(tag) !== plugin) this.pluginByTag.set(tag, plugin);
+      if (this.pluginByTag.get(tag) !== plugin) this.setPlugin(tag, plugin);
     } else plugin = this.pluginByTag.get(tag);
 
     if (plugin === HPARAMS_PLUGIN) {
@@ -245,13 +349,13 @@ export class EventDecoder {
       return;
     }
     if (simple !== undefined) {
-      this.sink.scalar(tag, step, wallTime, simple);
+      this.targetFor(tag).push(step, simple, wallTime);
       return;
     }
     if (tensorStart >= 0 && plugin === SCALARS_PLUGIN) {
       const v = tensorScalar(this.rTensor.reset(r.buf, tensorStart, tensorEnd));
       if (v === undefined) this.unreadableScalarTensors++;
-      else this.sink.scalar(tag, step, wallTime, v);
+      else this.targetFor(tag).push(step, v, wallTime);
     }
   }
 }
