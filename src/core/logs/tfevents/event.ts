@@ -288,7 +288,7 @@ export class EventDecoder {
     let t = this.targets.get(tag);
     if (t === undefined) {
       const sink = this.sink;
-      t = sink.scalarTarget ? sink.scalarTarget(tag) : { push: (step, value, wallTime) => sink.scalar(tag, step, wallTime, value) };
+      t = sink.scalarTarget ? sink.scalarTarget(tag) : new ScalarCallTarget(sink, tag);
       this.targets.set(tag, t);
     }
     return t;
@@ -357,6 +357,21 @@ export class EventDecoder {
       if (v === undefined) this.unreadableScalarTensors++;
       else this.targetFor(tag).push(step, v, wallTime);
     }
+  }
+}
+
+/**
+ * A target for sinks that only have `scalar`. A class rather than a closure per tag, so that the call
+ * `target.push` sees one function for all tags (V8 then inlines it; measured, bench/logs.ts).
+ */
+class ScalarCallTarget implements ScalarTarget {
+  constructor(
+    private readonly sink: EventSink,
+    private readonly tag: string,
+  ) {}
+
+  push(step: number, value: number, wallTime: number): void {
+    this.sink.scalar(this.tag, step, wallTime, value);
   }
 }
 
