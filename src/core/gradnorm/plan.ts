@@ -99,7 +99,7 @@ export function buildPlan(model: tf.LayersModel, params: ParamInfo[]): Plan {
   let trainableCount = 0;
   // Tensors that depend on some trainable layer's output: only they need gradients.
   const downstream = new Set<number>();
-  const steps: PlanStep[] = nodes.map((n) => {
+  const built: PlanStep[] = nodes.map((n) => {
     const inputDown = n.inputIds.some((id) => downstream.has(id));
     if (inputDown || n.layer.trainableWeights.length > 0) n.outputIds.forEach((id) => downstream.add(id));
     if (n.layer.trainableWeights.length === 0) {
@@ -122,7 +122,7 @@ export function buildPlan(model: tf.LayersModel, params: ParamInfo[]): Plan {
     }
     return { ...n, trainable: { index: trainableCount++, rule, params: idx as number[], inputNeedsGrad: inputDown, dyIsDelta: false } };
   });
-  poolShortcuts(steps, outputId);
+  const steps = poolShortcuts(built, outputId);
   const idInputs = steps
     .filter((s) => s.layer.getClassName() === 'Embedding' && s.inputIds.includes(model.inputs[0].id))
     .map((s) => ({ layer: s.layer.name, inputDim: Number((s.layer.getConfig() as { inputDim: number }).inputDim) }));
