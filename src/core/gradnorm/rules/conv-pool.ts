@@ -48,19 +48,21 @@ export function convPoolRule(conv: Record<string, unknown>, pool: Record<string,
       const f = tf.customGrad(() => {
         const y = hooks.hold(fusedConv2dKernel(a as tf.Tensor4D, W as tf.Tensor4D, useBias ? b : undefined, [sh, sw], same ? 'same' : 'valid', [1, 1], act));
         const [, Ho, Wo] = y.shape;
-        // The input as the convolution reads it: with SAME padding, padded once here, so the loop needs no bounds checks.
+        // The input as the convolution reads it: with SAME padding, padded once here, so the loop needs no
+        // bounds checks. (Unpadded, `a` itself: the forward's tensors live until tf.grads returns.)
         const [pt, pb] = same ? samePad(H, Ho, 3, sh, 1) : [0, 0];
         const [pl, pr] = same ? samePad(Wd, Wo, 3, sw, 1) : [0, 0];
-        const xp = hooks.hold(
+        const xp =
           pt + pb + pl + pr > 0
-            ? tf.pad(a, [
-                [0, 0],
-                [pt, pb],
-                [pl, pr],
-                [0, 0],
-              ])
-            : a.clone(),
-        );
+            ? hooks.hold(
+                tf.pad(a, [
+                  [0, 0],
+                  [pt, pb],
+                  [pl, pr],
+                  [0, 0],
+                ]),
+              )
+            : a;
         return {
           value: tf.maxPool(y, 2, 2, 'valid'),
           gradFunc: (dp: tf.Tensor) => {
@@ -69,7 +71,8 @@ export function convPoolRule(conv: Record<string, unknown>, pool: Record<string,
             const out = perExampleFromPool(readView(y), readView(xp), readView(dp), geom);
             G = out.G;
             bias = out.bias;
-            hooks.capture(tf.keep(tf.clone(dp)));
+            // The engine needs a δ to know the layer reached the loss; contributions only read its batch size.
+            hooks.capture(tf.keep(tf.zeros([B])));
             return [tf.zeros([])];
           },
         };
@@ -121,6 +124,8 @@ function perExampleFromPool(y: Float32Array, x: Float32Array, dp: Float32Array, 
   const val = new Float64Array(nW);
   const yRow = Wo * O;
   const xRow = Wx * C;
+  // relu′ = [max > 0] as a 0/1 factor, forced to 1 for a linear conv (no data-dependent branch).
+  const keepAll = relu ? 0 : 1;
   for (let b = 0; b < B; b++) {
     const yb = b * Ho * yRow;
     const xb = b * Hx * xRow;
@@ -137,7 +142,7 @@ function perExampleFromPool(y: Float32Array, x: Float32Array, dp: Float32Array, 
           const top = r0 * O;
           const bottom = yRow + r1 * O;
           const down = +(y[i0 + bottom] > y[i0 + top]);
-          const v = relu ? dp[db + w * O + o] * +(y[i0 + top + down * (bottom - top)] > 0) : dp[db + w * O + o];
+          const v = dp[db + w * O + o] * (+(y[i0 + top + down * (bottom - top)] > 0) | keepAll);
           // The arg-max's output position, then the top-left corner of the input patch it read.
           const py = 2 * oy + down;
           const px = 2 * ox + r0 + down * (r1 - r0);
