@@ -155,6 +155,8 @@ async function perBatch(): Promise<string> {
     rows.push(
       `| ${name} | ${fmt(t.forward)} | ${fmt(t.variableGrads ?? NaN)} | ${fmt(t.normsOnly)} | ${fmt(t.engine)} | ${fmt(t.diagonal)} | ${fmt(naive)}${naiveOn === 'cpu' ? ' (cpu)' : ''} | ${ratio(t.normsOnly, t.forward)} | ${ratio(t.engine, t.forward)} | ${ratio(naive, t.engine)} |`,
     );
+    // How each layer's norms were formed in the timed passes (rules' own descriptions).
+    notes.push(`${name}, engine per layer: ${plan.steps.filter((s) => s.trainable).map((s) => `${s.layer.name}: ${s.trainable!.rule.describe()}`).join('; ')}.`);
     if (vgNote) notes.push(`${name}: tf.variableGrads fails on wasm (${vgNote}).`);
     if (naiveOn === 'cpu') notes.push(`${name}: the naive loop cannot run on wasm (no Conv2DBackpropFilter kernel); like the engine's own fallback it ran on the cpu backend, so its column is a cpu time.`);
     problem.model.dispose();

@@ -26,7 +26,7 @@ export function samePad(inSize: number, outSize: number, k: number, s: number, d
  * conv2dTranspose (the same Conv2DBackpropInput tfjs' gradient uses).
  *
  * `nonzero` (stride 1): δ is zero outside its first nonzero[0] rows and nonzero[1] columns (an unread
- * border, plan.ts), so the input rows and columns past the last one those reach get a zero gradient
+ * border, pool-shortcuts.ts), so the input rows and columns past the last one those reach get a zero gradient
  * without being computed (the convolution's cost is per output position).
  */
 export function inputGradient(delta: tf.Tensor4D, W: tf.Tensor4D, flipped: tf.Tensor4D | undefined, inShape: number[], g: ConvGeometry, nonzero?: [number, number]): tf.Tensor4D {

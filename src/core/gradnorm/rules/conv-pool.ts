@@ -42,7 +42,7 @@ export function convPoolRule(conv: Record<string, unknown>, pool: Record<string,
   let bias: Float64Array | undefined;
   return {
     forward([a], [W, b], hooks: ForwardHooks) {
-      if (hooks.inputNeedsGrad) throw new Error('convPoolRule: the input gradient is not computed (plan.ts merges only first convs)');
+      if (hooks.inputNeedsGrad) throw new Error('convPoolRule: the input gradient is not computed (pool-shortcuts.ts merges only first convs)');
       const [B, H, Wd, C] = a.shape as number[];
       const [, , , O] = W.shape;
       const f = tf.customGrad(() => {

@@ -57,7 +57,7 @@ export function maxPoolReadExtent(config: Record<string, unknown>): ((rows: numb
  * CPU kernel: the first strictly greater value in row-major window order wins), so the gradient is
  * identical to tf.grad of tf.maxPool.
  *
- * With `relu` (the input is a relu output read by nothing else, plan.ts) the backward returns
+ * With `relu` (the input is a relu output read by nothing else, pool-shortcuts.ts) the backward returns
  * ∂L/∂z = dx·relu′(z) instead of dx: relu′ = [y > 0] matters only at arg-maxes, where y is the window's
  * maximum. The product is the one tfjs' mask would form (dv·1 or dv·0).
  */

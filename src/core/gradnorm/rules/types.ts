@@ -42,12 +42,12 @@ export interface ForwardHooks {
   inputNeedsGrad: boolean;
   /**
    * True when the layer's only consumer is a max pool that applies relu′ while routing the gradient
-   * (plan.ts): the backward then receives δ itself and must not apply its activation's derivative.
+   * (pool-shortcuts.ts): the backward then receives δ itself and must not apply its activation's derivative.
    */
   dyIsDelta: boolean;
   /**
    * Set when the layer's only consumer (a valid max pool) reads just the first rows and columns of its
-   * output (plan.ts): δ is zero beyond them. Maps the output's size to the size read.
+   * output (pool-shortcuts.ts): δ is zero beyond them. Maps the output's size to the size read.
    */
   readExtent?: (rows: number, cols: number) => [number, number];
 }
