@@ -3,6 +3,7 @@
  * N; partial states from several workers merge exactly (sums add, top-k lists merge, fixed histogram
  * bins add), so splitting the examples does not change the result beyond float64 summation order.
  */
+import type { GradStats as TheoryGradStats } from '../theory/predict';
 
 /** Fixed log10 bins (width 0.05 over [−40, 40]) so partial histograms from workers can be added. */
 const HIST_MIN = -40;
@@ -153,23 +154,14 @@ export interface ParamDescription {
   offset: number;
 }
 
-/** The statistics the theory needs (THEORY.md notation; population normalisation 1/N). */
-export interface GradStats {
-  n: number;
-  /** mean_b ℓ_b, regularisers included. */
-  meanLoss: number;
-  /** E_b ‖g_b‖². */
-  meanSqNorm: number;
-  /** ‖ḡ‖², ḡ = mean_b g_b. */
-  meanGradSqNorm: number;
-  /** tr Σ = E_b‖g_b‖² − ‖ḡ‖². */
-  traceCov: number;
+/**
+ * The theory's statistics (THEORY.md notation; population normalisation 1/N; mean loss with the
+ * regularisers) plus what the engine reports about how it got them.
+ */
+export interface GradStats extends TheoryGradStats {
   perWeight: { name: string; meanSqNorm: number; size: number }[];
-  /** E_b g_b,i² per parameter (Adam's Σ_ii + ḡ_i²); absent unless requested (`diagonal`). */
-  diagSecondMoment?: Float64Array;
-  /** ḡ per parameter. */
+  /** ḡ per parameter (always computed by the engine). */
   meanGrad: Float64Array;
-  /** Standard deviation of ‖g_b‖² over the examples (population). */
   sqNormSd: number;
   top: TopEntry[];
   histogram: Histogram;

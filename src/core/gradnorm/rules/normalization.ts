@@ -41,17 +41,22 @@ export function layerNormRule(config: Record<string, unknown>): LayerRule {
       const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
       hooks.save(xhat);
       const bshape = broadcastShape(x.shape, axes);
-      let z: tf.Tensor = xhat;
-      let k = 0;
-      if (scale) z = tf.mul(z, weights[k++].reshape(bshape));
-      if (center) z = tf.add(z, weights[k++].reshape(bshape));
-      return hooks.tap(z);
+      return hooks.tap(applyAffine(xhat, weights, bshape, scale, center));
     },
     contributions([xhat], delta, _w, r, want) {
       return affineResults(xhat, delta, axesOf(config.axis, xhat.rank), scale, center, r, want);
     },
     describe: () => 'layer normalisation: materialised γ, β',
   };
+}
+
+/** z = x̂·γ + β with whichever of γ (scale) and β (center) the layer has, in Keras' weight order. */
+function applyAffine(xhat: tf.Tensor, weights: tf.Tensor[], bshape: number[], scale: boolean, center: boolean): tf.Tensor {
+  let z: tf.Tensor = xhat;
+  let k = 0;
+  if (scale) z = tf.mul(z, weights[k++].reshape(bshape));
+  if (center) z = tf.add(z, weights[k++].reshape(bshape));
+  return z;
 }
 
 /**
@@ -68,11 +73,7 @@ export function batchNormRule(config: Record<string, unknown>, moving: { mean: t
       const bshape = broadcastShape(x.shape, axes);
       const xhat = tf.mul(tf.sub(x, moving.mean.reshape(bshape)), tf.rsqrt(tf.add(moving.variance.reshape(bshape), eps)));
       hooks.save(xhat);
-      let z: tf.Tensor = xhat;
-      let k = 0;
-      if (scale) z = tf.mul(z, weights[k++].reshape(bshape));
-      if (center) z = tf.add(z, weights[k++].reshape(bshape));
-      return hooks.tap(z);
+      return hooks.tap(applyAffine(xhat, weights, bshape, scale, center));
     },
     contributions([xhat], delta, _w, r, want) {
       return affineResults(xhat, delta, axesOf(config.axis, xhat.rank), scale, center, r, want);
