@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TfeventsWriter, type ScalarEncoding } from '../../../src/core/logs/tfevents/writer';
 
 /**
@@ -8,8 +8,8 @@ import { TfeventsWriter, type ScalarEncoding } from '../../../src/core/logs/tfev
  * plain data the test also keeps, so reading it back can be compared with what was written.
  */
 
-/** The real logs shared with the project (read in place, never copied). */
-export const REAL_LOGS = resolve(__dirname, '../../../../shared/data/real-logs');
+/** The real logs shared with the project (read in place, never copied; absent on a bare clone: ../external). */
+export { REAL_LOGS } from '../external';
 
 const made: string[] = [];
 

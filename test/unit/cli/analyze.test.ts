@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert';
-import * as path from 'node:path';
 import { analyzeOptionsFromArgs } from '../../../src/cli/commands/analyze';
 import { num } from '../../../src/cli/format/analysisText';
 import { runCli } from '../../support/cli';
+import { requireRealLogOrSkip } from '../../support/external';
 import { assertValidResult } from '../../support/resultSchema';
-
-const REAL = path.resolve(__dirname, '../../../../shared/data/real-logs');
 
 describe('heatcap analyze (CLI contract)', () => {
   it('parses the documented flags into AnalyzeOptions, with paths resolved against the cwd', () => {
@@ -46,15 +44,15 @@ describe('heatcap analyze (CLI contract)', () => {
     assert.match(r.err, /\/nonexistent\/heatcap-runs: no such file or folder/);
   });
 
-  it('on real Keras logs without a learning rate: no invented η, a readable report, exit 0', async () => {
-    const r = await runCli(['analyze', path.join(REAL, 'keras-tf2-mnist'), '--all']);
+  it('on real Keras logs without a learning rate: no invented η, a readable report, exit 0', async function () {
+    const r = await runCli(['analyze', requireRealLogOrSkip(this, 'keras-tf2-mnist'), '--all']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /No learning rate stated for/);
     assert.doesNotMatch(r.out, /NaN|undefined/);
   });
 
-  it('--json prints a schema-valid array with --all', async () => {
-    const r = await runCli(['analyze', path.join(REAL, 'keras-tf2-mnist'), '--all', '--json']);
+  it('--json prints a schema-valid array with --all', async function () {
+    const r = await runCli(['analyze', requireRealLogOrSkip(this, 'keras-tf2-mnist'), '--all', '--json']);
     assert.equal(r.code, 0, r.err);
     const results = JSON.parse(r.out) as unknown[];
     assert.ok(Array.isArray(results) && results.length >= 2);
@@ -70,8 +68,8 @@ describe('heatcap analyze (CLI contract)', () => {
 });
 
 describe('heatcap CLI: --ipc and odd run ids', () => {
-  it('accepts --ipc on any command (the extension forks every command with it)', async () => {
-    const r = await runCli(['runs', path.join(REAL, 'hf-trainer-state'), '--json', '--ipc']);
+  it('accepts --ipc on any command (the extension forks every command with it)', async function () {
+    const r = await runCli(['runs', requireRealLogOrSkip(this, 'hf-trainer-state'), '--json', '--ipc']);
     assert.equal(r.code, 0, r.err);
     assert.ok(JSON.parse(r.out).runs.length >= 1);
   });

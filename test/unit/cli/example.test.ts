@@ -1,24 +1,22 @@
 /**
- * `heatcap example` on the UCI digits (/work/shared/data/digits, read in place) and small .npy files
+ * `heatcap example` on the UCI digits (examples/digits/data/digits.csv.gz, committed) and small .npy files
  * written from its rows. Oracle: the CSV text itself, split by hand here (not through the readers).
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { writeNpy } from '../../../src/core/data/npy';
 import { parseExampleOutput } from '../../../src/extension/compute/cliOutput';
 import { runCli } from '../../support/cli';
-
-const DIGITS = resolve(__dirname, '../../../../shared/data/digits/digits.csv.gz');
+import { DIGITS_CSV as DIGITS } from '../../support/external';
 
 describe('heatcap example', function () {
   let dir: string;
   let rows: number[][];
   before(async function () {
-    if (!existsSync(DIGITS)) this.skip();
     rows = gunzipSync(readFileSync(DIGITS)).toString('utf8').trim().split('\n').slice(0, 12).map((l) => l.split(',').map(Number));
     dir = await mkdtemp(join(tmpdir(), 'heatcap-example-'));
     const x = Float32Array.from(rows.flatMap((r) => r.slice(0, 64)));

@@ -6,6 +6,7 @@ import { gzipSync } from 'fflate';
 import { readCsv } from '../../../src/core/data/csv';
 import { readJsonl } from '../../../src/core/data/jsonl';
 import { openTrainingArrays } from '../../../src/core/data/open';
+import { DIGITS_CSV } from '../../support/external';
 
 const dir = mkdtempSync(join(tmpdir(), 'text-'));
 function file(name: string, text: string | Uint8Array): string {
@@ -34,8 +35,8 @@ describe('CSV and JSONL training data (oracle: hand-written files; exact)', () =
     assert.deepEqual(rows(t.labels), [2, 0]);
   });
 
-  it('reads the shared UCI digits file in place (1797 × 64, labels 0..9)', () => {
-    const t = readCsv(join(__dirname, '../../../../shared/data/digits/digits.csv.gz'));
+  it('reads the committed UCI digits file (1797 × 64, labels 0..9)', () => {
+    const t = readCsv(DIGITS_CSV);
     assert.equal(t.inputs.n, 1797);
     assert.deepEqual(t.inputs.rowShape, [64]);
     const y = rows(t.labels);

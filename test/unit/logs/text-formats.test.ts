@@ -6,7 +6,8 @@ import { readJsonlLog } from '../../../src/core/logs/read';
 import { readTrainerState } from '../../../src/core/logs/trainer-state';
 import { readMlflowRun } from '../../../src/core/logs/mlflow';
 import { isHeatcapError } from '../../../src/core/errors';
-import { REAL_LOGS, cleanupTempDirs, tempDir, writeMlflowRun, writeText, writeTrainerState } from '../../support/logs/fixtures';
+import { requireRealLogOrSkip } from '../../support/external';
+import { cleanupTempDirs, tempDir, writeMlflowRun, writeText, writeTrainerState } from '../../support/logs/fixtures';
 
 describe('JSON with NaN / Infinity (Python json.dumps)', () => {
   it('parses the bare tokens outside strings and leaves strings alone', () => {
@@ -67,8 +68,8 @@ describe('JSONL, trainer_state.json and MLflow readers', () => {
     );
   });
 
-  it('trainer_state.json (real file): training entries and six evaluation sets kept apart', async () => {
-    const data = await readTrainerState(join(REAL_LOGS, 'hf-trainer-state/trainer_state.json'));
+  it('trainer_state.json (real file): training entries and six evaluation sets kept apart', async function () {
+    const data = await readTrainerState(requireRealLogOrSkip(this, 'hf-trainer-state/trainer_state.json'));
     const tags = Object.keys(data.scalars);
     for (let g = 0; g < 6; g++) assert.ok(tags.includes(`eval_g${g}_loss`), `eval_g${g}_loss`);
     assert.ok(tags.includes('loss') && tags.includes('learning_rate') && tags.includes('grad_norm'));

@@ -8,7 +8,8 @@ import { EventDecoder } from '../../../src/core/logs/tfevents/event';
 import { readEventFile } from '../../../src/core/logs/tfevents/reader';
 import { encodeScalarEvent, TfeventsWriter } from '../../../src/core/logs/tfevents/writer';
 import { readTfeventsLog } from '../../../src/core/logs/read';
-import { REAL_LOGS, cleanupTempDirs, tempDir, writeText } from '../../support/logs/fixtures';
+import { requireRealLogOrSkip } from '../../support/external';
+import { cleanupTempDirs, tempDir, writeText } from '../../support/logs/fixtures';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -198,8 +199,8 @@ describe('TFRecord framing and event files', () => {
     );
   });
 
-  it('reads the real Keras logs: scalar tensors kept, histograms/images/graph skipped', async () => {
-    const exp = join(REAL_LOGS, 'keras-tf2-mnist/experiments/Exp_2_sgd_200_0.2');
+  it('reads the real Keras logs: scalar tensors kept, histograms/images/graph skipped', async function () {
+    const exp = requireRealLogOrSkip(this, 'keras-tf2-mnist/experiments/Exp_2_sgd_200_0.2');
     const data = await readTfeventsLog(exp, [
       { dir: join(exp, 'train'), prefix: '' },
       { dir: join(exp, 'validation'), prefix: 'validation/' },
@@ -221,12 +222,12 @@ describe('TFRecord framing and event files', () => {
     assert.deepEqual(data.scalars['validation/epoch_loss'].values, data.scalars['validation/evaluation_loss_vs_iterations'].values);
   });
 
-  it('reads the real hparams trial: session_start_info as the directory name states it (units 200, dropout 0.2, sgd)', async () => {
-    const trial = join(REAL_LOGS, 'keras-tf2-mnist/hparam_tuning/Experiment 2_sgd_200_0.2');
+  it('reads the real hparams trial: session_start_info as the directory name states it (units 200, dropout 0.2, sgd)', async function () {
+    const trial = requireRealLogOrSkip(this, 'keras-tf2-mnist/hparam_tuning/Experiment 2_sgd_200_0.2');
     const data = await readTfeventsLog(trial, [{ dir: trial, prefix: '' }]);
     assert.deepEqual({ ...data.params[0].values }, { units: 200, dropout: 0.2, optimizer: 'sgd' });
     assert.equal(data.scalars.batch_loss.steps.length, 15000);
-    const top = join(REAL_LOGS, 'keras-tf2-mnist/hparam_tuning');
+    const top = requireRealLogOrSkip(this, 'keras-tf2-mnist/hparam_tuning');
     const def = await readTfeventsLog(top, [{ dir: top, prefix: '' }]);
     assert.equal(def.experimentOnly, true);
   });

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { isAbsolute, join } from 'node:path';
 import { runCli } from '../../support/cli';
-import { REAL_LOGS, cleanupTempDirs, tempDir, writeText, writeTfeventsRun } from '../../support/logs/fixtures';
+import { requireRealLogOrSkip } from '../../support/external';
+import { cleanupTempDirs, tempDir, writeText, writeTfeventsRun } from '../../support/logs/fixtures';
 
 describe('heatcap runs / heatcap scalars', () => {
   let root: string;
@@ -47,8 +48,8 @@ describe('heatcap runs / heatcap scalars', () => {
     assert.deepEqual(JSON.parse(r.out), { tag: 'loss', steps: [0, 1], values: [1, 0.5] });
   });
 
-  it('scalars on the real Keras run reads the merged validation tag', async () => {
-    const r = await runCli(['scalars', join(REAL_LOGS, 'keras-tf2-mnist/experiments/Exp_2_sgd_200_0.2'), '--tag', 'validation/epoch_loss', '--json']);
+  it('scalars on the real Keras run reads the merged validation tag', async function () {
+    const r = await runCli(['scalars', requireRealLogOrSkip(this, 'keras-tf2-mnist/experiments/Exp_2_sgd_200_0.2'), '--tag', 'validation/epoch_loss', '--json']);
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.out).steps, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });

@@ -6,7 +6,8 @@ import { LightningCsvWriter } from '../../../src/core/logs/csv/writer';
 import { discoverRuns } from '../../../src/core/runs/discover';
 import { readRun } from '../../../src/core/runs/read-run';
 import type { Run } from '../../../src/core/runs/model';
-import { REAL_LOGS, cleanupTempDirs, tempDir, writeJsonl, writeKerasCsv, writeMlflowRun, writeText, writeTfeventsRun, writeTrainerState } from '../../support/logs/fixtures';
+import { requireRealLogOrSkip } from '../../support/external';
+import { cleanupTempDirs, tempDir, writeJsonl, writeKerasCsv, writeMlflowRun, writeText, writeTfeventsRun, writeTrainerState } from '../../support/logs/fixtures';
 
 const loss = (n: number, scale = 1): [number, number][] => Array.from({ length: n }, (_, i) => [i, scale / (i + 1)]);
 const HOSTILE_DIR = '<img src=x onerror=alert(1)> \u0007bell';
@@ -205,8 +206,8 @@ describe('sweep grouping of nested layouts', () => {
 });
 
 describe('run discovery on the real logs (../shared/data/real-logs)', () => {
-  it('finds the HF run and the three Keras runs; Keras η is absent, not invented', async () => {
-    const found = await discoverRuns(REAL_LOGS);
+  it('finds the HF run and the three Keras runs; Keras η is absent, not invented', async function () {
+    const found = await discoverRuns(requireRealLogOrSkip(this));
     const paths = found.runs.map((r) => r.path).sort();
     assert.deepEqual(paths, ['hf-trainer-state', 'keras-tf2-mnist/experiments/Exp_11_sgd_300_0.5', 'keras-tf2-mnist/experiments/Exp_2_sgd_200_0.2', 'keras-tf2-mnist/hparam_tuning/Experiment 2_sgd_200_0.2']);
     for (const r of found.runs.filter((x) => x.path.startsWith('keras'))) assert.equal(r.hparams.lr, undefined, r.path);

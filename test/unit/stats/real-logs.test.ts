@@ -5,23 +5,22 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { convergedLoss } from '../../../src/core/stats/converged';
 import { analyseSchedule } from '../../../src/core/stats/schedule';
 import { chooseLossTag } from '../../../src/core/stats/tags';
-
-const FILE = resolve(__dirname, '../../../../shared/data/real-logs/hf-trainer-state/trainer_state.json');
+import { requireRealLogOrSkip } from '../../support/external';
 
 interface Entry { step: number; loss?: number; learning_rate?: number; [k: string]: unknown }
 
 describe('stats on a real HuggingFace trainer_state.json', () => {
-  // Read in a hook, not at load time: a missing ../shared folder then fails these tests, not the whole run.
+  // Read in a hook, not at load time: without ../shared (a bare clone) these tests skip, with the reason printed.
   let history: Entry[] = [];
   let train: Entry[] = [];
   let loss = { steps: [] as number[], values: [] as number[] };
   let lr = { steps: [] as number[], values: [] as number[] };
-  before(() => {
-    history = (JSON.parse(readFileSync(FILE, 'utf8')) as { log_history: Entry[] }).log_history;
+  before(function () {
+    const file = requireRealLogOrSkip(this, 'hf-trainer-state/trainer_state.json');
+    history = (JSON.parse(readFileSync(file, 'utf8')) as { log_history: Entry[] }).log_history;
     train = history.filter((e) => typeof e.loss === 'number');
     loss = { steps: train.map((e) => e.step), values: train.map((e) => e.loss as number) };
     lr = { steps: train.map((e) => e.step), values: train.map((e) => e.learning_rate as number) };

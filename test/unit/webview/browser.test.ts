@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { findWebviewAssets, renderHtmlReport } from '../../../src/core/report/html';
@@ -16,6 +16,7 @@ import { handlePanelMessage, type PanelActions } from '../../../src/extension/pa
 import { type ChartName, type HostToPanel, NO_CAPABILITIES, type PanelCapabilities, type PanelToHost, parsePanelToHost, PROTOCOL_VERSION } from '../../../src/shared/webviewProtocol';
 import { buildPanelHtml } from '../../../src/shared/webviewHtml';
 import { runCli } from '../../support/cli';
+import { DIGITS_CSV } from '../../support/external';
 import { HOSTILE } from '../../fixtures/results/generate';
 import { fixture, FIXTURE_NAMES, type FixtureName } from '../report/fixtures';
 import { chartsDrawn, drawnPixels, launchChromium, reportFile, type Watched, watchedPage } from './chromium';
@@ -256,10 +257,8 @@ describe('webview in headless Chromium', function () {
       await assertClean(w);
     });
 
-    it('draws the digit `heatcap example` reads from the UCI digits data, as the extension forwards it', async function () {
-      const digits = join(__dirname, '../../../../shared/data/digits/digits.csv.gz');
-      if (!existsSync(digits)) this.skip();
-      const cli = await runCli(['example', `--data=${digits}`, '--index=905', '--json']);
+    it('draws the digit `heatcap example` reads from the UCI digits data, as the extension forwards it', async () => {
+      const cli = await runCli(['example', `--data=${DIGITS_CSV}`, '--index=905', '--json']);
       assert.equal(cli.code, 0, cli.err);
       const answer = parseExampleOutput(JSON.parse(cli.out));
       const w = await openPanel();
