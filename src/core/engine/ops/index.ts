@@ -1,0 +1,48 @@
+/**
+ * The op table: every ONNX op the gradient program can differentiate, each rule in its own file.
+ * An op missing here is reported by name when a model uses it on the path from a parameter to the loss.
+ */
+import { add, div, mul, sub } from './elementwise';
+import { gemm, matmul } from './matmul';
+import { reshapeLike, transpose } from './reshape';
+import { logSoftmax, softmax } from './softmax';
+import { elu, erf, exp, leakyRelu, log, neg, notDifferentiable, passThrough, relu, sigmoid, softplus, sqrt, tanh } from './unary';
+import type { OpRule } from './types';
+
+export const OP_RULES: Record<string, OpRule> = {
+  Add: add,
+  Sub: sub,
+  Mul: mul,
+  Div: div,
+  MatMul: matmul,
+  Gemm: gemm,
+  Relu: relu,
+  LeakyRelu: leakyRelu,
+  Elu: elu,
+  Sigmoid: sigmoid,
+  Tanh: tanh,
+  Exp: exp,
+  Log: log,
+  Sqrt: sqrt,
+  Neg: neg,
+  Erf: erf,
+  Softplus: softplus,
+  Softmax: softmax,
+  LogSoftmax: logSoftmax,
+  Reshape: reshapeLike,
+  Flatten: reshapeLike,
+  Squeeze: reshapeLike,
+  Unsqueeze: reshapeLike,
+  Transpose: transpose,
+  Identity: passThrough,
+  Dropout: passThrough,
+  Cast: passThrough,
+  Shape: notDifferentiable,
+  Constant: notDifferentiable,
+  ConstantOfShape: notDifferentiable,
+  Range: notDifferentiable,
+  Equal: notDifferentiable,
+  Not: notDifferentiable,
+  ArgMax: notDifferentiable,
+  Size: notDifferentiable,
+};

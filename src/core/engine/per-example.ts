@@ -1,0 +1,141 @@
+/**
+ * From a weight's per-example gradient form (ops/types.ts PerExampleGrad) to the statistics the theory
+ * needs, as program outputs: per-example ‖g_b‖² (plus 2⟨g_b, r⟩ + ‖r‖² when the weight carries a penalty
+ * with gradient r), Σ_b g_b and, optionally, Σ_b g_b² elementwise (Adam's diagonal, THEORY.md §2).
+ * Factored forms never build the [B, weight] tensor unless the ghost norm would cost more.
+ */
+import { attr } from '../graph/types';
+import type { Emitter } from './emitter';
+import type { PerExampleGrad } from './ops/types';
+
+export interface WeightStatsNames {
+  /** [B] per-example squared norm, penalty included. */
+  sq: string;
+  /** Weight-shaped Σ_b h_b (penalty not included). */
+  sum: string;
+  /** Weight-shaped Σ_b h_b² (when asked for). */
+  sumSq?: string;
+}
+
+export interface WeightStatsRequest {
+  form: PerExampleGrad;
+  /** Dims of the weight value the form is about. */
+  dims: number[];
+  B: number;
+  shape(name: string): number[];
+  /** The penalty gradient r as a constant of the weight's dims (absent: no penalty). */
+  penaltyGrad?: string;
+  diagonal: boolean;
+}
+
+const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** The form as a dense [B, ...dims] tensor (used for shared weights and by tests). */
+export function materialize(em: Emitter, form: PerExampleGrad, dims: number[], B: number, shape: (n: string) => number[]): string {
+  switch (form.kind) {
+    case 'dense':
+      return form.g;
+    case 'outer': {
+      const [x, y] = form.layout === 'KM' ? [form.a, form.d] : [form.d, form.a];
+      const g = em.one('MatMul', [em.transpose(x, [0, 2, 1]), y]);
+      return em.reshape(g, [B, ...dims]);
+    }
+    case 'gather': {
+      const [, T, D] = shape(form.d);
+      const zeros = em.constant({ dims: [B, dims[0], D], dtype: 'float32', data: new Float32Array(B * dims[0] * D) }, 'zeros');
+      const idx = em.one('Expand', [em.unsqueeze(form.ids, [2]), em.i64([B, T, D])]);
+      return em.one('ScatterElements', [zeros, idx, form.d], { axis: attr.int(1), reduction: attr.string('add') });
+    }
+  }
+}
+
+function denseStats(em: Emitter, g: string, req: WeightStatsRequest): WeightStatsNames {
+  const P = prod(req.dims);
+  const g2 = em.reshape(g, [req.B, P]);
+  let sq = em.reduce('ReduceSumSquare', g2, [1], false);
+  if (req.penaltyGrad) {
+    const r = em.reshape(req.penaltyGrad, [1, P]);
+    sq = penaltyTerms(em, sq, em.reduce('ReduceSum', em.mul(g2, r), [1], false), req.penaltyGrad);
+  }
+  const sum = em.reshape(em.reduce('ReduceSum', g2, [0], false), req.dims);
+  const sumSq = req.diagonal ? em.reshape(em.reduce('ReduceSumSquare', g2, [0], false), req.dims) : undefined;
+  return { sq, sum, sumSq };
+}
+
+/** ‖h + r‖² = ‖h‖² + 2⟨h, r⟩ + ‖r‖². */
+function penaltyTerms(em: Emitter, sq: string, dot: string, r: string): string {
+  // No axes: every axis (both before and after opset 18).
+  const rAll = em.one('ReduceSumSquare', [r], { keepdims: attr.int(0) });
+  return em.add(em.add(sq, em.add(dot, dot)), rAll);
+}
+
+function outerStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'outer' }>, req: WeightStatsRequest): WeightStatsNames {
+  const [B, T, K] = req.shape(form.a);
+  const M = req.shape(form.d)[2];
+  let sq: string;
+  if (T === 1) {
+    sq = em.mul(em.reduce('ReduceSumSquare', form.a, [1, 2], false), em.reduce('ReduceSumSquare', form.d, [1, 2], false));
+  } else if (2 * T * T * (K + M) < T * K * M) {
+    // Ghost norm: ‖a_bᵀd_b‖² = ⟨a_b a_bᵀ, d_b d_bᵀ⟩, cost ∝ T²(K+M) instead of T·K·M.
+    const ga = em.one('MatMul', [form.a, em.transpose(form.a, [0, 2, 1])]);
+    const gd = em.one('MatMul', [form.d, em.transpose(form.d, [0, 2, 1])]);
+    sq = em.reduce('ReduceSum', em.mul(ga, gd), [1, 2], false);
+  } else {
+    sq = em.reduce('ReduceSumSquare', materialize(em, form, [K, M], B, req.shape), [1, 2], false);
+  }
+  if (req.penaltyGrad) {
+    // ⟨a_bᵀd_b, R⟩ = Σ_t (a_b,t·R)·d_b,t (KM); for MK, R is M×K and the roles swap.
+    const [x, y, rows, cols] = form.layout === 'KM' ? [form.a, form.d, K, M] : [form.d, form.a, M, K];
+    const R = em.reshape(req.penaltyGrad, [rows, cols]);
+    const dot = em.reduce('ReduceSum', em.mul(em.one('MatMul', [x, R]), y), [1, 2], false);
+    sq = penaltyTerms(em, sq, dot, req.penaltyGrad);
+  }
+  const a2 = em.reshape(form.a, [B * T, K]);
+  const d2 = em.reshape(form.d, [B * T, M]);
+  const [x2, y2] = form.layout === 'KM' ? [a2, d2] : [d2, a2];
+  const sum = em.reshape(em.one('Gemm', [x2, y2], { transA: attr.int(1) }), req.dims);
+  let sumSq: string | undefined;
+  if (req.diagonal) {
+    if (T === 1) {
+      // Σ_b (a_b ⊗ d_b)² = (A∘A)ᵀ(D∘D) (THEORY.md §2).
+      sumSq = em.reshape(em.one('Gemm', [em.mul(x2, x2), em.mul(y2, y2)], { transA: attr.int(1) }), req.dims);
+    } else {
+      const g = materialize(em, form, req.dims, B, req.shape);
+      sumSq = em.reshape(em.reduce('ReduceSumSquare', em.reshape(g, [B, prod(req.dims)]), [0], false), req.dims);
+    }
+  }
+  return { sq, sum, sumSq };
+}
+
+function gatherStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'gather' }>, req: WeightStatsRequest): WeightStatsNames {
+  const [B, T, D] = req.shape(form.d);
+  const V = req.dims[0];
+  // ‖Σ_t e_{id_t} d_tᵀ‖² = Σ_{t,t'} [id_t = id_t']·⟨d_t, d_t'⟩: no V-sized tensor per example.
+  const same = em.cast(em.one('Equal', [em.unsqueeze(form.ids, [2]), em.unsqueeze(form.ids, [1])]), 'float32');
+  const gd = em.one('MatMul', [form.d, em.transpose(form.d, [0, 2, 1])]);
+  let sq = em.reduce('ReduceSum', em.mul(same, gd), [1, 2], false);
+  if (req.penaltyGrad) {
+    const dot = em.reduce('ReduceSum', em.mul(em.one('Gather', [req.penaltyGrad, form.ids]), form.d), [1, 2], false);
+    sq = penaltyTerms(em, sq, dot, req.penaltyGrad);
+  }
+  const zeros = em.constant({ dims: [V, D], dtype: 'float32', data: new Float32Array(V * D) }, 'zeros');
+  const idx = em.one('Expand', [em.reshape(form.ids, [B * T, 1]), em.i64([B * T, D])]);
+  const sum = em.one('ScatterElements', [zeros, idx, em.reshape(form.d, [B * T, D])], { axis: attr.int(0), reduction: attr.string('add') });
+  let sumSq: string | undefined;
+  if (req.diagonal) {
+    const g = materialize(em, form, req.dims, B, req.shape);
+    sumSq = em.reduce('ReduceSumSquare', g, [0], false);
+  }
+  return { sq, sum: em.reshape(sum, req.dims), sumSq };
+}
+
+export function weightStats(em: Emitter, req: WeightStatsRequest): WeightStatsNames {
+  switch (req.form.kind) {
+    case 'dense':
+      return denseStats(em, req.form.g, req);
+    case 'outer':
+      return outerStats(em, req.form, req);
+    case 'gather':
+      return gatherStats(em, req.form, req);
+  }
+}
