@@ -29,7 +29,7 @@ export const add = binary((_ctx, dy) => dy);
 export const sub = binary((ctx, dy, i) => (i === 0 ? dy : ctx.em.neg(dy)));
 export const mul = binary((ctx, dy, i) => ctx.em.mul(dy, ctx.node.inputs[1 - i]));
 export const div = binary((ctx, dy, i) => {
-  const [a, b] = ctx.node.inputs;
+  const b = ctx.node.inputs[1];
   const em = ctx.em;
   // d(a/b)/da = 1/b; d(a/b)/db = −(a/b)/b.
   return i === 0 ? em.div(dy, b) : em.neg(em.div(em.mul(dy, ctx.node.outputs[0]), b));
