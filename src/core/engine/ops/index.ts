@@ -2,6 +2,7 @@
  * The op table: every ONNX op the gradient program can differentiate, each rule in its own file.
  * An op missing here is reported by name when a model uses it on the path from a parameter to the loss.
  */
+import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
 import { gemm, matmul } from './matmul';
 import { reshapeLike, transpose } from './reshape';
@@ -44,5 +45,6 @@ export const OP_RULES: Record<string, OpRule> = {
   Equal: notDifferentiable,
   Not: notDifferentiable,
   ArgMax: notDifferentiable,
+  Conv: conv,
   Size: notDifferentiable,
 };

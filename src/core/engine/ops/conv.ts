@@ -1,0 +1,133 @@
+/**
+ * Conv (N-d, NC…; 2-D and 1-D in practice): dx by ConvTranspose with the same weight, dW from the
+ * unfolded input (im2col), db = Σ dy. Per example (PERFORMANCE-NOTES.md "the method"): the input is
+ * unfolded into patches a [B, T, C·K] (T output positions, K kernel taps) by a Conv with a fixed one-hot
+ * kernel (group = C, the node's own strides/dilations/pads), so that G_b = d_bᵀ a_b with d = dy as
+ * [B, T, M]: the `outer` form (layout MK) for group = 1; for group > 1 the weight is block-diagonal in
+ * that picture and the per-example gradient is materialised per group (`dense`, [B, M, C/g, k…]).
+ */
+import { attr, intAttr } from '../../graph/types';
+import type { Emitter } from '../emitter';
+import { convGeometry, convTransposeBack, floatConst, floatType, prod, type ConvGeometry } from './common';
+import type { OpRule, PerExampleGrad, VjpContext } from './types';
+
+interface ConvParts {
+  x: string;
+  w: string;
+  bias?: string;
+  B: number;
+  C: number;
+  M: number;
+  group: number;
+  geo: ConvGeometry;
+  outSpatial: number[];
+  T: number;
+  K: number;
+}
+
+function parts(ctx: VjpContext): ConvParts {
+  const [x, w, bias] = ctx.node.inputs;
+  const xs = ctx.shape(x);
+  const ws = ctx.shape(w);
+  const ys = ctx.shape(ctx.node.outputs[0]);
+  const kernel = ws.slice(2);
+  const geo = convGeometry(ctx.node, xs.slice(2), kernel);
+  return {
+    x,
+    w,
+    bias: bias || undefined,
+    B: xs[0],
+    C: xs[1],
+    M: ws[0],
+    group: intAttr(ctx.node, 'group', 1),
+    geo,
+    outSpatial: ys.slice(2),
+    T: prod(ys.slice(2)),
+    K: prod(kernel),
+  };
+}
+
+// One unfolding per (program, node): the summed dW and the per-example form read the same patches.
+const unfoldCache = new WeakMap<Emitter, Map<string, string>>();
+
+/** Patches of x as [B, T, C·K] (channel-major, then kernel taps in row-major order). */
+function unfold(ctx: VjpContext, p: ConvParts): string {
+  const em = ctx.em;
+  let cache = unfoldCache.get(em);
+  if (!cache) unfoldCache.set(em, (cache = new Map()));
+  const key = `${ctx.node.name}\u0000${p.x}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  // One-hot kernel [C·K, 1, k…]: output channel c·K + j copies tap j of channel c.
+  const eye = new Array<number>(p.C * p.K * p.K).fill(0);
+  for (let c = 0; c < p.C; c++) for (let j = 0; j < p.K; j++) eye[(c * p.K + j) * p.K + j] = 1;
+  const kernel = floatConst(em, [p.C * p.K, 1, ...p.geo.kernel], eye, floatType(ctx, p.x), 'im2col_kernel');
+  const cols = em.one('Conv', [p.x, kernel], {
+    group: attr.int(p.C),
+    kernel_shape: attr.ints(p.geo.kernel),
+    strides: attr.ints(p.geo.strides),
+    dilations: attr.ints(p.geo.dilations),
+    pads: attr.ints([...p.geo.padBegin, ...p.geo.padEnd]),
+  });
+  const a = em.transpose(em.reshape(cols, [p.B, p.C * p.K, p.T]), [0, 2, 1]);
+  cache.set(key, a);
+  return a;
+}
+
+/** dy as [B, T, M]. */
+const dyRows = (em: Emitter, dy: string, p: ConvParts) => em.transpose(em.reshape(dy, [p.B, p.M, p.T]), [0, 2, 1]);
+
+/** Per-group patches [B, g, T, Cg·K] and cotangent rows [B, g, T, Mg] (group > 1). */
+function grouped(ctx: VjpContext, dy: string, p: ConvParts): { a: string; d: string } {
+  const em = ctx.em;
+  const g = p.group;
+  const a = em.transpose(em.reshape(unfold(ctx, p), [p.B, p.T, g, (p.C / g) * p.K]), [0, 2, 1, 3]);
+  const d = em.transpose(em.reshape(dy, [p.B, g, p.M / g, p.T]), [0, 1, 3, 2]);
+  return { a, d };
+}
+
+export const conv: OpRule = {
+  vjp(ctx) {
+    const dy = ctx.dy[0];
+    const out: (string | undefined)[] = ctx.node.inputs.map(() => undefined);
+    if (!dy) return out;
+    const em = ctx.em;
+    const p = parts(ctx);
+    if (ctx.needs[0]) out[0] = convTransposeBack(em, dy, p.w, p.geo, p.outSpatial, p.group);
+    if (ctx.needs[1]) {
+      const wDims = ctx.shape(p.w);
+      if (p.group === 1) {
+        // Σ_b d_bᵀ a_b over all B·T rows: [M, C·K].
+        const a2 = em.reshape(unfold(ctx, p), [p.B * p.T, p.C * p.K]);
+        const d2 = em.reshape(dyRows(em, dy, p), [p.B * p.T, p.M]);
+        out[1] = em.reshape(em.one('Gemm', [d2, a2], { transA: attr.int(1) }), wDims);
+      } else {
+        const { a, d } = grouped(ctx, dy, p);
+        // [g, B·T, ·] per group, then [g, Mg, Cg·K] = [M, Cg, k…].
+        const a3 = em.reshape(em.transpose(a, [1, 0, 2, 3]), [p.group, p.B * p.T, (p.C / p.group) * p.K]);
+        const d3 = em.reshape(em.transpose(d, [1, 0, 2, 3]), [p.group, p.B * p.T, p.M / p.group]);
+        out[1] = em.reshape(em.one('MatMul', [em.transpose(d3, [0, 2, 1]), a3]), wDims);
+      }
+    }
+    if (p.bias && ctx.needs[2]) {
+      const axes = [0, ...p.outSpatial.map((_, i) => i + 2)];
+      out[2] = em.reduce('ReduceSum', dy, axes, false);
+    }
+    return out;
+  },
+  perExample(ctx, k): PerExampleGrad | undefined {
+    const dy = ctx.dy[0];
+    if (!dy) return undefined;
+    const em = ctx.em;
+    const p = parts(ctx);
+    if (k === 1) {
+      if (p.group === 1) return { kind: 'outer', a: unfold(ctx, p), d: dyRows(em, dy, p), layout: 'MK' };
+      const { a, d } = grouped(ctx, dy, p);
+      // [B, g, Mg, Cg·K] = [B, M, Cg, k…].
+      const g = em.one('MatMul', [em.transpose(d, [0, 1, 3, 2]), a]);
+      return { kind: 'dense', g: em.reshape(g, [p.B, ...ctx.shape(p.w)]) };
+    }
+    if (k === 2 && p.bias) return { kind: 'dense', g: em.reduce('ReduceSum', dy, p.outSpatial.map((_, i) => i + 2), false) };
+    return undefined;
+  },
+};
