@@ -43,9 +43,9 @@ export function requireConst(ctx: VjpContext, name: string, what: string): numbe
 
 export const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
-/** Where(mask, dy, 0) in dy's type. */
-export function masked(ctx: VjpContext, mask: string, dy: string): string {
-  return ctx.em.one('Where', [mask, dy, ctx.em.scalarOf(0, ctx.dtype(dy))]);
+/** Where(mask, v, 0), v of float type `dtype` (emitted values have no ctx.dtype: pass a forward value's). */
+export function masked(em: Emitter, mask: string, v: string, dtype: string): string {
+  return em.one('Where', [mask, v, em.scalarOf(0, dtype)]);
 }
 
 export interface ConvGeometry {

@@ -5,6 +5,7 @@
 import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
 import { gemm, matmul } from './matmul';
+import { averagePool, globalAveragePool, globalMaxPool, maxPool } from './pool';
 import { reshapeLike, transpose } from './reshape';
 import { logSoftmax, softmax } from './softmax';
 import { elu, erf, exp, leakyRelu, log, neg, notDifferentiable, passThrough, relu, sigmoid, softplus, sqrt, tanh } from './unary';
@@ -46,5 +47,9 @@ export const OP_RULES: Record<string, OpRule> = {
   Not: notDifferentiable,
   ArgMax: notDifferentiable,
   Conv: conv,
+  MaxPool: maxPool,
+  AveragePool: averagePool,
+  GlobalAveragePool: globalAveragePool,
+  GlobalMaxPool: globalMaxPool,
   Size: notDifferentiable,
 };
