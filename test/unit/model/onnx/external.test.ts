@@ -32,8 +32,8 @@ describe('ONNX external data', () => {
     const ext = loadOnnxGraph(join(DIR, 'mlp_ext.onnx'));
     const inline = loadOnnxGraph(join(DIR, 'mlp.onnx'));
     assert.deepEqual(
-      ext.params.map((p) => [p.name, p.tensor.dims, Array.from(p.tensor.data)]),
-      inline.params.map((p) => [p.name, p.tensor.dims, Array.from(p.tensor.data)]),
+      ext.params.map((p) => [p.name, p.tensor.dims, Array.from(p.tensor.data as Float32Array)]),
+      inline.params.map((p) => [p.name, p.tensor.dims, Array.from(p.tensor.data as Float32Array)]),
     );
   });
 

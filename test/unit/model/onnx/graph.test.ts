@@ -23,7 +23,7 @@ describe('ONNX front-end: graph structure', () => {
         ['b', [3]],
       ],
     );
-    assert.deepEqual(Array.from(g.params[1].tensor.data), [1, 2, 3]);
+    assert.deepEqual(Array.from(g.params[1].tensor.data as Float32Array), [1, 2, 3]);
     assert.deepEqual(g.notes, []);
   });
 

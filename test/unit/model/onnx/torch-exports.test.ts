@@ -27,7 +27,7 @@ describe('ONNX front-end on torch.onnx.export files', () => {
       g.params.forEach((p, i) => {
         assert.deepEqual(p.tensor.dims, want.params[i].shape, p.name);
         assert.equal(p.tensor.dtype, 'float32');
-        assert.ok(Math.abs(sumSq(p.tensor.data) - want.params[i].sumsq) <= 1e-12 * want.params[i].sumsq, p.name);
+        assert.ok(Math.abs(sumSq(p.tensor.data as Float32Array) - want.params[i].sumsq) <= 1e-12 * want.params[i].sumsq, p.name);
       });
       assert.ok(!g.nodes.some((n) => n.op === 'Constant'), 'Constant nodes are folded into constants');
       assertTopological(g);
