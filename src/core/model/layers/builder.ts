@@ -42,7 +42,9 @@ export class GraphBuilder {
 
   /** Registers a trainable weight as a parameter named as tfjs names it (model.trainableWeights order). */
   addParam(v: tf.LayerVariable): void {
-    const name = this.reserve(weightName(v));
+    const base = weightName(v);
+    const name = this.unique(base);
+    if (name !== base) this.notes.push(`two trainable weights are named '${base}'; the second is called '${name}' in the engine graph`);
     const data = Float32Array.from(v.read().dataSync() as ArrayLike<number>);
     const param: GraphParam = { name, tensor: { dims: v.shape.map((d) => Number(d)), dtype: 'float32', data } };
     this.params.push(param);

@@ -3,7 +3,7 @@ import { attr, type Attr } from '../../graph/types';
 import { ONNX_INT64 } from './builder';
 import { lowerActivation } from './activations';
 import { axes, bool, channelsFirst, get, num, str, tuple } from './config';
-import type { LayerCtx, Shape } from './context';
+import { LayerCtx, type Shape } from './context';
 
 /** Lowers one application of a layer; returns its output values in order. */
 type Lowering = (ctx: LayerCtx) => string[];
@@ -336,6 +336,27 @@ const repeatVector: Lowering = (ctx) => {
   return [ctx.op('Tile', 'tile', [x, ctx.i64('repeats', [1, n, 1])])];
 };
 
+/**
+ * TimeDistributed(layer) on [N, T, …]: Reshape to [N·T, …], the wrapped layer, Reshape back to
+ * [N, T, …]. Dense needs no reshapes (MatMul broadcasts over T).
+ */
+const timeDistributed: Lowering = (ctx) => {
+  const inner = (ctx.layer as unknown as { layer?: LayerCtx['layer'] }).layer;
+  if (!inner) throw ctx.error('has no wrapped layer');
+  const [shape] = ctx.inShapes;
+  const [outShape] = ctx.outShapes;
+  const innerCls = (inner as unknown as { getClassName(): string }).getClassName();
+  const sub = (inputs: string[], inShapes: Shape[], outShapes: Shape[]) => lowerLayer(new LayerCtx(ctx.b, inner, inputs, inShapes, outShapes));
+  if (innerCls === 'Dense') return sub(ctx.inputs, ctx.inShapes, ctx.outShapes);
+  const rest = shape.slice(2);
+  const outRest = outShape.slice(2);
+  const t = shape[1];
+  if (t === null || rest.some((d) => d === null) || outRest.some((d) => d === null)) throw ctx.error('needs known time and feature sizes');
+  const flat = ctx.op('Reshape', 'merge_time', [ctx.inputs[0], ctx.i64('merged_shape', [-1, ...(rest as number[])])]);
+  const [y] = sub([flat], [[null, ...rest]], [[null, ...outRest]]);
+  return [ctx.op('Reshape', 'split_time', [y, ctx.i64('split_shape', [-1, t, ...(outRest as number[])])])];
+};
+
 // ----------------------------------------------------------------------------------------- activations
 
 const identity: Lowering = (ctx) => [ctx.inputs[0]];
@@ -443,6 +464,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   Cropping2D: cropping(2),
   Cropping3D: cropping(3),
   UpSampling2D: upSampling2d,
+  TimeDistributed: timeDistributed,
   RepeatVector: repeatVector,
   Dropout: identity,
   SpatialDropout1D: identity,

@@ -108,6 +108,12 @@ describe('TF.js layers lowering: forward pass through ONNX Runtime equals model.
     assert.deepEqual(g.nodes[0].attrs.axis, { type: 'int', v: -1 });
   });
 
+  it('LayerNormalization over the last axis of NHWC and over two trailing axes', async () => {
+    await checkForward(seq([L.layerNormalization({ inputShape: [3, 4, 5] })]));
+    const g = await checkForward(seq([L.layerNormalization({ inputShape: [4, 6], axis: [1, 2] })]));
+    assert.deepEqual(g.nodes[0].attrs.axis, { type: 'int', v: 1 });
+  });
+
   it('LayerNormalization without scale and center: γ/β become constants, not parameters', async () => {
     const g = await checkForward(seq([L.dense({ inputShape: [5], units: 6 }), L.layerNormalization({ center: false, scale: false })]));
     assert.equal(g.params.length, 2);
@@ -173,6 +179,12 @@ describe('TF.js layers lowering: forward pass through ONNX Runtime equals model.
   it('UpSampling2D (nearest) and RepeatVector', async () => {
     await checkForward(seq([L.upSampling2d({ inputShape: [3, 4, 2], size: [2, 3] })]));
     await checkForward(seq([L.dense({ inputShape: [4], units: 3 }), L.repeatVector({ n: 4 })]));
+  });
+
+  it('TimeDistributed(Dense) and TimeDistributed(Conv2D)', async () => {
+    await checkForward(seq([L.timeDistributed({ inputShape: [3, 4], layer: L.dense({ units: 2, activation: 'relu' }) })]));
+    const g = await checkForward(seq([L.timeDistributed({ inputShape: [2, 5, 5, 2], layer: L.conv2d({ filters: 3, kernelSize: 2 }) }), L.flatten()]));
+    assert.equal(g.params.length, 2);
   });
 
   it('Cropping2D', async () => {
