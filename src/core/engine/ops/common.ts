@@ -112,3 +112,19 @@ export function convTransposeBack(em: Emitter, dy: string, w: string, geo: ConvG
     kernel_shape: attr.ints(geo.kernel),
   });
 }
+
+const memoTable = new WeakMap<Emitter, Map<string, string>>();
+
+/**
+ * One computation per (program, key): values that a node's VJP and its per-example forms both read
+ * (unfolded patches, normalised inputs) are emitted once. Key by node name and what is computed.
+ */
+export function memo(em: Emitter, key: string, make: () => string): string {
+  let table = memoTable.get(em);
+  if (!table) memoTable.set(em, (table = new Map()));
+  const hit = table.get(key);
+  if (hit) return hit;
+  const v = make();
+  table.set(key, v);
+  return v;
+}

@@ -8,7 +8,7 @@
  */
 import { attr, intAttr } from '../../graph/types';
 import type { Emitter } from '../emitter';
-import { convGeometry, convTransposeBack, floatConst, floatType, prod, type ConvGeometry } from './common';
+import { convGeometry, convTransposeBack, floatConst, floatType, memo, prod, type ConvGeometry } from './common';
 import type { OpRule, PerExampleGrad, VjpContext } from './types';
 
 interface ConvParts {
@@ -47,31 +47,23 @@ function parts(ctx: VjpContext): ConvParts {
   };
 }
 
-// One unfolding per (program, node): the summed dW and the per-example form read the same patches.
-const unfoldCache = new WeakMap<Emitter, Map<string, string>>();
-
 /** Patches of x as [B, T, C·K] (channel-major, then kernel taps in row-major order). */
 function unfold(ctx: VjpContext, p: ConvParts): string {
   const em = ctx.em;
-  let cache = unfoldCache.get(em);
-  if (!cache) unfoldCache.set(em, (cache = new Map()));
-  const key = `${ctx.node.name}\u0000${p.x}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
-  // One-hot kernel [C·K, 1, k…]: output channel c·K + j copies tap j of channel c.
-  const eye = new Array<number>(p.C * p.K * p.K).fill(0);
-  for (let c = 0; c < p.C; c++) for (let j = 0; j < p.K; j++) eye[(c * p.K + j) * p.K + j] = 1;
-  const kernel = floatConst(em, [p.C * p.K, 1, ...p.geo.kernel], eye, floatType(ctx, p.x), 'im2col_kernel');
-  const cols = em.one('Conv', [p.x, kernel], {
-    group: attr.int(p.C),
-    kernel_shape: attr.ints(p.geo.kernel),
-    strides: attr.ints(p.geo.strides),
-    dilations: attr.ints(p.geo.dilations),
-    pads: attr.ints([...p.geo.padBegin, ...p.geo.padEnd]),
+  return memo(em, `${ctx.node.name}\u0000im2col`, () => {
+    // One-hot kernel [C·K, 1, k…]: output channel c·K + j copies tap j of channel c.
+    const eye = new Array<number>(p.C * p.K * p.K).fill(0);
+    for (let c = 0; c < p.C; c++) for (let j = 0; j < p.K; j++) eye[(c * p.K + j) * p.K + j] = 1;
+    const kernel = floatConst(em, [p.C * p.K, 1, ...p.geo.kernel], eye, floatType(ctx, p.x), 'im2col_kernel');
+    const cols = em.one('Conv', [p.x, kernel], {
+      group: attr.int(p.C),
+      kernel_shape: attr.ints(p.geo.kernel),
+      strides: attr.ints(p.geo.strides),
+      dilations: attr.ints(p.geo.dilations),
+      pads: attr.ints([...p.geo.padBegin, ...p.geo.padEnd]),
+    });
+    return em.transpose(em.reshape(cols, [p.B, p.C * p.K, p.T]), [0, 2, 1]);
   });
-  const a = em.transpose(em.reshape(cols, [p.B, p.C * p.K, p.T]), [0, 2, 1]);
-  cache.set(key, a);
-  return a;
 }
 
 /** dy as [B, T, M]. */

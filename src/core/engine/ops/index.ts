@@ -5,6 +5,7 @@
 import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
 import { gemm, matmul } from './matmul';
+import { batchNormalization, layerNormalization } from './normalization';
 import { averagePool, globalAveragePool, globalMaxPool, maxPool } from './pool';
 import { reshapeLike, transpose } from './reshape';
 import { logSoftmax, softmax } from './softmax';
@@ -51,5 +52,7 @@ export const OP_RULES: Record<string, OpRule> = {
   AveragePool: averagePool,
   GlobalAveragePool: globalAveragePool,
   GlobalMaxPool: globalMaxPool,
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
   Size: notDifferentiable,
 };
