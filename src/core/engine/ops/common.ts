@@ -117,7 +117,7 @@ const memoTable = new WeakMap<Emitter, Map<string, string>>();
 
 /**
  * One computation per (program, key): values that a node's VJP and its per-example forms both read
- * (unfolded patches, normalised inputs) are emitted once. Key by node name and what is computed.
+ * (unfolded patches, normalised inputs) are emitted once. Key by the node's first output (unique in the graph, unlike node names) and what is computed.
  */
 export function memo(em: Emitter, key: string, make: () => string): string {
   let table = memoTable.get(em);

@@ -50,7 +50,7 @@ function parts(ctx: VjpContext): ConvParts {
 /** Patches of x as [B, T, C·K] (channel-major, then kernel taps in row-major order). */
 function unfold(ctx: VjpContext, p: ConvParts): string {
   const em = ctx.em;
-  return memo(em, `${ctx.node.name}\u0000im2col`, () => {
+  return memo(em, `${ctx.node.outputs[0]}\u0000im2col`, () => {
     // One-hot kernel [C·K, 1, k…]: output channel c·K + j copies tap j of channel c.
     const eye = new Array<number>(p.C * p.K * p.K).fill(0);
     for (let c = 0; c < p.C; c++) for (let j = 0; j < p.K; j++) eye[(c * p.K + j) * p.K + j] = 1;

@@ -4,6 +4,7 @@
  */
 import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
+import { gather } from './gather';
 import { gemm, matmul } from './matmul';
 import { batchNormalization, layerNormalization } from './normalization';
 import { averagePool, globalAveragePool, globalMaxPool, maxPool } from './pool';
@@ -54,5 +55,6 @@ export const OP_RULES: Record<string, OpRule> = {
   GlobalMaxPool: globalMaxPool,
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,
+  Gather: gather,
   Size: notDifferentiable,
 };

@@ -36,8 +36,8 @@ function bnParts(ctx: VjpContext): BnParts {
   const spatialAxes = xs.slice(2).map((_, i) => i + 2);
   const dt = ctx.dtype(x);
   const eps = floatAttr(ctx.node, 'epsilon', 1e-5);
-  const inv = memo(em, `${ctx.node.name}\u0000bn_inv`, () => invStd(em, variance, eps, dt));
-  const xhat = memo(em, `${ctx.node.name}\u0000bn_xhat`, () => em.mul(em.sub(x, em.reshape(mean, bshape)), em.reshape(inv, bshape)));
+  const inv = memo(em, `${ctx.node.outputs[0]}\u0000bn_inv`, () => invStd(em, variance, eps, dt));
+  const xhat = memo(em, `${ctx.node.outputs[0]}\u0000bn_xhat`, () => em.mul(em.sub(x, em.reshape(mean, bshape)), em.reshape(inv, bshape)));
   return { x, bshape, allAxes: [0, ...spatialAxes], spatialAxes, inv, xhat };
 }
 
@@ -86,7 +86,7 @@ function lnParts(ctx: VjpContext): LnParts {
   const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
   const dt = ctx.dtype(x);
   const eps = floatAttr(ctx.node, 'epsilon', 1e-5);
-  const key = `${ctx.node.name}\u0000ln`;
+  const key = `${ctx.node.outputs[0]}\u0000ln`;
   const xc = memo(em, `${key}_xc`, () => em.sub(x, em.reduce('ReduceMean', x, axes, true)));
   const inv = memo(em, `${key}_inv`, () => invStd(em, em.reduce('ReduceMean', em.mul(xc, xc), axes, true), eps, dt));
   const xhat = memo(em, `${key}_xhat`, () => em.mul(xc, inv));
