@@ -2,6 +2,7 @@
  * The op table: every ONNX op the gradient program can differentiate, each rule in its own file.
  * An op missing here is reported by name when a model uses it on the path from a parameter to the loss.
  */
+import { concat, split } from './concat';
 import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
 import { gather } from './gather';
@@ -9,7 +10,9 @@ import { gemm, matmul } from './matmul';
 import { batchNormalization, layerNormalization } from './normalization';
 import { averagePool, globalAveragePool, globalMaxPool, maxPool } from './pool';
 import { reshapeLike, transpose } from './reshape';
+import { pad, slice } from './slice';
 import { logSoftmax, softmax } from './softmax';
+import { expand, tile } from './tile';
 import { elu, erf, exp, leakyRelu, log, neg, notDifferentiable, passThrough, relu, sigmoid, softplus, sqrt, tanh } from './unary';
 import type { OpRule } from './types';
 
@@ -56,5 +59,11 @@ export const OP_RULES: Record<string, OpRule> = {
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,
   Gather: gather,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Pad: pad,
+  Tile: tile,
+  Expand: expand,
   Size: notDifferentiable,
 };
