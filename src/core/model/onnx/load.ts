@@ -52,9 +52,11 @@ function graphValue(file: string, v: OnnxValueInfo, role: 'input' | 'output', al
   if (!tensor) throw new HeatcapError(file, `graph ${role} '${name}' is not a tensor`);
   const dtype = elemTypeOf(tensor.elem_type);
   if (!dtype || !allowed.includes(dtype)) {
-    throw new HeatcapError(file, `graph ${role} '${name}' has element type ${onnxTypeName(tensor.elem_type)}; supported: ${allowed.join(', ')}`);
+    const hint = dtype === 'float64' ? ' (export the model in float32: model.float())' : '';
+    throw new HeatcapError(file, `graph ${role} '${name}' has element type ${onnxTypeName(tensor.elem_type)}; supported: ${allowed.join(', ')}${hint}`);
   }
-  const shape = (tensor.shape?.dim ?? []).map((d) => {
+  if (!tensor.shape) throw new HeatcapError(file, `graph ${role} '${name}' has no shape (unknown rank)`);
+  const shape = (tensor.shape.dim ?? []).map((d) => {
     const n = d.dim_value === undefined ? NaN : toInt(d.dim_value);
     return Number.isSafeInteger(n) && n > 0 ? n : null;
   });
@@ -125,14 +127,16 @@ export function loadOnnxGraph(file: string): EngineGraph {
   const kept = sorted.filter((n) => {
     const src = n.op === 'Identity' ? byName.get(n.inputs[0]) : undefined;
     if (!src || n.outputs[0] === output.name) return true;
-    addTensor({ name: n.outputs[0], tensor: src.tensor, initializer: src.initializer, copyOf: src.initializer ? (src.copyOf ?? src.name) : undefined });
+    // Its own copy of the data: the two are distinct parameters that SGD may move apart.
+    const tensor = { ...src.tensor, data: src.tensor.data.slice() } as ConstTensor;
+    addTensor({ name: n.outputs[0], tensor, initializer: src.initializer, copyOf: src.initializer ? (src.copyOf ?? src.name) : undefined });
     return false;
   });
   if (!kept.some((n) => n.outputs.includes(output.name))) {
     throw new HeatcapError(file, `graph output '${output.name}' is produced by no node`);
   }
 
-  const { params, constants, notes } = classify(tensors, kept, input.name);
+  const { params, constants, notes } = classify(tensors, kept, input.name, model.producer_name === 'pytorch');
   return {
     format: 'onnx',
     file,

@@ -7,17 +7,25 @@
  * input computed from the model input, not from its shape) in a weight position: Gemm A/B/C, a MatMul
  * operand, Conv W/B, LayerNormalization or BatchNormalization scale/bias, Gather data; or when it is an
  * operand of Add/Sub/Mul/Div whose other operand is an activation (a learned positional table, a learned
- * scale, the weight/bias of a LayerNorm written out at opset < 17). A float with at most one element in
- * Add/Sub/Mul/Div is a constant (the 0.5, 1, √2 of a decomposed GELU, a LayerNorm epsilon) unless its
- * name is a torch parameter path ending in `.weight` or `.bias`. BatchNorm running statistics, Pow
- * exponents, integer/bool tensors and anything used only in shape arithmetic are constants.
+ * scale, the weight/bias of a LayerNorm written out at opset < 17), or is concatenated with activations
+ * (a learned class token). In those elementwise and Concat uses a float with at most one element is a
+ * constant (the 0.5, 1, √2 of a decomposed GELU, a LayerNorm epsilon) unless its name marks it as a
+ * parameter: a path ending in `.weight`/`.bias`, or, in a torch export, any name torch did not make up
+ * (not `onnx::…`: torch writes its own scalars as Constant nodes or `onnx::` initializers, and every
+ * other initializer is a state_dict entry — a learned temperature such as `logit_scale`). BatchNorm
+ * running statistics, Pow exponents, integer/bool tensors and anything used only in shape arithmetic are
+ * constants.
  *
- * Order: torch writes initializers in `named_parameters()` order (state_dict order, buffers between),
+ * Order: torch writes initializers in state_dict order (named_parameters() order with buffers between),
  * so parameters keep the file's initializer order. torch also deduplicates initializers with equal
- * values (two fresh BatchNorms' weights): the copy is written as `Identity(bn1.weight) → bn2.weight`.
- * load.ts turns such an Identity back into its own initializer, and here it is placed right after the
- * parameter used last before it in node order — where named_parameters() lists it for modules that run
- * in the order they are defined.
+ * values (two fresh BatchNorms' weights, zero biases): a copy is written as `Identity(bn1.weight) →
+ * bn2.weight`, one Identity per copy prepended to the graph in state_dict order (so the Identity nodes
+ * come in reverse). load.ts turns each such Identity back into its own initializer; here a copy goes
+ * right after the last parameter of its own module (`enc.norm1.bias` after `enc.norm1.weight`: a module's
+ * parameters are contiguous in named_parameters()), or, when none of its module's parameters is in the
+ * file, after the previous copy and its original, next to the parameter used last before it in node
+ * order — exact for modules defined in the order they run, a guess otherwise (the names, which are what
+ * matters for the norms, are always exact).
  */
 import type { ConstTensor, GraphNode, GraphParam } from '../../graph/types';
 import { TORCH_EXPORT_RECIPE } from './export-recipe';
@@ -100,28 +108,36 @@ function reach(name: string, uses: Map<string, Use[]>): Use[] {
   return out;
 }
 
-function isParameter(t: NamedTensor, uses: Use[], data: Set<string>): boolean {
+function isParameter(t: NamedTensor, uses: Use[], data: Set<string>, torch: boolean): boolean {
   if (!t.initializer || (t.tensor.dtype !== 'float32' && t.tensor.dtype !== 'float64')) return false;
-  const scalarOk = sizeOf(t.tensor) > 1 || /\.(weight|bias)$/.test(t.name);
+  const scalarOk = sizeOf(t.tensor) > 1 || /\.(weight|bias)$/.test(t.name) || (torch && !/^onnx::/.test(t.name));
   return uses.some(({ node, input }) => {
     if (WEIGHT_INPUTS[node.op]?.includes(input)) return node.inputs.some((v) => data.has(v));
     if (ELEMENTWISE.has(node.op) && node.inputs.length === 2) return scalarOk && data.has(node.inputs[1 - input]);
+    // A learned token joined to the activations (ViT's class token: Concat(Expand(cls), patches)).
+    if (node.op === 'Concat') return scalarOk && node.inputs.some((v) => data.has(v));
     return false;
   });
 }
 
-/** Places Identity copies after the parameter used last before their own first use (see the file comment). */
+/** Places the Identity copies among the file's parameters (see the file comment). */
 function order(params: NamedTensor[], firstUse: Map<string, number>): NamedTensor[] {
   const out = params.filter((p) => p.copyOf === undefined);
-  const copies = params.filter((p) => p.copyOf !== undefined);
+  // torch prepends one Identity per copy while walking the state_dict: the copies arrive in reverse order.
+  const copies = params.filter((p) => p.copyOf !== undefined).reverse();
   const at = (p: NamedTensor) => firstUse.get(p.name) ?? Infinity;
-  copies.sort((a, b) => at(a) - at(b));
+  const parent = (name: string) => name.slice(0, Math.max(0, name.lastIndexOf('.')));
+  let bound = -1;
   for (const c of copies) {
-    let after = -1;
-    out.forEach((p, i) => {
-      if (at(p) <= at(c) && (after < 0 || at(p) >= at(out[after]))) after = i;
-    });
-    out.splice(after + 1, 0, c);
+    let pos = -1;
+    out.forEach((p, i) => parent(p.name) === parent(c.name) && (pos = i));
+    if (pos < 0) {
+      const lower = Math.max(bound, out.findIndex((p) => p.name === c.copyOf));
+      pos = lower;
+      for (let i = lower + 1; i < out.length; i++) if (at(out[i]) <= at(c) && (pos === lower || at(out[i]) >= at(out[pos]))) pos = i;
+    }
+    out.splice(pos + 1, 0, c);
+    bound = pos + 1;
   }
   return out;
 }
@@ -154,12 +170,16 @@ function asFloat32(t: ConstTensor): ConstTensor & { dtype: 'float32' } {
   return { dims: t.dims, dtype: 'float32', data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array) };
 }
 
-/** Splits the named tensors into parameters (ordered) and constants; `input` is the model input's name. */
-export function classify(tensors: NamedTensor[], nodes: GraphNode[], input: string): Classified {
+/**
+ * Splits the named tensors into parameters (ordered) and constants. `input` is the model input's name;
+ * `torch`: the file is a torch.onnx.export (producer 'pytorch'), whose named initializers are state_dict
+ * entries. Identity copies must come in `tensors` in the order of their Identity nodes.
+ */
+export function classify(tensors: NamedTensor[], nodes: GraphNode[], input: string, torch: boolean): Classified {
   const data = activations(nodes, input);
   const uses = usesOf(nodes);
   const reached = new Map(tensors.map((t) => [t.name, reach(t.name, uses)]));
-  const isParam = new Set(tensors.filter((t) => isParameter(t, reached.get(t.name) ?? [], data)).map((t) => t.name));
+  const isParam = new Set(tensors.filter((t) => isParameter(t, reached.get(t.name) ?? [], data, torch)).map((t) => t.name));
   // First use as (node, input slot): a BatchNorm's scale (input 1) comes before its bias (input 2).
   const firstUse = new Map([...uses].map(([v, u]) => [v, u.reduce((m, x) => Math.min(m, x.index * 1024 + Math.min(x.input, 1023)), Infinity)]));
   const params = order(

@@ -53,7 +53,11 @@ describe('ONNX front-end: graph structure', () => {
     s.inputs = [value('x', ['batch'], DataType.INT32)];
     assert.equal(load(s).input.dtype, 'int32');
     s.inputs = [value('x', ['batch'], DataType.FLOAT16)];
-    assert.throws(() => load(s), isError(undefined, /graph input 'x' has element type FLOAT16; supported: float32, int64, int32/));
+    assert.throws(() => load(s), isError(undefined, /graph input 'x' has element type FLOAT16; supported: float32, int64, int32$/));
+    s.inputs = [value('x', ['batch'], DataType.DOUBLE)];
+    assert.throws(() => load(s), isError(undefined, /graph input 'x' has element type DOUBLE; supported: float32, int64, int32 \(export the model in float32: model.float\(\)\)/));
+    s.inputs = [{ name: 'x', type: { tensor_type: { elem_type: DataType.INT64 } } }];
+    assert.throws(() => load(s), isError(undefined, /graph input 'x' has no shape \(unknown rank\)/));
   });
 
   it('an unsupported op: one line naming the op, the node, the opset and the supported ops', () => {

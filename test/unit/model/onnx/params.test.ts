@@ -76,6 +76,22 @@ describe('ONNX front-end: parameters and constants', () => {
     assert.deepEqual(names(s), ['table', 'Wq']);
   });
 
+  it('a learned class token concatenated with the activations (Expand to the batch, then Concat) is a parameter', () => {
+    const s: Spec = {
+      nodes: [
+        node('Shape', ['x'], ['shp']),
+        node('Gather', ['shp', 'zero'], ['nb'], 'g', [{ name: 'axis', type: 2, i: 0 }]),
+        node('Unsqueeze', ['nb', 'zero1'], ['nb1']),
+        node('Concat', ['nb1', 'one_four'], ['eshape'], 'cs', [{ name: 'axis', type: 2, i: 0 }]),
+        node('Expand', ['cls', 'eshape'], ['clsb']),
+        node('Concat', ['clsb', 'x'], ['y'], 'cat', [{ name: 'axis', type: 2, i: 0 }]),
+      ],
+      inits: [floats('cls', [1, 4], [0.1, 0.2, 0.3, 0.4]), ints('zero', [], [0]), ints('zero1', [1], [0]), ints('one_four', [1], [4])],
+      outputs: [value('y', ['batch', 4])],
+    };
+    assert.deepEqual(names(s), ['cls']);
+  });
+
   it('BatchNormalization: scale and bias are parameters, running mean and variance constants; hasBatchNorm', () => {
     const c = (name: string, v: number) => floats(name, [3], [v, v, v]);
     const s = afterGemm([node('BatchNormalization', ['h', 'g', 'beta', 'mu', 'var'], ['y'], 'bn', [{ name: 'epsilon', type: 1, f: 1e-5 }])], [c('g', 1), c('beta', 0), c('mu', 0.3), c('var', 2)]);
@@ -112,6 +128,10 @@ describe('ONNX front-end: parameters and constants', () => {
       ['Gemm', 'LayerNormalization', 'Gemm', 'LayerNormalization'],
     );
     assert.ok(g.notes.some((x) => /'ln2.weight', 'ln2.bias': written as copies/.test(x)));
+    // Equal values, distinct storage: the copies are parameters of their own.
+    const p = Object.fromEntries(g.params.map((q) => [q.name, q.tensor.data]));
+    assert.deepEqual(p['ln2.weight'], p['ln1.weight']);
+    assert.notEqual(p['ln2.weight'], p['ln1.weight']);
   });
 
   it('an exporter-named MatMul weight (a folded transpose) gets a note with the export recipe', () => {

@@ -76,6 +76,23 @@ describe('ONNX front-end on torch.onnx.export files', () => {
   });
 });
 
+describe('ONNX front-end on torch modules that hide their parameters', () => {
+  it('TransformerEncoderLayer + class token: the copies of fresh LayerNorm weights in named_parameters() order; cls is a parameter', () => {
+    const g = loadOnnxGraph(join(DIR, 'vit_op17.onnx'));
+    const names = g.params.map((p) => p.name);
+    assert.deepEqual(names.slice(0, 2), ['cls', 'pos']);
+    assert.deepEqual(names.slice(-6), ['enc.norm1.weight', 'enc.norm1.bias', 'enc.norm2.weight', 'enc.norm2.bias', 'head.weight', 'head.bias']);
+    assert.ok(g.notes.some((n) => /'enc.norm1.bias'.*written as copies/.test(n)));
+  });
+
+  it('nn.MultiheadAttention and a learned one-element scale (torch-named, not onnx::) are parameters', () => {
+    const g = loadOnnxGraph(join(DIR, 'mha_op13.onnx'));
+    assert.deepEqual(g.params[0].name, 'scale');
+    assert.deepEqual(g.params[0].tensor.dims, [1]);
+    assert.ok(g.params.some((p) => p.name === 'att.in_proj_weight'));
+  });
+});
+
 // The gradient-engine fixtures (test/fixtures/onnx, another commit): their per_weight lists are PyTorch's
 // named_parameters(); the folded CNN must warn.
 const SHARED = join(__dirname, '../../../fixtures/onnx');
