@@ -23,7 +23,9 @@ function readBytes(file: string): Uint8Array {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new HeatcapError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? describeError(e)})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_FS_FILE_TOO_LARGE') throw new HeatcapError(file, 'is over 2 GiB, more than an ONNX protobuf can hold: save the weights as external data');
+    throw new HeatcapError(file, `cannot open (${code ?? describeError(e)})`);
   }
 }
 

@@ -39,6 +39,15 @@ describe('ONNX front-end: parameters and constants', () => {
     assert.deepEqual(names(afterGemm([node('Add', ['h', 'head.bias'], ['y'])], [floats('head.bias', [1], [0.1])])), ['W', 'b', 'head.bias']);
   });
 
+  it('in a torch export a one-element initializer with a state_dict name is a learned scalar; onnx:: scalars stay constants', () => {
+    const s = afterGemm(
+      [node('Mul', ['h', 'logit_scale'], ['m']), node('Mul', ['m', 'onnx::Mul_9'], ['y'])],
+      [floats('logit_scale', [], [2.5]), floats('onnx::Mul_9', [], [0.5])],
+    );
+    assert.deepEqual(names(s), ['W', 'b']);
+    assert.deepEqual(names({ ...s, producer: 'pytorch' }), ['W', 'b', 'logit_scale']);
+  });
+
   it('Pow exponents, Reshape shapes, float tensors used only in shape arithmetic are constants', () => {
     const s = afterGemm(
       [

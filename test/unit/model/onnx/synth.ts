@@ -30,13 +30,15 @@ export interface Spec {
   outputs?: OnnxValueInfo[];
   opset?: number;
   domain?: string;
+  /** ModelProto.producer_name: 'test' unless given ('pytorch' for torch.onnx.export's rules). */
+  producer?: string;
 }
 
 /** A model with input `x` [batch, 4] and output `y` [batch, 3] unless the spec says otherwise. */
 export function encode(s: Spec): Uint8Array {
   return encodeModel({
     ir_version: 8,
-    producer_name: 'test',
+    producer_name: s.producer ?? 'test',
     opset_import: [{ domain: s.domain ?? '', version: s.opset ?? 13 }],
     graph: {
       name: 'g',
