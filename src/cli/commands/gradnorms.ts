@@ -4,30 +4,43 @@ import type { CliCommand, CliIo } from '../command';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
 import { HeatcapError } from '../../core/errors';
 import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
+import { ENGINE_REQUESTS, type EngineRequest } from '../../core/gradnorm/job';
 import { runGradNorms, type GradNormRun } from '../../core/gradnorm/run';
 import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
 
-const usage = `usage: heatcap gradnorms --model <model.json> --data <x.npy> --labels <y.npy> [options]
+const usage = `usage: heatcap gradnorms --model <model file> --data <x.npy> --labels <y.npy> [options]
 
 Per-example gradient norms ‖g_b‖² of the training loss at the checkpoint, for every training example,
-from one batched forward and backward pass per chunk (the vectorised engine), and the statistics the
-heat-capacity prediction needs: E‖g_b‖², ‖ḡ‖² and tr Σ = E‖g_b‖² − ‖ḡ‖² (THEORY.md §1–2).
+from one batched forward and backward pass per chunk, and the statistics the heat-capacity prediction
+needs: E‖g_b‖², ‖ḡ‖² and tr Σ = E‖g_b‖² − ‖ḡ‖² (THEORY.md §1–2). The model is lowered to the engine's
+graph and compiled to an ONNX gradient program run by ONNX Runtime.
 
-  --model <model.json>     TensorFlow.js LayersModel (model.json + weight shards)
-  --data <file>            inputs: .npy, .npz (file.npz#key), .csv[.gz] or .jsonl[.gz]
+  --model <file>           net.onnx (exported by PyTorch, JAX, …; opsets 13–20), model.keras (Keras 3),
+                           model.h5 (legacy Keras full model) or model.json (TensorFlow.js LayersModel)
+  --data <file>            inputs in the model's own layout (NCHW for PyTorch CNNs; int64 token ids):
+                           .npy, .npz (file.npz#key), .csv[.gz] or .jsonl[.gz]
   --labels <file>          labels: .npy or .npz#key (not needed for csv/jsonl, or an npz with x and y)
   --label-column <c>       CSV label column, name or index (default: the last)
   --loss <name>            ${LOSS_NAMES_HELP};
-                           default: model.json's trainingConfig
-  --backend <b>            auto (default: tfjs-node if installed, else wasm), wasm, node or cpu
-  --engine <e>             vectorized (default) or naive (the exact per-example loop, for comparison)
+                           default: the loss the model file records (ONNX files record none)
+  --label-smoothing <ε>    cross-entropy targets (1 − ε)·y + ε/C, as nn.CrossEntropyLoss(label_smoothing=ε)
+  --loss-semantics <s>     exact (default: cross-entropy from the logits before a final Softmax/Sigmoid,
+                           as PyTorch and TF Keras compute it) or clipped (probabilities clipped to
+                           [1e-7, 1 − 1e-7], as tfjs-layers' own fit computes it)
+  --engine <e>             auto (default: the ONNX engine; the TensorFlow.js engine for a model.json it
+                           cannot express), onnx, onnx-loop (its exact per-example loop, B = 1),
+                           vectorized or naive (the TensorFlow.js engine and its loop; model.json only)
+  --threads <n>            ONNX Runtime threads (default: the cores, at most 8)
+  --provider <p>           cpu (default) or cuda (needs onnxruntime-node's CUDA binaries)
+  --backend <b>            TensorFlow.js engine only: auto (tfjs-node if installed, else wasm), wasm,
+                           node or cpu
   --per-example <out.npy>  write all N squared norms as a float64 .npy, in input order
   --top <k>                how many largest-norm examples to list (default 20)
-  --workers <n|auto>       worker threads (default auto: 1 below 8192 examples, else all cores up to 4;
-                           0 runs in this thread)
+  --workers <n|auto>       TensorFlow.js engine: worker threads (default auto: 1 below 8192 examples,
+                           else all cores up to 4); 0 runs in this thread (either engine)
   --batch-size <n>         examples per batched pass (default 256)
   --json                   print {"n","mean_loss","mean_sq_norm","mean_grad_sq_norm","trace_cov",
-                           "per_weight","top","backend","engine","seconds",…}
+                           "per_weight","top","backend","engine","seconds","notes",…}
 
 ℓ_b includes the model's kernel/bias regularisers (SGD steps on them); g_b = ∇ℓ_b (no 1/B).
 "seconds" is the engine's own time (no process start-up, no model loading).
@@ -67,7 +80,7 @@ function humanText(r: GradNormRun): string {
     `E‖g_b‖²            ${f(r.meanSqNorm)}`,
     `‖ḡ‖²               ${f(r.meanGradSqNorm)}   (${f(r.meanGradSqNorm / r.meanSqNorm)} of E‖g_b‖²: how far from an optimum)`,
     `tr Σ               ${f(r.traceCov)}`,
-    `engine             ${r.engine} on ${r.backend}, ${r.workers} worker(s), ${r.seconds.toFixed(3)} s (+${r.loadSeconds.toFixed(3)} s loading)`,
+    `engine             ${r.engine} on ${r.backend}, ${r.workers} worker(s), ${r.seconds.toFixed(3)} s (+${r.loadSeconds.toFixed(3)} s loading and building)`,
     '',
     'per weight tensor (E‖g_b,w‖²):',
     ...r.perWeight.map((w) => `  ${w.name.padEnd(32)} ${f(w.meanSqNorm).padStart(12)}  (${w.size} parameters)`),
@@ -97,6 +110,10 @@ export const gradnormsCommand: CliCommand = {
         top: { type: 'string' },
         workers: { type: 'string' },
         'batch-size': { type: 'string' },
+        threads: { type: 'string' },
+        provider: { type: 'string' },
+        'loss-semantics': { type: 'string' },
+        'label-smoothing': { type: 'string' },
         json: { type: 'boolean' },
       },
       usage,
@@ -111,8 +128,12 @@ export const gradnormsCommand: CliCommand = {
     }
     const backend = (values.backend ?? 'auto') as BackendPref;
     if (!BACKEND_PREFS.includes(backend)) throw new HeatcapError(undefined, `--backend must be one of ${BACKEND_PREFS.join(', ')}, got '${values.backend}'`);
-    const engine = values.engine ?? 'vectorized';
-    if (engine !== 'vectorized' && engine !== 'naive') throw new HeatcapError(undefined, `--engine must be vectorized or naive, got '${engine}'`);
+    const engine = (values.engine ?? 'auto') as EngineRequest;
+    if (!ENGINE_REQUESTS.includes(engine)) throw new HeatcapError(undefined, `--engine must be one of ${ENGINE_REQUESTS.join(', ')}, got '${values.engine}'`);
+    const semantics = values['loss-semantics'] ?? 'exact';
+    if (semantics !== 'exact' && semantics !== 'clipped') throw new HeatcapError(undefined, `--loss-semantics must be exact or clipped, got '${semantics}'`);
+    const provider = values.provider ?? 'cpu';
+    if (provider !== 'cpu' && provider !== 'cuda') throw new HeatcapError(undefined, `--provider must be cpu or cuda, got '${provider}'`);
     const workers = values.workers === undefined || values.workers === 'auto' ? 'auto' : numberFlag('workers', values.workers, { min: 0, integer: true })!;
     const model = resolve(io.cwd, values.model);
     const data = resolve(io.cwd, values.data);
@@ -125,6 +146,10 @@ export const gradnormsCommand: CliCommand = {
           labelColumn: values['label-column'],
         },
         loss: values.loss,
+        labelSmoothing: numberFlag('label-smoothing', values['label-smoothing'], { min: 0 }),
+        semantics,
+        provider,
+        threads: numberFlag('threads', values.threads, { min: 1, integer: true }),
         backend,
         engine,
         topK: numberFlag('top', values.top, { min: 0, integer: true }) ?? 20,

@@ -9,6 +9,10 @@ import { attr, type Attr, type ConstTensor, type GraphNode } from '../graph/type
 export class Emitter {
   readonly nodes: GraphNode[] = [];
   readonly constants: { name: string; tensor: ConstTensor }[] = [];
+  /** Shapes of emitted values where the emitter knows them (reshapes, transposes of known values). */
+  readonly shapes = new Map<string, number[]>();
+  /** Shapes of values the emitter did not create (the forward pass), supplied by the builder. */
+  lookup?: (name: string) => number[] | undefined;
   private counter = 0;
   private readonly i64Cache = new Map<string, string>();
 
@@ -59,12 +63,21 @@ export class Emitter {
     return this.scalar(v, dtype === 'float64' ? 'float64' : 'float32');
   }
 
+  shapeOf(name: string): number[] | undefined {
+    return this.shapes.get(name) ?? this.lookup?.(name);
+  }
+
   reshape(x: string, shape: number[]): string {
-    return this.one('Reshape', [x, this.i64(shape)]);
+    const y = this.one('Reshape', [x, this.i64(shape)]);
+    this.shapes.set(y, shape);
+    return y;
   }
 
   transpose(x: string, perm: number[]): string {
-    return this.one('Transpose', [x], { perm: attr.ints(perm) });
+    const y = this.one('Transpose', [x], { perm: attr.ints(perm) });
+    const s = this.shapeOf(x);
+    if (s) this.shapes.set(y, perm.map((p) => s[p]));
+    return y;
   }
 
   /** ReduceSum / ReduceMean / ReduceMax / ReduceSumSquare over `axes` in this opset's form. */

@@ -6,7 +6,7 @@ import { naiveChunk } from './naive';
 import { penaltiesOf } from './penalty';
 import { buildPlan } from './plan';
 import type { GradProblem } from './problem';
-import { addExamples, emptyPartial, finalize, type GradStats, type ParamDescription, type PartialStats } from './stats';
+import { addExamples, emptyPartial, finalize, type EngineName, type GradStats, type ParamDescription, type PartialStats } from './stats';
 import { vectorizedChunk, type ChunkResult } from './vectorized';
 
 export type EngineChoice = 'vectorized' | 'naive';
@@ -34,7 +34,7 @@ export interface PartialResult {
   /** The penalty gradient r (flattened parameter order), needed by finalize. */
   penaltyGrad: Float64Array;
   params: ParamDescription[];
-  engine: EngineChoice;
+  engine: EngineName;
   backend: string;
   notes: string[];
   seconds: number;

@@ -1,7 +1,9 @@
 import { initBackend } from '../tf/backend';
-import type { JobHandler } from '../worker/job-context';
+import { runOnnxGradNormJob, tfjsFallbackApplies } from '../engine/job-handler';
+import type { JobContext, JobHandler } from '../worker/job-context';
+import type { GradNormJobResult, GradNormRequest } from './job';
 import type { JobResult } from '../worker/protocol';
-import { computePartial } from './engine';
+import { computePartial, type EngineChoice } from './engine';
 import { hessian, perExampleGradients } from './exact';
 import { openGradProblem } from './problem';
 import { modelFacts } from './summary';
@@ -11,13 +13,27 @@ import { modelFacts } from './summary';
  * one range's partial statistics, streaming per-example norms back when asked.
  */
 export const runGradNormJob: JobHandler<'gradnorms'> = async (req, ctx) => {
+  if (req.engine !== 'vectorized' && req.engine !== 'naive') {
+    try {
+      return await runOnnxGradNormJob(req, ctx);
+    } catch (e) {
+      if (!tfjsFallbackApplies(req, e)) throw e;
+      const r = await runTfjsGradNormJob({ ...req, engine: 'vectorized' }, ctx);
+      r.notes.unshift(`the ONNX engine could not run this model (${(e as Error).message}): used the TensorFlow.js engine`);
+      return r;
+    }
+  }
+  return runTfjsGradNormJob(req, ctx);
+};
+
+async function runTfjsGradNormJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>): Promise<GradNormJobResult> {
   const backendInfo = await initBackend(req.backend);
   const t0 = performance.now();
   const problem = await openGradProblem({ model: req.model, data: req.data, loss: req.loss });
   try {
     const loadSeconds = (performance.now() - t0) / 1000;
     const partial = await computePartial(problem, {
-      engine: req.engine,
+      engine: req.engine as EngineChoice,
       chunkSize: req.chunkSize,
       topK: req.topK,
       diagonal: req.diagonal,
@@ -33,7 +49,7 @@ export const runGradNormJob: JobHandler<'gradnorms'> = async (req, ctx) => {
     // The job loaded the model, so it frees it (matters when jobs run in this thread, `--workers 0`).
     problem.model.dispose();
   }
-};
+}
 
 /**
  * The `exact` worker job: the Hessian and/or the per-example gradient matrix of a small model

@@ -1,5 +1,6 @@
 import type { DataFiles } from '../data/open';
 import type { BackendInfo, BackendPref } from '../tf/backend';
+import type { LossSemantics } from '../engine/loss-head';
 import type { EngineChoice, PartialResult } from './engine';
 import type { ParamDescription } from './stats';
 
@@ -9,7 +10,17 @@ export interface GradNormRequest {
   data: DataFiles;
   loss?: string;
   backend: BackendPref;
-  engine: EngineChoice;
+  /**
+   * `auto` (the ONNX engine; the TF.js engine for a model.json it cannot express), `onnx`, `onnx-loop`
+   * (its exact per-example loop), or the TF.js engine's `vectorized` / `naive`.
+   */
+  engine: EngineRequest;
+  /** ONNX Runtime intra-op threads (ONNX engine). */
+  threads?: number;
+  provider?: 'cpu' | 'cuda';
+  /** Cross-entropy on softmax outputs: exact (from the logits, default) or tfjs-layers' clipped form. */
+  semantics?: LossSemantics;
+  labelSmoothing?: number;
   /** Examples [start, end); default all. */
   range?: [number, number];
   chunkSize?: number;
@@ -18,6 +29,9 @@ export interface GradNormRequest {
   /** Send every example's ‖g_b‖² back as `norms` events (for `--per-example`). */
   streamNorms?: boolean;
 }
+
+export type EngineRequest = 'auto' | 'onnx' | 'onnx-loop' | EngineChoice;
+export const ENGINE_REQUESTS: readonly EngineRequest[] = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'];
 
 /** Streamed per-example squared norms of examples [start, start + sqNorms.length). */
 export interface GradNormEvent {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { HeatcapError } from '../errors';
 
-export type LossKind = 'sparse_categorical_crossentropy' | 'categorical_crossentropy' | 'binary_crossentropy' | 'mse';
+export type LossKind = 'sparse_categorical_crossentropy' | 'categorical_crossentropy' | 'binary_crossentropy' | 'mse' | 'nll';
 
 export interface LossSpec {
   kind: LossKind;
@@ -9,6 +9,8 @@ export interface LossSpec {
   fromLogits: boolean;
   /** Where the loss came from: `model.json trainingConfig` or `--loss`. */
   source: string;
+  /** PyTorch's `label_smoothing` (cross-entropy only): targets (1 − ε)·y + ε/C. */
+  labelSmoothing?: number;
 }
 
 /** Keras' backend epsilon (and tfjs-layers'): probabilities are clipped to [ε, 1−ε]. */
@@ -24,6 +26,23 @@ const NAMES: Record<string, LossKind> = {
   mse: 'mse',
   mean_squared_error: 'mse',
   meansquarederror: 'mse',
+  mse_loss: 'mse',
+  nll: 'nll',
+  nll_loss: 'nll',
+};
+
+/** PyTorch's names (torch.nn.functional): cross_entropy and bce_with_logits take logits. */
+const TORCH_NAMES: Record<string, { kind: LossKind; fromLogits: boolean }> = {
+  cross_entropy: { kind: 'categorical_crossentropy', fromLogits: true },
+  crossentropyloss: { kind: 'categorical_crossentropy', fromLogits: true },
+  bce_with_logits: { kind: 'binary_crossentropy', fromLogits: true },
+  binary_cross_entropy_with_logits: { kind: 'binary_crossentropy', fromLogits: true },
+  bcewithlogitsloss: { kind: 'binary_crossentropy', fromLogits: true },
+  bce: { kind: 'binary_crossentropy', fromLogits: false },
+  binary_cross_entropy: { kind: 'binary_crossentropy', fromLogits: false },
+  bceloss: { kind: 'binary_crossentropy', fromLogits: false },
+  nllloss: { kind: 'nll', fromLogits: false },
+  mseloss: { kind: 'mse', fromLogits: false },
 };
 
 /**
@@ -31,6 +50,8 @@ const NAMES: Record<string, LossKind> = {
  * `_from_logits` / `:logits` suffix on the CLI (e.g. `sparse_categorical_crossentropy_from_logits`).
  */
 export function parseLossName(name: string): { kind: LossKind; fromLogits: boolean } | undefined {
+  const torch = TORCH_NAMES[name.trim().toLowerCase()];
+  if (torch) return { ...torch };
   let s = name.trim();
   let fromLogits = false;
   const m = /^(.*?)(?:[_:-]?from[_-]?logits|:logits)$/i.exec(s);
@@ -43,7 +64,8 @@ export function parseLossName(name: string): { kind: LossKind; fromLogits: boole
   return kind ? { kind, fromLogits } : undefined;
 }
 
-export const LOSS_NAMES_HELP = 'sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse (append _from_logits for logits)';
+export const LOSS_NAMES_HELP =
+  'PyTorch names cross_entropy (logits), nll (log-probabilities), bce_with_logits, bce, mse; Keras names sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse (append _from_logits for logits)';
 
 /** The loss recorded in a tfjs/Keras trainingConfig: a name, or a serialised Keras loss object. */
 function lossFromTrainingConfig(tc: Record<string, unknown>, file: string): { kind: LossKind; fromLogits: boolean } | undefined {
@@ -141,6 +163,10 @@ export function perExampleLoss(spec: LossSpec, yTrue: tf.Tensor, yPred: tf.Tenso
       }
       case 'mse':
         perElement = tf.mean(tf.square(tf.sub(yPred, yTrue)), -1);
+        break;
+      case 'nll':
+        // PyTorch's nll_loss: the output holds log-probabilities.
+        perElement = tf.neg(tf.sum(tf.mul(yTrue, yPred), -1));
         break;
     }
     const b = yPred.shape[0];

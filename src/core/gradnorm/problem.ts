@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { HeatcapError } from '../errors';
 import { openTrainingArrays, type DataFiles, type TrainingArrays } from '../data/open';
-import { reshapeRows, rowSizeOf, type ArraySource } from '../data/source';
+import type { ArraySource } from '../data/source';
+import { shapeInputs } from './shape-inputs';
 import { loadModel, type LoadedModel } from '../model/load';
 import { trainableParams, type ParamInfo } from '../model/params';
 import { lossLabel, resolveLoss, type LossSpec } from './loss';
@@ -35,27 +36,6 @@ export interface ProblemSpec {
   data: DataFiles | TrainingArrays;
   /** Overrides the loss recorded in model.json (Keras/tfjs name; see loss.ts). */
   loss?: string;
-}
-
-/** Fits the data's rows to the model's input shape (e.g. 784 → 28×28×1), or explains why not. */
-export function shapeInputs(src: ArraySource, modelShape: (number | null)[], modelFile: string): ArraySource {
-  const dims = modelShape.slice(1);
-  const rs = src.rowShape;
-  const fmt = (s: (number | null)[]) => `(${s.map((d) => d ?? 'None').join(', ')})`;
-  const mismatch = () =>
-    new HeatcapError(src.file, `rows of shape ${fmt(rs)} (${src.rowSize} values) do not fit the model's input ${fmt(dims)} (${modelFile})`);
-  if (rs.length === dims.length && dims.every((d, i) => d === null || d === rs[i])) return src;
-  const known = dims.filter((d): d is number => d !== null);
-  const unknown = dims.length - known.length;
-  const knownSize = rowSizeOf(known);
-  if (unknown === 0) {
-    if (knownSize !== src.rowSize) throw mismatch();
-    return reshapeRows(src, known);
-  }
-  if (unknown === 1 && knownSize > 0 && src.rowSize % knownSize === 0) {
-    return reshapeRows(src, dims.map((d) => d ?? src.rowSize / knownSize));
-  }
-  throw mismatch();
 }
 
 /** Opens model, loss and data, and checks they fit together. Throws HeatcapError naming the file. */
@@ -100,3 +80,5 @@ function buildProblem(loaded: LoadedModel, arrays: TrainingArrays, lossFlag: str
     close: () => arrays.close(),
   };
 }
+
+export { shapeInputs };

@@ -9,7 +9,10 @@ import { finishStats } from './engine';
 import { mergePartials, type GradStats } from './stats';
 
 export interface GradNormRunOptions extends Omit<GradNormRequest, 'range' | 'streamNorms'> {
-  /** Worker threads: a number (0 = run in this thread), or `auto` (default). */
+  /**
+   * Worker threads: a number (0 = run in this thread), or `auto` (default). The ONNX engine runs one
+   * worker whatever the number (its session is multi-threaded: see `threads`).
+   */
   workers?: number | 'auto';
   /** Write every example's ‖g_b‖² as a float64 `.npy` here, in input order. */
   perExamplePath?: string;
@@ -56,7 +59,11 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
   arrays.close();
   const chunk = opts.chunkSize ?? 256;
   const topK = opts.topK ?? 20;
-  const wanted = opts.workers === undefined || opts.workers === 'auto' ? autoWorkers(n) : opts.workers;
+  const onnx = opts.engine !== 'vectorized' && opts.engine !== 'naive';
+  const auto = opts.workers === undefined || opts.workers === 'auto';
+  // ONNX Runtime threads inside one session; the TF.js engine (single-threaded wasm) splits examples over workers.
+  const wanted = onnx ? (opts.workers === 0 ? 0 : 1) : auto ? autoWorkers(n) : (opts.workers as number);
+  const threads = opts.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
   const ranges = splitRanges(n, Math.max(1, wanted), chunk);
   const writer = opts.perExamplePath ? new NpyWriter(opts.perExamplePath, n) : undefined;
   const done = ranges.map(() => 0);
@@ -73,6 +80,10 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
         loss: opts.loss,
         backend: opts.backend,
         engine: opts.engine,
+        threads,
+        provider: opts.provider,
+        semantics: opts.semantics,
+        labelSmoothing: opts.labelSmoothing,
         range,
         chunkSize: chunk,
         topK,

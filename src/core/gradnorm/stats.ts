@@ -11,6 +11,12 @@ const HIST_MAX = 40;
 const HIST_WIDTH = 0.05;
 const HIST_BINS = Math.round((HIST_MAX - HIST_MIN) / HIST_WIDTH);
 
+/**
+ * Which engine computed the statistics: the ONNX gradient program run by ONNX Runtime (`onnx`; its exact
+ * per-example loop `onnx-loop`), or the TensorFlow.js engine (`vectorized`, its loop `naive`).
+ */
+export type EngineName = 'vectorized' | 'naive' | 'onnx' | 'onnx-loop';
+
 export interface TopEntry {
   index: number;
   sqNorm: number;
@@ -166,7 +172,7 @@ export interface GradStats extends TheoryGradStats {
   top: TopEntry[];
   histogram: Histogram;
   backend: string;
-  engine: 'vectorized' | 'naive';
+  engine: EngineName;
   /** Engine time only (no process start, no model or data loading). */
   seconds: number;
   /** Inferences and fallbacks, in words (loss source, label interpretation, per-layer forms, …). */
@@ -182,7 +188,7 @@ export function finalize(
   s: PartialStats,
   r: Float64Array,
   params: ParamDescription[],
-  meta: { backend: string; engine: 'vectorized' | 'naive'; seconds: number; notes: string[] },
+  meta: { backend: string; engine: EngineName; seconds: number; notes: string[] },
 ): GradStats {
   const N = s.n;
   const P = s.hSum.length;

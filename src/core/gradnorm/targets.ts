@@ -26,7 +26,7 @@ export function targetReader(labels: ArraySource, loss: LossSpec, outShape: numb
   const file = labels.file;
   const lshape = labels.rowShape;
   const describe = (s: number[]) => `(${['N', ...s].join(', ')})`;
-  if (loss.kind === 'sparse_categorical_crossentropy' || loss.kind === 'categorical_crossentropy') {
+  if (loss.kind === 'sparse_categorical_crossentropy' || loss.kind === 'categorical_crossentropy' || loss.kind === 'nll') {
     const classes = outShape[outShape.length - 1];
     const positions = size / classes;
     const asIndices = lshape.reduce((a, b) => a * b, 1) === positions && !(classes > 1 && positions === 1 && lshape.length === 1 && lshape[0] === classes);

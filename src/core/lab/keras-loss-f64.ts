@@ -48,6 +48,15 @@ export function lossAndGradRow(
       }
       return l / k;
     }
+    case 'nll': {
+      // PyTorch's nll_loss on log-probabilities: ℓ = −Σ y_j o_j.
+      let l = 0;
+      for (let j = 0; j < k; j++) {
+        l -= y[yOff + j] * o[oOff + j];
+        u[uOff + j] = -y[yOff + j];
+      }
+      return l;
+    }
     case 'sparse_categorical_crossentropy':
     case 'categorical_crossentropy': {
       let ySum = 0;

@@ -152,10 +152,11 @@ export async function checkRule(rule: OpRule, spec: CheckSpec): Promise<CheckRep
   const isFloat = (i: number) => (spec.inputs[i].dtype ?? fdt).startsWith('float') && !spec.inputs[i].constant;
   dys.forEach((d, i) => d && info.set(`dy${i}`, { dims: d.dims, dtype: fdt }));
   const em = new Emitter(opset, 'vjp');
+  em.lookup = (n) => info.get(n)?.dims;
   const ctx: VjpContext = {
     node,
     em,
-    shape: (n) => info.get(n)?.dims ?? (() => { throw new Error(`no shape for ${n}`); })(),
+    shape: (n) => info.get(n)?.dims ?? em.shapeOf(n) ?? (() => { throw new Error(`no shape for ${n}`); })(),
     dtype: (n) => info.get(n)!.dtype,
     dy: dys.map((d, i) => (d ? `dy${i}` : undefined)),
     needs: spec.inputs.map((_, i) => isFloat(i)),

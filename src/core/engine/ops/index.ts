@@ -2,6 +2,7 @@
  * The op table: every ONNX op the gradient program can differentiate, each rule in its own file.
  * An op missing here is reported by name when a model uses it on the path from a parameter to the loss.
  */
+import { abs, gelu, hardSigmoid, hardSwish, reciprocal } from './activation';
 import { concat, split } from './concat';
 import { conv } from './conv';
 import { add, div, mul, sub } from './elementwise';
@@ -9,6 +10,9 @@ import { gather } from './gather';
 import { gemm, matmul } from './matmul';
 import { batchNormalization, layerNormalization } from './normalization';
 import { averagePool, globalAveragePool, globalMaxPool, maxPool } from './pool';
+import { pow } from './pow';
+import { reduceL2, reduceMax, reduceMean, reduceMin, reduceSum, reduceSumSquare } from './reduce';
+import { clip, max, min, where } from './select';
 import { reshapeLike, transpose } from './reshape';
 import { pad, slice } from './slice';
 import { logSoftmax, softmax } from './softmax';
@@ -65,5 +69,21 @@ export const OP_RULES: Record<string, OpRule> = {
   Pad: pad,
   Tile: tile,
   Expand: expand,
+  Pow: pow,
+  ReduceSum: reduceSum,
+  ReduceMean: reduceMean,
+  ReduceMax: reduceMax,
+  ReduceMin: reduceMin,
+  ReduceSumSquare: reduceSumSquare,
+  ReduceL2: reduceL2,
+  Where: where,
+  Clip: clip,
+  Max: max,
+  Min: min,
+  HardSigmoid: hardSigmoid,
+  HardSwish: hardSwish,
+  Gelu: gelu,
+  Abs: abs,
+  Reciprocal: reciprocal,
   Size: notDifferentiable,
 };

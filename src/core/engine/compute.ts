@@ -1,0 +1,158 @@
+/**
+ * The ONNX engine's chunk loop: build (and cache) the gradient program for the chunk size, run it on
+ * each chunk of examples in ONNX Runtime, and accumulate the same partial statistics as every engine
+ * (src/core/gradnorm/stats.ts). The last chunk is padded to the program's batch size with example
+ * weights 0, so one program serves every chunk.
+ */
+import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
+import { HeatcapError } from '../errors';
+import type { ConstTensor } from '../graph/types';
+import type { PartialResult } from '../gradnorm/engine';
+import { addExamples, emptyPartial, type ParamDescription } from '../gradnorm/stats';
+import type { EngineProblem } from './problem';
+import { probeValues } from './probe';
+import { buildProgram, NeedsLoop, type Program } from './program';
+import { createSession, ort, type RuntimeInfo } from './runtime';
+
+export interface OnnxGradOptions {
+  /** `onnx` (vectorised program; the exact loop where an op needs it, with a note) or `onnx-loop`. */
+  engine?: 'onnx' | 'onnx-loop';
+  chunkSize?: number;
+  topK?: number;
+  diagonal?: boolean;
+  range?: [number, number];
+  threads: number;
+  provider?: 'cpu' | 'cuda';
+  token?: CancelToken;
+  onProgress?: ProgressFn;
+  onNorms?: (start: number, sqNorms: Float64Array) => void;
+}
+
+export interface OnnxPartialResult extends PartialResult {
+  runtime: RuntimeInfo;
+  program: { mode: Program['mode']; B: number; nodes: number };
+}
+
+function readInputs(problem: EngineProblem, start: number, count: number, B: number): ConstTensor {
+  const rs = problem.inputs.rowSize;
+  const rowShape = problem.inputs.rowShape;
+  const f = new Float32Array(B * rs);
+  problem.inputs.readRows(start, count, f);
+  for (let i = 0; i < count * rs; i++) {
+    if (!Number.isFinite(f[i])) throw new HeatcapError(problem.inputs.file, `example ${start + Math.floor(i / rs)}: input value ${f[i]} is not finite`);
+  }
+  // Padding rows repeat the first example (weight 0: they change no statistic).
+  for (let b = count; b < B; b++) f.copyWithin(b * rs, 0, rs);
+  const dims = [B, ...rowShape];
+  const dtype = problem.graph.input.dtype;
+  if (dtype === 'int64' || dtype === 'int32') {
+    const ids = dtype === 'int64' ? new BigInt64Array(f.length) : new Int32Array(f.length);
+    for (let i = 0; i < f.length; i++) {
+      const v = f[i];
+      if (!Number.isInteger(v)) throw new HeatcapError(problem.inputs.file, `example ${start + Math.floor(i / rs)}: ${v} is not an integer token id (the model's input is ${dtype})`);
+      ids[i] = (dtype === 'int64' ? BigInt(v) : v) as never;
+    }
+    return { dims, dtype, data: ids };
+  }
+  return { dims, dtype: 'float32', data: f };
+}
+
+export function describeParams(problem: EngineProblem): ParamDescription[] {
+  let offset = 0;
+  return problem.graph.params.map((p) => {
+    const size = p.tensor.dims.reduce((a, b) => a * b, 1);
+    const d = { name: p.name, shape: p.tensor.dims, size, offset };
+    offset += size;
+    return d;
+  });
+}
+
+/** Builds the program for batch size B: vectorised where every weight has a per-example rule, else the loop. */
+async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptions, notes: string[]): Promise<Program> {
+  const loop = async (why?: string) => {
+    if (why) notes.push(`vectorised program not applicable (${why}): used the exact per-example loop (B = 1)`);
+    const x1 = readInputs(problem, 0, 1, 1);
+    return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
+  };
+  if (opts.engine === 'onnx-loop') return loop();
+  const x = readInputs(problem, 0, Math.min(B, problem.n), B);
+  const values = await probeValues(problem.graph, x);
+  try {
+    return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
+  } catch (e) {
+    if (e instanceof NeedsLoop) return loop(e.message);
+    throw e;
+  }
+}
+
+export async function computeOnnxPartial(problem: EngineProblem, opts: OnnxGradOptions): Promise<OnnxPartialResult> {
+  const [start, end] = opts.range ?? [0, problem.n];
+  const topK = opts.topK ?? 20;
+  const notes = [...problem.notes];
+  const chunk = Math.max(1, Math.min(Math.floor(opts.chunkSize ?? 256), Math.max(1, end - start)));
+  const program = await programFor(problem, chunk, opts, notes);
+  const B = program.B;
+  const { session, info } = await createSession(program.bytes, { threads: opts.threads, provider: opts.provider }, problem.graph.file);
+  const params = describeParams(problem);
+  const P = params.reduce((a, p) => a + p.size, 0);
+  const partial = emptyPartial(P, params.length, opts.diagonal === true);
+  const Tensor = ort().Tensor;
+  const t0 = performance.now();
+  const targetSize = problem.targets.size;
+  const weights = new Float32Array(B);
+  try {
+    for (let s = start; s < end; s += B) {
+      throwIfCancelled(opts.token);
+      const count = Math.min(B, end - s);
+      const x = readInputs(problem, s, count, B);
+      const y = new Float32Array(B * targetSize);
+      y.set(problem.targets.read(s, count).subarray(0, count * targetSize));
+      weights.fill(1, 0, count);
+      weights.fill(0, count);
+      let res: Record<string, import('onnxruntime-node').Tensor>;
+      try {
+        res = await session.run({
+          [program.input]: new Tensor(x.dtype, x.data as Float32Array, x.dims),
+          targets: new Tensor('float32', y, [B, ...problem.targetShape]),
+          weights: new Tensor('float32', weights, [B]),
+        });
+      } catch (e) {
+        throw new HeatcapError(problem.graph.file, `ONNX Runtime failed on examples ${s}–${s + count - 1}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+      }
+      const lossData = res[program.outputs.loss].data as Float64Array;
+      const losses = new Float64Array(count);
+      for (let b = 0; b < count; b++) losses[b] = lossData[b] + problem.penaltyValue;
+      const perWeightSq = program.outputs.sq.map((n) => (res[n].data as Float32Array).subarray(0, count));
+      const norms = new Float64Array(count);
+      addExamples(partial, s, losses, perWeightSq, topK, norms);
+      params.forEach((p, i) => {
+        const sum = res[program.outputs.sum[i]].data as Float32Array;
+        for (let k = 0; k < p.size; k++) partial.hSum[p.offset + k] += sum[k];
+        if (partial.hSqSum && program.outputs.sumSq) {
+          const sq = res[program.outputs.sumSq[i]].data as Float32Array;
+          for (let k = 0; k < p.size; k++) partial.hSqSum[p.offset + k] += sq[k];
+        }
+      });
+      opts.onNorms?.(s, norms);
+      opts.onProgress?.({ fraction: (s + count - start) / Math.max(1, end - start), message: `${s + count - start}/${end - start} examples` });
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    await session.release();
+  }
+  const penaltyGrad = new Float64Array(P);
+  problem.penaltyGrads.forEach((r, i) => r && penaltyGrad.set(r, params[i].offset));
+  notes.push(`per-example forms: ${params.map((p, i) => `${p.name}: ${program.forms[i]}`).join('; ')}`);
+  notes.push(`ran on ${info.runtime} (${info.provider}, ${info.threads} thread${info.threads === 1 ? '' : 's'}), gradient program of ${program.nodeCount} nodes at batch ${B}`);
+  return {
+    partial,
+    penaltyGrad,
+    params,
+    engine: program.mode === 'loop' ? 'onnx-loop' : 'onnx',
+    backend: `onnxruntime-${info.provider}`,
+    notes,
+    seconds: (performance.now() - t0) / 1000,
+    runtime: info,
+    program: { mode: program.mode, B, nodes: program.nodeCount },
+  };
+}
