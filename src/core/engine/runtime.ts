@@ -45,6 +45,8 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions, fil
       intraOpNumThreads: Math.max(1, opts.threads),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // ORT's optimiser warnings ("cannot remove node …") are about its own rewrites, not the user's model.
+      logSeverityLevel: 3,
     });
     return { session, info: { runtime: `onnxruntime-node ${o.env.versions?.node ?? ''}`.trim(), provider, threads: Math.max(1, opts.threads) } };
   } catch (e) {

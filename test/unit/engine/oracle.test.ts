@@ -54,7 +54,7 @@ async function check(model: string, data: string, labels: string, oracleDir: str
 
 describe('ONNX engine vs PyTorch float64 oracles', function () {
   this.timeout(120_000);
-  for (const name of ['mlp', 'mlp_softmax', 'mlp_nll', 'logreg_bce', 'cnn_bn', 'resnet_tiny', 'transformer_tiny']) {
+  for (const name of ['mlp', 'mlp_softmax', 'mlp_nll', 'logreg_bce', 'cnn_bn', 'resnet_tiny']) {
     it(`${name}: aggregates, per-weight and per-example norms`, async () => {
       const dir = join(ONNX, name);
       await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir);
@@ -66,10 +66,16 @@ describe('ONNX engine vs PyTorch float64 oracles', function () {
     const dir = join(ONNX, 'mlp_mse');
     await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { perExampleTol: 2e-3 });
   });
-  it('transformer_tiny exported at opset 13 (decomposed LayerNorm) gives the same numbers', async () => {
-    const dir = join(ONNX, 'transformer_tiny');
-    await check(join(dir, 'model_opset13.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir);
-  });
+  // Label smoothing makes δ = p − y a difference of two numbers near 0.9 at a near-optimum: the float32
+  // forward pass's error in p (≈1e-6 after attention and two LayerNorms) is ≈2e-4 of the smallest δ here.
+  // The exact B = 1 loop shows the same error (measured: 2.25e-4 vs 2.26e-4), so it is the forward's
+  // precision, not the per-example forms: per example to 5e-4, aggregates to 1e-4.
+  for (const file of ['model.onnx', 'model_opset13.onnx']) {
+    it(`transformer_tiny (${file}; opset 13 decomposes LayerNorm): aggregates to 1e-4, per example to 5e-4`, async () => {
+      const dir = join(ONNX, 'transformer_tiny');
+      await check(join(dir, file), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { perExampleTol: 5e-4 });
+    });
+  }
   it('the exact per-example loop (B = 1) agrees with the oracle too', async () => {
     const dir = join(ONNX, 'cnn_bn');
     const { result } = await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { engine: 'onnx-loop' });
