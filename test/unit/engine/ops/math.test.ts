@@ -4,7 +4,7 @@ import { pow } from '../../../../src/core/engine/ops/pow';
 import * as red from '../../../../src/core/engine/ops/reduce';
 import { clip, max, min, where } from '../../../../src/core/engine/ops/select';
 import { abs, gelu, hardSigmoid, hardSwish, reciprocal } from '../../../../src/core/engine/ops/activation';
-import { checkRule, type CheckInput } from '../../../support/engine/vjp-check';
+import { checkRule, type CheckInput, type CheckSpec } from '../../../support/engine/vjp-check';
 import * as ort from 'onnxruntime-node';
 import { Emitter } from '../../../../src/core/engine/emitter';
 import { buildModel } from '../../../../src/core/engine/onnx-encode';
@@ -77,7 +77,7 @@ describe('engine reduce ops', () => {
   for (const [op, rule] of cases) {
     it(`${op}: axes (attribute or input by op and opset), keepdims 0/1, all axes`, async () => {
       const axesInput = op === 'ReduceSum';
-      const withAxes = (axes: number[], keepdims: number, opset = 17) =>
+      const withAxes = (axes: number[], keepdims: number, opset = 17): Omit<CheckSpec, 'op'> =>
         opset >= 18 || axesInput
           ? { attrs: { keepdims: attr.int(keepdims) }, inputs: [{ dims: [2, 3, 4] }, ints(axes)], opset }
           : { attrs: { keepdims: attr.int(keepdims), axes: attr.ints(axes) }, inputs: [{ dims: [2, 3, 4] }], opset };
