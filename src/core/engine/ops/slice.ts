@@ -1,11 +1,13 @@
 /**
  * Slice (starts/ends/axes/steps constant inputs, ONNX clamping of negative and out-of-range bounds) and
- * Pad (constant mode). Slice's cotangent puts dy back where the slice read: a Pad for unit-step axes,
- * a ScatterElements per axis with another step. Pad's cotangent is Pad with the negated pads (which
- * crops what was padded and zero-fills what negative pads cropped).
+ * Pad. Slice's cotangent puts dy back where the slice read: a Pad for unit-step axes, a ScatterElements
+ * per axis with another step. Pad's cotangent in constant mode is Pad with the negated pads (which crops
+ * what was padded and zero-fills what negative pads cropped); in reflect/edge/wrap mode every output
+ * element copies one input element: the same Pad applied to the flat input positions (Range) says
+ * which, and dy is scatter-added there.
  */
 import { attr, stringAttr } from '../../graph/types';
-import { constValues, floatType, normAxis, requireConst, zeros } from './common';
+import { constValues, floatType, normAxis, prod, requireConst, zeros } from './common';
 import type { OpRule } from './types';
 
 /** The indices a Slice reads along one axis of size `dim` (ONNX semantics). */
@@ -74,10 +76,20 @@ export const pad: OpRule = {
     const dy = ctx.dy[0];
     const out: (string | undefined)[] = ctx.node.inputs.map(() => undefined);
     if (!dy || !ctx.needs[0]) return out;
+    const em = ctx.em;
     const mode = stringAttr(ctx.node, 'mode', 'constant');
-    if (mode !== 'constant') throw new Error(`Pad '${ctx.node.name}': mode '${mode}' is not supported by the gradient program (constant only)`);
     const [x, padsName, , axesName] = ctx.node.inputs;
-    const rank = ctx.shape(x).length;
+    const xs = ctx.shape(x);
+    const rank = xs.length;
+    if (mode !== 'constant') {
+      const n = prod(xs);
+      const i64 = (v: number) => em.constant({ dims: [], dtype: 'int64', data: BigInt64Array.of(BigInt(v)) }, 'i64_scalar');
+      const positions = em.reshape(em.one('Range', [i64(0), i64(n), i64(1)]), xs);
+      const source = em.one('Pad', axesName ? [positions, padsName, '', axesName] : [positions, padsName], { mode: attr.string(mode) });
+      const flat = em.one('ScatterElements', [zeros(em, [n], floatType(ctx, x)), em.reshape(source, [-1]), em.reshape(dy, [-1])], { axis: attr.int(0), reduction: attr.string('add') });
+      out[0] = em.reshape(flat, xs);
+      return out;
+    }
     const pads = requireConst(ctx, padsName, 'pads');
     const axes = (constValues(ctx, axesName) ?? Array.from({ length: rank }, (_, i) => i)).map((a) => normAxis(a, rank));
     const full = new Array<number>(2 * rank).fill(0);
@@ -85,7 +97,7 @@ export const pad: OpRule = {
       full[a] = -pads[j];
       full[a + rank] = -pads[j + axes.length];
     });
-    out[0] = ctx.em.one('Pad', [dy, ctx.em.i64(full)]);
+    out[0] = em.one('Pad', [dy, em.i64(full)]);
     return out;
   },
 };

@@ -50,6 +50,14 @@ describe('engine ops Slice / Pad', () => {
     ok(await checkRule(pad, { op: 'Pad', inputs: [{ dims: [2, 3, 4] }, ints([0, 1, 2, 0, 2, 0])] }));
     ok(await checkRule(pad, { op: 'Pad', inputs: [{ dims: [2, 5, 4] }, ints([0, -1, 1, 0, 2, -2]), { dims: [], data: [0.5], constant: true }] }));
   });
+  for (const mode of ['reflect', 'edge']) {
+    it(`Pad ${mode} mode`, async () => {
+      ok(await checkRule(pad, { op: 'Pad', attrs: { mode: attr.string(mode) }, inputs: [{ dims: [2, 3, 4] }, ints([0, 1, 2, 0, 2, 3])] }));
+    });
+  }
+  it('Pad wrap mode (opset 19), with axes', async () => {
+    ok(await checkRule(pad, { op: 'Pad', opset: 19, attrs: { mode: attr.string('wrap') }, inputs: [{ dims: [2, 3, 4] }, ints([1, 2, 0, 3]), { dims: [], data: [0], constant: true }, ints([-1, 1])] }));
+  });
   it('Pad with axes (opset 18)', async () => {
     ok(await checkRule(pad, { op: 'Pad', opset: 18, inputs: [{ dims: [2, 3, 4] }, ints([1, 2, 0, 3]), { dims: [], data: [0], constant: true }, ints([-1, 1])] }));
   });
@@ -58,6 +66,14 @@ describe('engine ops Slice / Pad', () => {
 describe('engine ops Tile / Expand', () => {
   it('Tile', async () => {
     ok(await checkRule(tile, { op: 'Tile', inputs: [{ dims: [2, 3, 2] }, ints([1, 3, 2])] }));
+  });
+  // A weight tiled/expanded over the batch. checkRule takes B from the first input that is neither a
+  // weight nor a constant: here the repeats/shape input, whose length (3) is chosen equal to B = 3.
+  it('Tile of a class-token weight over the batch — per-example form', async () => {
+    ok(await checkRule(tile, { op: 'Tile', inputs: [{ dims: [1, 2, 4], weight: true }, { dims: [3], data: [3, 1, 2], dtype: 'int64' }] }));
+  });
+  it('Expand of a class-token weight over the batch — per-example form', async () => {
+    ok(await checkRule(expand, { op: 'Expand', inputs: [{ dims: [1, 1, 4], weight: true }, { dims: [3], data: [3, 2, 4], dtype: 'int64' }] }));
   });
   it('Expand', async () => {
     ok(await checkRule(expand, { op: 'Expand', inputs: [{ dims: [3, 1, 4] }, ints([2, 3, 5, 4])] }));
