@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import type { Sampling } from '../core/runs/model';
 
 export type Backend = 'auto' | 'wasm' | 'node' | 'cpu';
+export type EngineSetting = 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+export type LossSemanticsSetting = 'exact' | 'clipped';
 export type OptimizerSetting = 'auto' | 'sgd' | 'nesterov' | 'adam' | 'rmsprop';
 
 export interface CheckpointSettings {
@@ -26,6 +28,8 @@ export interface Settings {
   lossTag: string | null;
   lrKeys: string[];
   backend: Backend;
+  engine: EngineSetting;
+  lossSemantics: LossSemanticsSetting;
   sampling: Sampling | 'auto';
   batchSize: number | null;
   momentum: number | null;
@@ -41,6 +45,8 @@ export const DEFAULT_SETTINGS: Settings = {
   lossTag: null,
   lrKeys: [],
   backend: 'auto',
+  engine: 'auto',
+  lossSemantics: 'exact',
   sampling: 'auto',
   batchSize: null,
   momentum: null,
@@ -58,6 +64,8 @@ export const SettingKeys = {
   lossTag: 'lossTag',
   lrKeys: 'lrKeys',
   backend: 'backend',
+  engine: 'engine',
+  lossSemantics: 'lossSemantics',
   sampling: 'sampling',
   batchSize: 'batchSize',
   momentum: 'momentum',
@@ -81,6 +89,8 @@ export interface ReadSettings {
 }
 
 const BACKENDS: readonly Backend[] = ['auto', 'wasm', 'node', 'cpu'];
+const ENGINES: readonly EngineSetting[] = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'];
+const SEMANTICS: readonly LossSemanticsSetting[] = ['exact', 'clipped'];
 const SAMPLINGS: readonly (Sampling | 'auto')[] = ['auto', 'with_replacement', 'without_replacement', 'reshuffle'];
 const OPTIMIZERS: readonly OptimizerSetting[] = ['auto', 'sgd', 'nesterov', 'adam', 'rmsprop'];
 
@@ -125,6 +135,8 @@ export function readSettings(source: ConfigSource): ReadSettings {
     lossTag: text(SettingKeys.lossTag),
     lrKeys: take(SettingKeys.lrKeys, d.lrKeys, isStrings, 'a list of keys').filter((k) => k.trim() !== ''),
     backend: take(SettingKeys.backend, d.backend, oneOf(BACKENDS), BACKENDS.join(', ')),
+    engine: take(SettingKeys.engine, d.engine, oneOf(ENGINES), ENGINES.join(', ')),
+    lossSemantics: take(SettingKeys.lossSemantics, d.lossSemantics, oneOf(SEMANTICS), SEMANTICS.join(', ')),
     sampling: take(SettingKeys.sampling, d.sampling, oneOf(SAMPLINGS), SAMPLINGS.join(', ')),
     batchSize: take(SettingKeys.batchSize, d.batchSize, orNull(intIn(1, Number.MAX_SAFE_INTEGER)), 'a positive integer or null'),
     momentum: take(SettingKeys.momentum, d.momentum, orNull(momentumValue), 'a number in [0, 1) or null'),

@@ -21,9 +21,13 @@ Compares the observed loss-vs-η slope of the runs under <path> (a sweep over η
 learning-rate step decays) with the slope predicted from per-example gradients at a checkpoint.
 
   --tag <tag>                  scalar tag to use as the training loss (default: chosen and reported)
-  --model <model.json>         TensorFlow.js checkpoint at the optimum (enables the prediction)
+  --model <file>               checkpoint at the optimum (enables the prediction): net.onnx (PyTorch,
+                               JAX, … export), model.keras, model.h5 or a TensorFlow.js model.json
   --data <x.npy> --labels <y.npy>   its training data (.npy/.npz/.csv/.jsonl); --loss <name> if the model has none
-  --backend auto|wasm|node|cpu TensorFlow.js backend for the gradient norms (default auto)
+  --engine auto|onnx|onnx-loop|vectorized|naive   gradient engine (default auto: ONNX Runtime)
+  --loss-semantics exact|clipped   cross-entropy of softmax outputs from the logits (default) or
+                               clipped as tfjs-layers' fit computes it
+  --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js engine only; default auto)
   --batch-size B --momentum β --dampening d --weight-decay λ
   --sampling with_replacement|without_replacement|reshuffle
   --optimizer sgd|nesterov|adam|rmsprop   override the training setup read from the runs
@@ -41,6 +45,7 @@ ${discoveryHelp(28)}
 const SAMPLINGS: Sampling[] = ['with_replacement', 'without_replacement', 'reshuffle'];
 const OPTIMIZERS = ['sgd', 'nesterov', 'adam', 'adamw', 'rmsprop'];
 const BACKENDS = ['auto', 'wasm', 'node', 'cpu'] as const;
+const ENGINES = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'] as const;
 
 function parseSetLr(values: string[] | undefined): Record<string, number> | undefined {
   if (!values?.length) return undefined;
@@ -71,6 +76,8 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       labels: { type: 'string' },
       loss: { type: 'string' },
       backend: { type: 'string' },
+      engine: { type: 'string' },
+      'loss-semantics': { type: 'string' },
       'batch-size': { type: 'string' },
       momentum: { type: 'string' },
       dampening: { type: 'string' },
@@ -103,6 +110,8 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     labels: abs(values.labels),
     loss: values.loss,
     backend: oneOf('backend', values.backend, BACKENDS),
+    engine: oneOf('engine', values.engine, ENGINES),
+    lossSemantics: oneOf('loss-semantics', values['loss-semantics'], ['exact', 'clipped'] as const),
     batchSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),
     momentum,
     dampening: numberFlag('dampening', values.dampening, { min: 0 }),

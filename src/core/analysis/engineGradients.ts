@@ -73,13 +73,13 @@ async function refinements(opts: AnalyzeOptions, paramCount: number, n: number, 
 
 export const engineGradients: GradientProvider = async (opts, ctx) => {
   const model = opts.model as string;
-  const facts = modelFactsFromJson(model);
   const run = await runGradNorms({
     model,
     data: { data: opts.data as string, labels: opts.labels },
     loss: opts.loss,
     backend: opts.backend ?? 'auto',
-    engine: 'vectorized',
+    engine: opts.engine ?? 'auto',
+    semantics: opts.lossSemantics,
     diagonal: true,
     token: ctx.token,
     onProgress: ctx.onProgress,
@@ -97,9 +97,10 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
       sqNormSd: run.sqNormSd,
     },
     summary: toGradNormSummary(run, model, opts.data as string),
-    model: facts,
+    model: run.modelFacts,
     warnings: run.notes,
-    loadExtras: (token, onProgress) => refinements(opts, paramCount, run.n, token, onProgress),
+    // The Hessian refinements use the TF.js model (float64 Dense path or tfjs autodiff): model.json only.
+    loadExtras: (token, onProgress) => (/\.json$/i.test(model) ? refinements(opts, paramCount, run.n, token, onProgress) : Promise.resolve({})),
   };
   return inputs;
 };

@@ -27,6 +27,11 @@ export interface GradientInputs {
    * only for units whose setup needs them.
    */
   loadExtras?: (token?: CancelToken, onProgress?: ProgressFn) => Promise<PredictExtras>;
+  /**
+   * Set when the statistics were read from a gradstats.json (src/core/gradstats) rather than computed:
+   * the file, its N and its loss, which the pipeline checks against each unit's runs.
+   */
+  origin?: { file: string; n: number; lossName: string };
 }
 
 export type GradientProvider = (opts: AnalyzeOptions, ctx: { token?: CancelToken; onProgress?: ProgressFn }) => Promise<GradientInputs>;

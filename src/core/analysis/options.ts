@@ -11,12 +11,22 @@ export interface AnalyzeOptions {
   sweepId?: string;
   /** Scalar tag to use as the training loss (default: chosen automatically and reported). */
   tag?: string;
+  /**
+   * Per-example gradient statistics computed elsewhere (heatcap_torch's gradstats.json): used instead of
+   * running the engine on `model`. Found automatically in a sweep or run folder, or beside a checkpoint
+   * the engine cannot read, when neither this nor a readable model is given.
+   */
+  gradstats?: string;
   /** Checkpoint at the optimum and its training data, for the prediction. */
   model?: string;
   data?: string;
   labels?: string;
   loss?: string;
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
+  /** Gradient engine: `auto` (ONNX Runtime; TF.js for a model.json it cannot express), `onnx`, `onnx-loop`, `vectorized`, `naive`. */
+  engine?: 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+  /** Cross-entropy on softmax outputs: `exact` (from the logits, default) or tfjs-layers' `clipped` form. */
+  lossSemantics?: 'exact' | 'clipped';
   /** Overrides of the training setup (win over run hyperparameters; recorded as `flag`/`setting` sources). */
   batchSize?: number;
   momentum?: number;

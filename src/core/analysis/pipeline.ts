@@ -11,6 +11,8 @@ import { discoverRuns, type Discovery } from '../runs/discover';
 import type { Run } from '../runs/model';
 import type { AnalysisResult } from '../result/schema';
 import type { PredictExtras } from '../theory/predict';
+import { checkGradStatsAgainstUnit, discoverGradStats } from '../gradstats/analysis';
+import { gradStatsInputs } from '../gradstats/read';
 import { analyzeUnit, needsRefinements, type AnalysisUnit } from './analyzeUnit';
 import type { GradientInputs, GradientProvider } from './gradients';
 import { readSweepManifest, withManifestDefaults } from './manifest';
@@ -97,15 +99,33 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
   const units = analysisUnits(discovery);
   const chosen = all ? units : [pickUnit(units, root, opts.sweepId)];
 
-  // Each unit's options: the user's, completed from its sweep.json (written by the sweep lab).
+  // Each unit's options: the user's, completed from its sweep.json (written by the sweep lab); with a
+  // gradstats.json (named, or found in the sweep/run folder or beside an unreadable checkpoint) the
+  // manifest only supplies the loss and started_at_checkpoint.
   const unitOpts = await Promise.all(
-    chosen.map(async (u) => (u.sweep && ctx.gradients ? withManifestDefaults(opts, await readSweepManifest(join(root, ...u.sweep.path.split('/')))) : opts)),
+    chosen.map(async (u) => {
+      const sweepDir = u.sweep ? join(root, ...u.sweep.path.split('/')) : null;
+      const manifest = sweepDir && (ctx.gradients || opts.gradstats) ? await readSweepManifest(sweepDir) : undefined;
+      const gradstats = opts.gradstats ?? (await discoverGradStats(opts, sweepDir, u.runs));
+      if (gradstats) return { ...opts, gradstats, loss: opts.loss ?? manifest?.loss, startedAtCheckpoint: opts.startedAtCheckpoint ?? manifest?.startedAtCheckpoint };
+      return ctx.gradients ? withManifestDefaults(opts, manifest) : opts;
+    }),
   );
   // Gradient statistics once per distinct checkpoint + data.
   const cache = new Map<string, Promise<GradientInputs>>();
-  const checkpoints = new Set(unitOpts.filter((o) => o.model).map(gradientKey));
+  const checkpoints = new Set(unitOpts.filter((o) => o.model && !o.gradstats).map(gradientKey));
   let done = 0;
   const gradientsFor = (o: AnalyzeOptions): Promise<GradientInputs> | null => {
+    if (o.gradstats) {
+      const key = `gradstats:${o.gradstats}`;
+      let p = cache.get(key);
+      if (!p) {
+        progress({ message: `reading ${o.gradstats}` });
+        p = Promise.resolve().then(() => gradStatsInputs(o.gradstats as string));
+        cache.set(key, p);
+      }
+      return p;
+    }
     if (!o.model) return null;
     if (!ctx.gradients) throw new HeatcapError(o.model, 'no gradient engine available to read this checkpoint');
     if (!o.data) throw new HeatcapError(o.model, 'a checkpoint needs its training data (--data, and --labels unless the data file holds them)');
@@ -116,7 +136,9 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
       const span = 0.55 / checkpoints.size;
       done++;
       progress({ fraction: base, message: 'per-example gradient norms' });
-      p = ctx.gradients(o, { token: ctx.token, onProgress: (q) => progress({ fraction: q.fraction !== undefined ? base + span * q.fraction : undefined, message: q.message }) });
+      p = ctx
+        .gradients(o, { token: ctx.token, onProgress: (q) => progress({ fraction: q.fraction !== undefined ? base + span * q.fraction : undefined, message: q.message }) })
+        .then((g) => ({ ...g, summary: { ...g.summary, source: g.summary.source ?? 'engine' } }));
       cache.set(key, p);
     }
     return p;
@@ -128,6 +150,7 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
     const g = gradientsFor(o);
     const gradients = g ? await g : null;
     throwIfCancelled(ctx.token);
+    if (gradients?.origin) checkGradStatsAgainstUnit(gradients.origin, u.runs, o.loss);
     let extras: PredictExtras = {};
     if (gradients?.loadExtras && needsRefinements(u.runs, o, gradients)) {
       const key = gradientKey(o);

@@ -37,7 +37,17 @@ export function inputShapeOfTopology(topology: unknown): number[] | undefined {
   return declaredShape(layers[0]);
 }
 
-/** The input shape of the model in `modelJson` (errors name the file: missing, not a LayersModel, …). */
-export function modelInputShape(modelJson: string): number[] | undefined {
-  return inputShapeOfTopology(readModelJsonFile(modelJson).modelTopology);
+/**
+ * The input shape of one example of the model in `file` (errors name the file). model.json is read
+ * without tfjs; an ONNX file by the ONNX front-end (its graph input's declared shape, batch axis
+ * dropped; undefined when a dimension is free). Keras files: undefined (the row is drawn from its own shape).
+ */
+export function modelInputShape(file: string): number[] | undefined {
+  if (/\.onnx$/i.test(file)) {
+    const { loadOnnxGraph } = require('../model/onnx/load') as typeof import('../model/onnx/load');
+    const dims = loadOnnxGraph(file).input.shape.slice(1);
+    return dims.every((d) => d !== null && d > 0) ? (dims as number[]) : undefined;
+  }
+  if (/\.(keras|h5|hdf5)$/i.test(file)) return undefined;
+  return inputShapeOfTopology(readModelJsonFile(file).modelTopology);
 }

@@ -10,8 +10,17 @@ import { checkMayWriteWorkspaceSettings } from '../trust';
 import { isInside } from '../util/paths';
 import type { Services } from './services';
 
-/** Loss names the model loader understands when the model does not record its loss. */
-const LOSSES = ['sparse_categorical_crossentropy', 'categorical_crossentropy', 'binary_crossentropy', 'mse', 'mae'];
+/** Loss names the engine understands when the model does not record its loss (ONNX files never do). */
+const LOSSES: { name: string; description: string }[] = [
+  { name: 'cross_entropy', description: 'PyTorch: logits and class indices (nn.CrossEntropyLoss)' },
+  { name: 'nll', description: 'PyTorch: log-probabilities (nn.NLLLoss)' },
+  { name: 'bce_with_logits', description: 'PyTorch: nn.BCEWithLogitsLoss' },
+  { name: 'bce', description: 'PyTorch: nn.BCELoss on probabilities' },
+  { name: 'mse', description: 'mean squared error' },
+  { name: 'sparse_categorical_crossentropy', description: 'Keras: probabilities and class indices' },
+  { name: 'categorical_crossentropy', description: 'Keras: probabilities and one-hot labels' },
+  { name: 'binary_crossentropy', description: 'Keras' },
+];
 
 async function pickFile(title: string, filters: Record<string, string[]>, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({ title, filters, canSelectFiles: true, canSelectFolders: false, canSelectMany: false, defaultUri, openLabel: 'Select' });
@@ -28,7 +37,11 @@ export async function selectCheckpoint(s: Services): Promise<boolean> {
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length > 0 && !(await checkMayWriteWorkspaceSettings('the checkpoint and training data'))) return false;
 
-  const model = await pickFile('1/4 Checkpoint at the optimum: a TensorFlow.js model.json', { 'TensorFlow.js model': ['json'] }, folders[0]?.uri);
+  const model = await pickFile(
+    '1/4 Checkpoint at the optimum: ONNX (PyTorch/JAX export), Keras or TensorFlow.js model',
+    { 'Models (ONNX, Keras, TensorFlow.js)': ['onnx', 'keras', 'h5', 'json'], ONNX: ['onnx'], Keras: ['keras', 'h5'], 'TensorFlow.js model.json': ['json'] },
+    folders[0]?.uri,
+  );
   if (!model) return false;
   const folder = vscode.workspace.getWorkspaceFolder(model) ?? folders[0];
   const data = await pickFile('2/4 Training inputs', { 'Training data': ['npy', 'npz', 'csv', 'jsonl'] }, vscode.Uri.joinPath(model, '..'));
@@ -44,8 +57,8 @@ export async function selectCheckpoint(s: Services): Promise<boolean> {
     if (!labels) return false;
   }
 
-  const fromModel = { label: 'The loss recorded in the model', description: 'model.json training config', value: '' };
-  const lossChoice = await vscode.window.showQuickPick([fromModel, ...LOSSES.map((l) => ({ label: l, description: '', value: l }))], {
+  const fromModel = { label: 'The loss recorded in the model', description: 'model.json / Keras compile config (ONNX files record none)', value: '' };
+  const lossChoice = await vscode.window.showQuickPick([fromModel, ...LOSSES.map((l) => ({ label: l.name, description: l.description, value: l.name }))], {
     title: '4/4 Per-example loss',
     ignoreFocusOut: true,
   });

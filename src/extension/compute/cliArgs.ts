@@ -78,6 +78,11 @@ function backendFlags(s: Settings): string[] {
   return s.backend === 'auto' ? [] : [opt('backend', s.backend)];
 }
 
+/** The gradient engine and the cross-entropy semantics (analyze and gradnorms; the lab trains with TF.js). */
+function engineFlags(s: Settings): string[] {
+  return [...(s.engine === 'auto' ? [] : [opt('engine', s.engine)]), ...(s.lossSemantics === 'exact' ? [] : [opt('loss-semantics', s.lossSemantics)])];
+}
+
 export interface AnalyzeRequest {
   root: string;
   /** Analyse every sweep and single run under `root` (the runs view and the panel want all of them). */
@@ -96,6 +101,7 @@ export function analyzeArgs(req: AnalyzeRequest, s: Settings): string[] {
   if (s.lossTag !== null) args.push(opt('tag', s.lossTag));
   args.push(...checkpointFlags(req.checkpoint));
   args.push(...backendFlags(s));
+  args.push(...engineFlags(s));
   if (s.batchSize !== null) args.push(opt('batch-size', numberArg(s.batchSize)));
   if (s.momentum !== null) args.push(opt('momentum', numberArg(s.momentum)));
   if (s.sampling !== 'auto') args.push(opt('sampling', s.sampling));
@@ -109,7 +115,7 @@ export function analyzeArgs(req: AnalyzeRequest, s: Settings): string[] {
 
 /** `heatcap gradnorms --model … --data … --json`. */
 export function gradNormsArgs(checkpoint: CheckpointPaths, s: Settings): string[] {
-  return ['gradnorms', ...checkpointFlags(checkpoint), ...backendFlags(s), '--json'];
+  return ['gradnorms', ...checkpointFlags(checkpoint), ...backendFlags(s), ...engineFlags(s), '--json'];
 }
 
 /**

@@ -36,8 +36,9 @@ describe('heatcap gradnorms (CLI contract) and splitting over workers', function
     const j = JSON.parse(r.out);
     for (const k of ['n', 'mean_loss', 'mean_sq_norm', 'mean_grad_sq_norm', 'trace_cov', 'per_weight', 'top', 'backend', 'engine', 'seconds']) assert.ok(k in j, `missing ${k}`);
     assert.equal(j.n, N);
-    assert.equal(j.engine, 'vectorized');
-    assert.equal(j.backend, 'cpu');
+    // The default engine: the model's ONNX gradient program in ONNX Runtime.
+    assert.equal(j.engine, 'onnx');
+    assert.equal(j.backend, 'onnxruntime-cpu');
     const manifest = JSON.parse(readFileSync(model, 'utf8')).weightsManifest[0].weights.map((w: { name: string }) => w.name);
     assert.equal(manifest.length, 4);
     assert.deepEqual(
@@ -60,6 +61,15 @@ describe('heatcap gradnorms (CLI contract) and splitting over workers', function
     assert.equal(b.engine, 'naive');
     assert.ok(Math.abs(a.mean_sq_norm / b.mean_sq_norm - 1) < 1e-4);
     assert.ok(Math.abs(a.trace_cov / b.trace_cov - 1) < 1e-4);
+  });
+
+  it('--engine vectorized still runs the TensorFlow.js engine, and agrees with the ONNX engine to 1e-4', async () => {
+    const a = JSON.parse((await runCli(['gradnorms', '--model', model, '--data', x, '--labels', y, '--json', '--workers', '0'])).out);
+    const b = JSON.parse((await runCli(['gradnorms', '--model', model, '--data', x, '--labels', y, '--json', '--workers', '0', '--backend', 'cpu', '--engine', 'vectorized'])).out);
+    assert.equal(b.engine, 'vectorized');
+    assert.equal(b.backend, 'cpu');
+    assert.ok(Math.abs(a.mean_sq_norm / b.mean_sq_norm - 1) < 1e-4);
+    assert.ok(Math.abs(a.mean_loss / b.mean_loss - 1) < 1e-4);
   });
 
   it('usage errors exit 2, bad values exit 1 with one line', async () => {
