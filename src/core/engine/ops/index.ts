@@ -18,6 +18,7 @@ import { pad, slice } from './slice';
 import { logSoftmax, softmax } from './softmax';
 import { expand, tile } from './tile';
 import { elu, erf, exp, leakyRelu, log, neg, notDifferentiable, passThrough, relu, sigmoid, softplus, sqrt, tanh } from './unary';
+import { prelu, resize, selu, softsign, thresholdedRelu } from './keras-activations';
 import type { OpRule } from './types';
 
 export const OP_RULES: Record<string, OpRule> = {
@@ -53,6 +54,12 @@ export const OP_RULES: Record<string, OpRule> = {
   ConstantOfShape: notDifferentiable,
   Range: notDifferentiable,
   Equal: notDifferentiable,
+  GreaterOrEqual: notDifferentiable,
+  Selu: selu,
+  Softsign: softsign,
+  ThresholdedRelu: thresholdedRelu,
+  PRelu: prelu,
+  Resize: resize,
   Not: notDifferentiable,
   ArgMax: notDifferentiable,
   Conv: conv,
