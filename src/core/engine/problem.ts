@@ -31,7 +31,8 @@ export interface EngineProblem {
 
 export interface EngineProblemSpec {
   model: string;
-  data: DataFiles;
+  /** Data file names, or arrays already opened (tests). */
+  data: DataFiles | TrainingArrays;
   /** The loss by name (`--loss`); else the one the model file records. */
   loss?: string;
   labelSmoothing?: number;
@@ -62,7 +63,7 @@ export async function openEngineProblem(spec: EngineProblemSpec): Promise<Engine
     throw new HeatcapError(undefined, `--label-smoothing must be in [0, 1), got ${loss.labelSmoothing}`);
   }
   const head = planHead(graph, loss, spec.semantics ?? 'exact');
-  const arrays: TrainingArrays = openTrainingArrays(spec.data);
+  const arrays: TrainingArrays = 'inputs' in spec.data ? spec.data : openTrainingArrays(spec.data);
   try {
     const inputs = shapeInputs(arrays.inputs, graph.input.shape, graph.file);
     const out = graph.output.shape.slice(1);
