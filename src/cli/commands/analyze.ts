@@ -28,6 +28,10 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --loss-semantics exact|clipped   cross-entropy of softmax outputs from the logits (default) or
                                clipped as tfjs-layers' fit computes it
   --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js engine only; default auto)
+  --gradstats <gradstats.json> statistics computed where the model lives (Python package heatcap_torch,
+                               python/ in this repository) instead of --model; a gradstats.json in the
+                               sweep or run folder, or beside a checkpoint heatcap cannot read, is used
+                               without the flag
   --batch-size B --momentum β --dampening d --weight-decay λ
   --sampling with_replacement|without_replacement|reshuffle
   --optimizer sgd|nesterov|adam|rmsprop   override the training setup read from the runs
@@ -72,6 +76,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     {
       tag: { type: 'string' },
       model: { type: 'string' },
+      gradstats: { type: 'string' },
       data: { type: 'string' },
       labels: { type: 'string' },
       loss: { type: 'string' },
@@ -106,6 +111,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     sweepId: values.sweep,
     tag: values.tag,
     model: abs(values.model),
+    gradstats: abs(values.gradstats),
     data: abs(values.data),
     labels: abs(values.labels),
     loss: values.loss,
@@ -124,6 +130,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     ...discoveryFromFlags(values),
     overrideSource: 'flag',
   };
+  if (opts.gradstats && (opts.model || opts.data || opts.labels)) throw new HeatcapError(undefined, '--gradstats replaces --model/--data/--labels (the statistics are already computed): give one or the other');
   if ((opts.data || opts.labels) && !opts.model) throw new HeatcapError(undefined, '--data/--labels need --model (the checkpoint they belong to)');
   return { opts, all: values.all === true, json: values.json === true, html: abs(values.html), md: abs(values.md), out: abs(values.out) };
 }

@@ -141,6 +141,8 @@ export interface GradNormSummary {
   seconds: number;
   model: string;
   data: string;
+  /** Where the statistics came from: `engine` (computed here) or `gradstats.json (<path>)` (heatcap_torch). */
+  source?: string;
 }
 
 /** Everything the panel and the runs view need to draw one run. */
