@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { readCsvLog, readJsonlLog, readTfeventsLog } from '../logs/read';
 import { readMlflowRun } from '../logs/mlflow';
 import { readTrainerState } from '../logs/trainer-state';
+import { readWandbRun } from '../logs/wandb/reader';
 import type { LogData, ReadOptions } from '../logs/types';
 import { resolveHparams } from './hparams';
 import type { Run } from './model';
@@ -39,6 +40,9 @@ export async function buildRun(plan: RunPlan, root: string, rootName: string, op
       break;
     case 'mlflow':
       data = await readMlflowRun(plan.abs, opts);
+      break;
+    case 'wandb':
+      data = await readWandbRun(plan.abs, opts);
       break;
   }
   const warnings = [...data.warnings];

@@ -101,6 +101,8 @@ async function planFile(file: string): Promise<Plan> {
   const name = basename(file);
   // A TensorBoard run is a folder: an event file stands for the folder holding it.
   if (isEventFileName(name)) return { runs: [{ format: 'tfevents', rel: '', abs: dirname(file), parts: [{ dir: dirname(file), prefix: '' }], sideDir: dirname(file) }], manifests: [] };
+  // A W&B run log stands for its run folder.
+  if (name.endsWith('.wandb')) return { runs: [{ format: 'wandb', rel: '', abs: dirname(file) }], manifests: [] };
   if (name === 'trainer_state.json') return { runs: [{ format: 'trainer_state', rel: '', abs: dirname(file), file, sideDir: dirname(file) }], manifests: [] };
   const format = await sniffTextLog(file);
   if (!format) throw new HeatcapError(file, 'not a recognised log (expected a CSV with a step/epoch column, a JSONL file with a step key, or trainer_state.json)');

@@ -1,16 +1,19 @@
 import { open } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LogFormat } from './model';
 import { isEventFileName, type TfeventsPart } from '../logs/read';
 import { sniffCsvHeader } from '../logs/csv/reader';
 import { findStepKey } from '../logs/jsonl';
 import { parseJsonLenient } from '../logs/json-lenient';
 import type { DirListing } from './walk';
+import { WANDB_RUN_DIR } from '../logs/wandb/reader';
 
 /**
  * Turns a folder listing into a plan of runs: which folders and files are runs, in which format, and
  * which event-file folders belong together. Rules (README.md, "Training logs", repeats them for users):
  *  - a folder with `meta.yaml` and `metrics/` is an MLflow run;
+ *  - a `run-*` or `offline-run-*` folder inside a `wandb/` folder, holding a `.wandb` log or `files/`, is a
+ *    W&B run (its `files/` and `logs/` are part of it, never runs of their own);
  *  - a folder with `trainer_state.json` is a HuggingFace run (a `checkpoint-N/` copy is used only when
  *    the output folder has no state of its own, and then only the highest N);
  *  - a folder with event files is a TensorBoard run, except that Keras' `train/` and `validation/`
@@ -23,7 +26,8 @@ export type RunPlan =
   | { format: 'tfevents'; rel: string; abs: string; parts: TfeventsPart[]; sideDir: string }
   | { format: 'csv' | 'jsonl'; rel: string; abs: string; file: string; sideDir?: string }
   | { format: 'trainer_state'; rel: string; abs: string; file: string; sideDir: string }
-  | { format: 'mlflow'; rel: string; abs: string };
+  | { format: 'mlflow'; rel: string; abs: string }
+  | { format: 'wandb'; rel: string; abs: string };
 
 export interface SweepManifestRef {
   rel: string;
@@ -92,12 +96,19 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
   const runs: RunPlan[] = [];
   const manifests: SweepManifestRef[] = [];
   const claimed = new Set<string>(); // folder rels that are (part of) a folder-level run
+  const wandbRels: string[] = []; // W&B run folders: nothing inside them is a run of its own
+  const insideWandb = (rel: string): boolean => wandbRels.some((w) => w === '' || rel === w || rel.startsWith(`${w}/`));
 
   for (const d of dirs) {
     if (d.files.includes('sweep.json')) manifests.push({ rel: d.rel, file: join(d.abs, 'sweep.json') });
     if (d.files.includes('meta.yaml') && d.dirs.includes('metrics')) {
       runs.push({ format: 'mlflow', rel: d.rel, abs: d.abs });
       claimed.add(d.rel);
+    }
+    if (isWandbRunDir(d)) {
+      runs.push({ format: 'wandb', rel: d.rel, abs: d.abs });
+      claimed.add(d.rel);
+      wandbRels.push(d.rel);
     }
   }
 
@@ -123,7 +134,7 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
   }
 
   // TensorBoard: group split and hparams sub-folders with their parent.
-  const eventDirs = dirs.filter((d) => !claimed.has(d.rel) && d.files.some(isEventFileName));
+  const eventDirs = dirs.filter((d) => !claimed.has(d.rel) && !insideWandb(d.rel) && d.files.some(isEventFileName));
   const eventRels = new Set(eventDirs.map((d) => d.rel));
   const splitOf = (d: DirListing): string | undefined => {
     const pRel = parentRel(d.rel);
@@ -160,6 +171,7 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
   // CSV and JSONL files.
   for (const d of dirs) {
     if (claimed.has(d.rel) && byRel.get(d.rel)?.files.includes('meta.yaml')) continue; // inside an MLflow run
+    if (insideWandb(d.rel)) continue;
     const found: { name: string; format: LogFormat }[] = [];
     for (const name of d.files) {
       const format = await sniffTextLog(join(d.abs, name));
@@ -176,4 +188,9 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
 
   runs.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { runs, manifests };
+}
+
+/** `wandb/run-<date>_<time>-<id>/` or `wandb/offline-run-…/`, holding its binary log or `files/`. */
+function isWandbRunDir(d: DirListing): boolean {
+  return WANDB_RUN_DIR.test(basename(d.abs)) && basename(dirname(d.abs)) === 'wandb' && (d.files.some((f) => f.endsWith('.wandb')) || d.dirs.includes('files'));
 }
