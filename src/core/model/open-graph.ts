@@ -9,6 +9,8 @@ import { modelFormatOf } from './format';
 /** Loading a LayersModel needs some tfjs backend; the pure-JS one suffices (no kernels run). */
 async function ensureTfBackend(): Promise<void> {
   const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
+  // No "you are running in Node.js" banner on the CLI's stderr (as initBackend does).
+  tf.env().set('PROD', true);
   // getBackend() names the backend in use without initialising one (tf.backend() would start wasm).
   if (!tf.getBackend()) await tf.setBackend('cpu');
 }
