@@ -51,6 +51,8 @@ function copyWasmBinaries() {
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
     copyFileSync(join(pkgDir, 'dist', f), join(outdir, f));
   }
+  // SQLite for the MLflow SQLite store reader (src/core/logs/mlflow-sqlite/sqljs.ts looks beside the bundle).
+  copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), join(outdir, 'sql-wasm.wasm'));
 }
 
 copyWasmBinaries();

@@ -4,10 +4,10 @@
  * learning-rate schedule otherwise (THEORY.md §5).
  */
 import type { Run, ScalarSeries } from '../runs/model';
-import { classifyTags } from '../runs/tags';
+import { classifyTags, lrGroupTags } from '../runs/tags';
 import type { Observed, ObservedPoint, ResultWarning, ScheduleEvent } from '../result/schema';
 import { convergedLoss, type ConvergedLoss } from '../stats/converged';
-import { analyseSchedule } from '../stats/schedule';
+import { analyseSchedule, lrOverWindow } from '../stats/schedule';
 import { chooseLossTag, type LossTagChoice, type LossTagInfo } from '../stats/tags';
 import { fitSweep, observedFitOfSweep, type SweepFit } from '../stats/sweep-fit';
 import { pooledEventSlope } from '../stats/schedule';
@@ -20,8 +20,10 @@ export interface RunObservation {
   run: Run;
   lr: number | null;
   lrSource: string | null;
-  /** The run's logged learning rate changes: it is analysed through its step events. */
+  /** The run's logged learning rate changes inside the converged-loss window: it is analysed through its step events. */
   hasSchedule: boolean;
+  /** How η was found from a logged series, when it was: the window, its groups, a change inside it. */
+  lrNotes: string[];
   tag: string | null;
   converged: ConvergedLoss | null;
   point: ObservedPoint;
@@ -65,22 +67,88 @@ function isSchedule(series: ScalarSeries | undefined): boolean {
   return Math.max(...v) / Math.min(...v) > SCHEDULE_RATIO;
 }
 
-/** The run's constant η: its stated hyperparameter, else a constant logged series. */
-function constantLr(run: Run): { lr: number | null; source: string | null } {
-  if (run.hparams.lr) return { lr: run.hparams.lr.value, source: run.hparams.lr.source };
+/** η the user stated for this run (flag or runs view): never replaced by a logged value. */
+const USER_LR_SOURCES = new Set(['flag --set-lr', 'set by the user in the runs view']);
+/** Relative spread of logged values still read as one constant η (float32 rounding). */
+const SAME_LR = 1e-4;
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
+}
+
+interface LrResolution {
+  lr: number | null;
+  source: string | null;
+  hasSchedule: boolean;
+  notes: string[];
+}
+
+/**
+ * The run's η over the window where its converged loss is measured. A logged learning-rate series gives
+ * the value in force over that window (a warmup or decay before it does not matter); when η changes
+ * inside the window the run is not one η: it goes to the step-change analysis of its constant-η
+ * segments. Parameter groups (Lightning `lr-SGD/pg<N>`, YOLO `x/lr<N>`, `lr/pg<N>`) give one η when they
+ * agree over the window; otherwise the first group's, with a note. With no series, the stated η.
+ */
+function resolveLr(run: Run, loss: ScalarSeries | undefined, converged: ConvergedLoss | null): LrResolution {
+  const stated = run.hparams.lr;
+  const fromSeries = stated?.source.startsWith('logged series ') ?? false;
+  const statedOut = { lr: stated?.value ?? null, source: stated?.source ?? null };
   const s = lrSeries(run);
-  if (s && s.values.length > 0 && !isSchedule(s)) {
-    const last = s.values[s.values.length - 1];
-    if (Number.isFinite(last)) return { lr: last, source: `logged "${run.lrTag}" series (constant)` };
+  if (!s || !run.lrTag) return { ...statedOut, hasSchedule: false, notes: [] };
+  const notes: string[] = [];
+  const lossEnd = loss && loss.steps.length ? loss.steps[loss.steps.length - 1] : Number.POSITIVE_INFINITY;
+  const tailStart = converged?.tail_start_step ?? (loss && loss.steps.length ? loss.steps[0] : Number.NEGATIVE_INFINITY);
+  const windowText = Number.isFinite(tailStart) && Number.isFinite(lossEnd) ? `steps ${tailStart}–${lossEnd}` : 'the whole run';
+  let tag = run.lrTag;
+  let w = lrOverWindow(s, tailStart, lossEnd, SAME_LR);
+  const groups = lrGroupTags(run.scalars, run.lrTag);
+  if (groups.length > 1) {
+    const per = groups.map((g) => ({ g, w: lrOverWindow(run.scalars[g], tailStart, lossEnd, SAME_LR) })).filter((x) => x.w.atStart !== undefined);
+    const agree = per.every((x) => x.w.values.length === per[0].w.values.length && x.w.values.every((v, i) => Math.abs(v - per[0].w.values[i]) <= SAME_LR * Math.max(Math.abs(v), Math.abs(per[0].w.values[i]))));
+    if (per.length > 0) {
+      tag = per[0].g;
+      w = per[0].w;
+      if (!agree) {
+        notes.push(`its ${per.length} parameter groups have different learning rates over ${windowText} (${per.map((x) => `${x.g} = ${fmt(x.w.values[x.w.values.length - 1])}`).join(', ')}): η is the first group's, '${tag}'`);
+      }
+    }
   }
-  return { lr: null, source: null };
+  if (w.atStart === undefined || w.min === undefined || w.max === undefined || !(w.min > 0)) {
+    return { ...statedOut, hasSchedule: false, notes };
+  }
+  const user = stated && USER_LR_SOURCES.has(stated.source);
+  if (w.max / w.min > SCHEDULE_RATIO) {
+    const path = [w.values[0], ...w.changes.map((c) => c.lr)];
+    const shown = path.length <= 4 ? path.map(fmt).join(' → ') : `${fmt(path[0])} → … → ${fmt(path[path.length - 1])}`;
+    notes.push(`η changed inside the window where the converged loss is measured (${windowText}: '${tag}' ${shown}, ${w.changes.length} change${w.changes.length === 1 ? '' : 's'}): not fitted as one η; its constant-η segments are measured as step changes instead`);
+    return { lr: user || !fromSeries ? statedOut.lr : null, source: user || !fromSeries ? statedOut.source : null, hasSchedule: true, notes };
+  }
+  let value: number;
+  let source: string;
+  if (w.max / w.min <= 1 + SAME_LR) {
+    value = w.values[w.values.length - 1];
+    source = `logged series '${tag}', in force over the converged-loss window (${windowText})`;
+  } else {
+    value = w.values.reduce((a, b) => a + b, 0) / w.values.length;
+    source = `logged series '${tag}', mean over the converged-loss window (${windowText})`;
+    notes.push(`η drifts by ${(((w.max - w.min) / w.min) * 100).toFixed(1)}% over ${windowText} ('${tag}' ${fmt(w.min)}–${fmt(w.max)}): its mean, ${fmt(value)}, is used`);
+  }
+  const all = s.values.filter((v) => Number.isFinite(v) && v > 0);
+  if (all.length && Math.max(...all) / Math.min(...all) > SCHEDULE_RATIO) {
+    notes.push(`η changed before the converged-loss window (warmup or decay; '${tag}' ranges ${fmt(Math.min(...all))}–${fmt(Math.max(...all))} over the run): the value in force over ${windowText}, ${fmt(value)}, is used`);
+  }
+  if (user) return { ...statedOut, hasSchedule: false, notes };
+  if (stated && !fromSeries && Math.abs(stated.value - value) > SAME_LR * Math.max(stated.value, value)) {
+    notes.push(`${stated.source} states η = ${fmt(stated.value)}, but the logged '${tag}' in force over ${windowText} is ${fmt(value)}: using the logged value`);
+  }
+  return { lr: value, source, hasSchedule: false, notes };
 }
 
 export function observeRun(run: Run, tag: string | null, opts: ObservationOptions): RunObservation {
-  const { lr, source } = constantLr(run);
-  const hasSchedule = isSchedule(lrSeries(run));
   const series = tag ? run.scalars[tag] : undefined;
   const converged = series ? convergedLoss(series, { file: run.files[0] }) : null;
+  const { lr, source, hasSchedule, notes: lrNotes } = resolveLr(run, series, converged);
   const flags = [...(converged?.flags ?? [])];
   if (!series) flags.push('no_loss_tag');
   // A constant tail has no noise to measure: its "standard error" is float rounding, and weighting
@@ -102,8 +170,8 @@ export function observeRun(run: Run, tag: string | null, opts: ObservationOption
     flags,
   };
   if (opts.excludeRuns?.has(run.id)) point.excluded_reason = 'excluded by the user';
-  else if (hasSchedule) point.excluded_reason = 'learning-rate schedule: measured through its step changes instead';
-  return { run, lr, lrSource: source, hasSchedule, tag, converged, point };
+  else if (hasSchedule) point.excluded_reason = 'learning-rate schedule: η changes inside the converged-loss window; measured through its constant-η segments (step changes) instead';
+  return { run, lr, lrSource: source, hasSchedule, lrNotes, tag, converged, point };
 }
 
 export interface ObservedWithFit {
@@ -120,10 +188,13 @@ export interface ObservedWithFit {
  */
 export function observeUnit(obs: RunObservation[], tagChoice: { tag: string | null; reason: string }, lossAtZero: number | null = null): ObservedWithFit {
   const warnings: ResultWarning[] = [];
+  for (const o of obs) for (const n of o.lrNotes ?? []) warnings.push({ code: 'lr_series', severity: 'info', message: `Run "${o.run.name}": ${n}.`, run: o.run.id });
   const constant = obs.filter((o) => !o.hasSchedule && o.point.excluded_reason === undefined);
   const distinctLrs = new Set(constant.map((o) => o.lr).filter((x): x is number => x !== null && x > 0));
   const events: ScheduleEvent[] = [];
-  for (const o of obs.filter((x) => x.hasSchedule && x.tag && x.point.excluded_reason !== 'excluded by the user')) {
+  // Step changes are measured in every run whose logged η changes, also before its converged-loss window
+  // (such a run joins a sweep at the η of its window; its events serve when there is no sweep).
+  for (const o of obs.filter((x) => (x.hasSchedule || isSchedule(lrSeries(x.run))) && x.tag && x.point.excluded_reason !== 'excluded by the user')) {
     const a = analyseSchedule(lrSeries(o.run) as ScalarSeries, o.run.scalars[o.tag as string], { run: o.run.id });
     events.push(...a.events);
   }

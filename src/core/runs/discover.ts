@@ -2,10 +2,10 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { CancelledError, HeatcapError, describeError } from '../errors';
-import { buildRun } from './build';
+import { buildRuns } from './build';
 import type { Run, RunWarning, Sweep } from './model';
 import { compileGlobs, isIncluded } from './globs';
-import { planRuns, sniffTextLog, type Plan } from './plan';
+import { planRuns, sniffMlflowSqlite, sniffTextLog, type Plan } from './plan';
 import { groupSweeps } from './sweeps';
 import { DEFAULT_MAX_DEPTH, MAX_DIRS, walk } from './walk';
 import { isEventFileName } from '../logs/read';
@@ -65,7 +65,7 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
   }
   throwIfCancelled(opts.token);
 
-  const runs: (Run | undefined)[] = new Array(plan.runs.length);
+  const runs: (Run[] | undefined)[] = new Array(plan.runs.length);
   let next = 0;
   let done = 0;
   const shouldStop = (): boolean => opts.token?.isCancellationRequested === true;
@@ -74,9 +74,10 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
       const i = next++;
       const p = plan.runs[i];
       try {
-        const built = await buildRun(p, st.isFile() ? dirname(absRoot) : absRoot, rootName, { shouldStop, lrKeys: opts.lrKeys });
-        if (built.run) runs[i] = built.run;
-        else warnings.push({ file: p.abs, message: built.skipped });
+        const built = await buildRuns(p, st.isFile() ? dirname(absRoot) : absRoot, rootName, { shouldStop, lrKeys: opts.lrKeys });
+        runs[i] = built.runs;
+        warnings.push(...built.warnings);
+        if (built.skipped) warnings.push({ file: p.abs, message: built.skipped });
       } catch (e) {
         if (e instanceof CancelledError) throw e;
         const file = e instanceof HeatcapError ? e.file : p.abs;
@@ -89,7 +90,7 @@ export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Pr
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
   throwIfCancelled(opts.token);
-  const found = runs.filter((r): r is Run => r !== undefined);
+  const found = runs.flatMap((r) => r ?? []);
   const grouped = await groupSweeps(found, plan.manifests, rootName);
   // A lab sweep's CSV copies mirror its event-file runs: list each run once.
   const listed = found.filter((r) => !grouped.mirrors.has(r.id));
@@ -103,8 +104,9 @@ async function planFile(file: string): Promise<Plan> {
   if (isEventFileName(name)) return { runs: [{ format: 'tfevents', rel: '', abs: dirname(file), parts: [{ dir: dirname(file), prefix: '' }], sideDir: dirname(file) }], manifests: [] };
   // A W&B run log stands for its run folder.
   if (name.endsWith('.wandb')) return { runs: [{ format: 'wandb', rel: '', abs: dirname(file) }], manifests: [] };
+  if (await sniffMlflowSqlite(file)) return { runs: [{ format: 'mlflow_sqlite', rel: '', abs: file, file }], manifests: [] };
   if (name === 'trainer_state.json') return { runs: [{ format: 'trainer_state', rel: '', abs: dirname(file), file, sideDir: dirname(file) }], manifests: [] };
   const format = await sniffTextLog(file);
-  if (!format) throw new HeatcapError(file, 'not a recognised log (expected a CSV with a step/epoch column, a JSONL file with a step key, or trainer_state.json)');
+  if (!format) throw new HeatcapError(file, 'not a recognised log (expected a CSV with a step/epoch column, a JSONL file with a step key, trainer_state.json or an MLflow SQLite database)');
   return { runs: [{ format, rel: '', abs: file, file }], manifests: [] };
 }

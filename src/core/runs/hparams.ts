@@ -15,7 +15,8 @@ type Field = 'lr' | 'batch_size' | 'momentum' | 'dampening' | 'nesterov' | 'opti
 
 /** Key aliases, matched case-insensitively against a key, its last two segments, or its last segment. */
 export const HPARAM_ALIASES: Record<Field, string[]> = {
-  lr: ['lr', 'learning_rate', 'learningrate', 'base_lr', 'initial_lr', 'init_lr', 'eta', 'optimizer.lr', 'optimizer.learning_rate'],
+  // `lr0`: YOLO's initial learning rate (hyp.yaml, args.yaml); its schedule is the logged `x/lr0` / `lr/pg0`.
+  lr: ['lr', 'learning_rate', 'learningrate', 'base_lr', 'initial_lr', 'init_lr', 'eta', 'optimizer.lr', 'optimizer.learning_rate', 'lr0'],
   batch_size: ['batch_size', 'batchsize', 'bs', 'train_batch_size', 'per_device_train_batch_size', 'minibatch_size', 'mini_batch_size', 'batch'],
   momentum: ['momentum', 'sgd_momentum'],
   dampening: ['dampening'],

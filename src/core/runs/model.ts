@@ -4,7 +4,7 @@
  * schedule). Plain data only, so it crosses worker and webview boundaries as JSON.
  */
 
-export type LogFormat = 'tfevents' | 'csv' | 'jsonl' | 'trainer_state' | 'mlflow' | 'wandb';
+export type LogFormat = 'tfevents' | 'csv' | 'jsonl' | 'trainer_state' | 'mlflow' | 'mlflow_sqlite' | 'yolo' | 'wandb';
 
 /** SGD's way of drawing minibatches; it decides which prediction applies (THEORY.md §2–3). */
 export type Sampling = 'with_replacement' | 'without_replacement' | 'reshuffle';

@@ -6,6 +6,8 @@ import { sniffCsvHeader } from '../logs/csv/reader';
 import { findStepKey } from '../logs/jsonl';
 import { parseJsonLenient } from '../logs/json-lenient';
 import type { DirListing } from './walk';
+import { looksLikeYoloParams, YOLO_PARAM_FILES } from '../logs/yolo/reader';
+import { isSqliteHeader } from '../logs/mlflow-sqlite/reader';
 import { WANDB_RUN_DIR } from '../logs/wandb/reader';
 
 /**
@@ -20,14 +22,21 @@ import { WANDB_RUN_DIR } from '../logs/wandb/reader';
  *    sub-folders join their parent's run (validation tags prefixed `validation/`), and PyTorch's
  *    `add_hparams` sub-folder (named by a Unix timestamp) joins its parent's run;
  *  - a CSV or JSONL file with a step column/key is a run; it is named by its folder when it is the only
- *    log in that folder (Lightning's `version_0/metrics.csv`), else by its file name.
+ *    log in that folder (Lightning's `version_0/metrics.csv`), else by its file name;
+ *  - a folder with YOLO hyperparameter files (`hyp.yaml`/`opt.yaml`, or an `args.yaml` with `lr0`) is one
+ *    Ultralytics/YOLO run: its `results.csv` and event files are read together, and it is a run (with no
+ *    points) even when training stopped before the first epoch was logged;
+ *  - an SQLite file with MLflow's tables (`mlflow.db`, or a `.db`/`.sqlite` file whose schema names
+ *    `alembic_version`) is an MLflow SQL store: each of its runs is a run.
  */
 export type RunPlan =
   | { format: 'tfevents'; rel: string; abs: string; parts: TfeventsPart[]; sideDir: string }
   | { format: 'csv' | 'jsonl'; rel: string; abs: string; file: string; sideDir?: string }
   | { format: 'trainer_state'; rel: string; abs: string; file: string; sideDir: string }
   | { format: 'mlflow'; rel: string; abs: string }
-  | { format: 'wandb'; rel: string; abs: string };
+  | { format: 'wandb'; rel: string; abs: string }
+  | { format: 'mlflow_sqlite'; rel: string; abs: string; file: string }
+  | { format: 'yolo'; rel: string; abs: string };
 
 export interface SweepManifestRef {
   rel: string;
@@ -56,12 +65,12 @@ function childRel(rel: string, name: string): string {
   return rel ? `${rel}/${name}` : name;
 }
 
-async function head(file: string): Promise<string | undefined> {
+async function head(file: string, bytes = SNIFF_BYTES): Promise<string | undefined> {
   try {
     const fh = await open(file, 'r');
     try {
-      const buf = new Uint8Array(SNIFF_BYTES);
-      const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+      const buf = new Uint8Array(bytes);
+      const { bytesRead } = await fh.read(buf, 0, bytes, 0);
       return new TextDecoder('utf-8').decode(buf.subarray(0, bytesRead));
     } finally {
       await fh.close();
@@ -69,6 +78,31 @@ async function head(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+const SQLITE_NAME = /\.(db|sqlite|sqlite3)$/i;
+const SQLITE_SNIFF_BYTES = 4 * 1024 * 1024;
+
+/** An MLflow SQLite store: `mlflow.db` that is SQLite, or another SQLite file whose first pages name MLflow's tables. */
+export async function sniffMlflowSqlite(file: string): Promise<boolean> {
+  const name = basename(file).toLowerCase();
+  if (!SQLITE_NAME.test(name)) return false;
+  const magic = await head(file, 16);
+  if (magic === undefined || !isSqliteHeader(new TextEncoder().encode(magic))) return false;
+  if (name === 'mlflow.db') return true;
+  // The schema (sqlite_master) of a store MLflow created lies in its first pages, written as its tables were.
+  const text = await head(file, SQLITE_SNIFF_BYTES);
+  return text !== undefined && text.includes('CREATE TABLE alembic_version') && /CREATE TABLE "?experiments"?/.test(text);
+}
+
+/** A YOLO run folder: one of its hyperparameter files has YOLO's keys. */
+async function isYoloDir(d: DirListing): Promise<boolean> {
+  for (const name of YOLO_PARAM_FILES) {
+    if (!d.files.includes(name)) continue;
+    const text = await head(join(d.abs, name));
+    if (text !== undefined && looksLikeYoloParams(name, text)) return true;
+  }
+  return false;
 }
 
 /** The text format of a candidate file, decided from its name and its first line. */
@@ -110,6 +144,15 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
       claimed.add(d.rel);
       wandbRels.push(d.rel);
     }
+  }
+
+  // Ultralytics/YOLO: results.csv, hyperparameter files and event files of one folder are one run.
+  const yoloDirs = new Set<string>();
+  for (const d of dirs) {
+    if (claimed.has(d.rel) || !(await isYoloDir(d))) continue;
+    runs.push({ format: 'yolo', rel: d.rel, abs: d.abs });
+    claimed.add(d.rel);
+    yoloDirs.add(d.rel);
   }
 
   // HuggingFace: the output folder's own state, else its latest checkpoint's.
@@ -171,9 +214,13 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
   // CSV and JSONL files.
   for (const d of dirs) {
     if (claimed.has(d.rel) && byRel.get(d.rel)?.files.includes('meta.yaml')) continue; // inside an MLflow run
-    if (insideWandb(d.rel)) continue;
+    if (insideWandb(d.rel) || yoloDirs.has(d.rel)) continue;
     const found: { name: string; format: LogFormat }[] = [];
     for (const name of d.files) {
+      if (await sniffMlflowSqlite(join(d.abs, name))) {
+        runs.push({ format: 'mlflow_sqlite', rel: childRel(d.rel, name), abs: join(d.abs, name), file: join(d.abs, name) });
+        continue;
+      }
       const format = await sniffTextLog(join(d.abs, name));
       if (format) found.push({ name, format });
     }

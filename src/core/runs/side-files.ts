@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { parseJsonLenient } from '../logs/json-lenient';
 import { flattenParams, type ParamSource } from '../logs/types';
+import { parseYamlPlain } from '../logs/yolo/yaml';
 import type { RunWarning } from './model';
 
 /**
@@ -25,19 +25,12 @@ export async function readSideFiles(dir: string, present: (name: string) => bool
         continue;
       }
       const text = await readFile(file, 'utf8');
-      const doc = name.endsWith('.json') ? parseJsonLenient(text) : parseYaml(pythonNamesAsText(text), { logLevel: 'silent', uniqueKeys: false });
+      // Typed tags (`!!python/object…`, `!!set`, `!!binary`) are read as the plain data they are written as.
+      const doc = name.endsWith('.json') ? parseJsonLenient(text) : parseYamlPlain(text);
       sources.push({ label: name, file, values: flattenParams(doc) });
     } catch (e) {
       warnings.push({ file, message: `could not be parsed for hyperparameters (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` });
     }
   }
   return { sources, warnings };
-}
-
-/**
- * Lightning's `save_hyperparameters` dumps classes as `!!python/name:torch.optim.sgd.SGD ''`; keep the
- * dotted name as the value (other `!!python/…` tags are read as plain data by the YAML parser).
- */
-function pythonNamesAsText(text: string): string {
-  return text.replace(/!!python\/name:([\w.]+)\s*(''|"")?/g, '$1');
 }

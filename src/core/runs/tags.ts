@@ -33,10 +33,14 @@ function tokens(tag: string): string[] {
     .filter((t) => t !== '');
 }
 
-/** True for learning-rate tags: `lr`, `learning_rate`, `train/lr`, Keras `epoch_learning_rate`, Lightning `lr-SGD`, `lr-SGD/pg1`. */
+/**
+ * True for learning-rate tags: `lr`, `learning_rate`, `train/lr`, Keras `epoch_learning_rate`, Lightning
+ * `lr-SGD`, `lr-SGD/pg1`, YOLOv5 `x/lr0`, Ultralytics `lr/pg0`.
+ */
 export function isLrTag(tag: string): boolean {
   const t = tag.toLowerCase();
   if (/(^|\/)(lr|learning[_-]?rate|learningrate|(epoch|batch|train)_(lr|learning_rate))$/.test(t)) return true;
+  if (LR_GROUP.test(t)) return true;
   // Lightning's LearningRateMonitor: `lr-<Optimizer>[-<name>]`, with `/pg<i>` per parameter group;
   // it also logs `lr-<Optimizer>-momentum`, which is not a learning rate.
   return /^lr-[^/]+(\/pg\d+)?$/.test(t) && !/momentum|beta|weight_decay/.test(t);
@@ -81,12 +85,38 @@ export function pickLrTag(scalars: Record<string, ScalarSeries>): string | undef
     const l = t.toLowerCase();
     if (l === 'lr' || l === 'learning_rate') return 0;
     if (/^lr-[^/]+$/.test(l)) return 1;
-    if (/^lr-[^/]+\/pg\d+$/.test(l)) return 2;
+    if (/^lr-[^/]+\/pg\d+$/.test(l) || LR_GROUP.test(l)) return 2;
     return 3;
   };
   const lrTags = Object.keys(scalars).filter((t) => isLrTag(t) && scalars[t].steps.length > 0);
-  lrTags.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  lrTags.sort((a, b) => rank(a) - rank(b) || groupIndex(a) - groupIndex(b) || (a < b ? -1 : a > b ? 1 : 0));
   return lrTags[0];
+}
+
+/** Per-parameter-group learning rates: YOLOv5 `x/lr0`, Ultralytics `lr/pg0`. */
+const LR_GROUP = /^(x\/lr\d+|lr\/pg\d+)$/;
+
+/** The parameter group a learning-rate tag names (`…/pg2`, `x/lr2` → 2), else −1. */
+function groupIndex(tag: string): number {
+  const m = /(?:\/pg|^x\/lr)(\d+)$/i.exec(tag);
+  return m ? Number(m[1]) : -1;
+}
+
+/**
+ * The learning-rate tags of every parameter group of the same optimizer as `tag`, in group order
+ * (Lightning `lr-SGD/pg0`, `lr-SGD/pg1`, …; YOLOv5 `x/lr0`, …; Ultralytics `lr/pg0`, …), or just `[tag]`.
+ */
+export function lrGroupTags(scalars: Record<string, ScalarSeries>, tag: string): string[] {
+  const m = /^(.*?)(\/pg|^x\/lr)(\d+)$/i.exec(tag);
+  if (!m) return [tag];
+  const family = (t: string): string | undefined => {
+    const x = /^(.*?)(\/pg|^x\/lr)(\d+)$/i.exec(t);
+    return x ? `${x[1]}|${x[2]}`.toLowerCase() : undefined;
+  };
+  const want = family(tag);
+  return Object.keys(scalars)
+    .filter((t) => family(t) === want && scalars[t].steps.length > 0)
+    .sort((a, b) => groupIndex(a) - groupIndex(b));
 }
 
 function finiteOrNull(x: number | undefined): number | null {

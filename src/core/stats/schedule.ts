@@ -211,3 +211,49 @@ export function pooledEventSlope(events: ScheduleEvent[]): PooledSlope {
   }
   return { slope, slope_stderr: se, n_events: pool.length, chi2, dof, p_value: p, used: pool.map(({ i }) => i), notes };
 }
+
+export interface LrWindow {
+  /** The value in force when the window opens: the last finite value logged at or before `from`, else the first inside. */
+  atStart: number | undefined;
+  /** Every finite value in force inside the window, in step order (the one at its start first). */
+  values: number[];
+  /** Steps inside the window where the logged value changes (relative change above `relTol`), with the new value. */
+  changes: { step: number; lr: number }[];
+  min: number | undefined;
+  max: number | undefined;
+}
+
+/**
+ * The learning rate in force over the steps [from, to] (how schedulers and callbacks log it: a value
+ * logged at s is in force from s until the next one). The window is where the converged loss is measured.
+ */
+export function lrOverWindow(lr: ScalarSeries, from: number, to: number, relTol = 1e-4): LrWindow {
+  let atStart: number | undefined;
+  const values: number[] = [];
+  const changes: { step: number; lr: number }[] = [];
+  for (let i = 0; i < lr.steps.length; i++) {
+    const s = lr.steps[i];
+    const v = lr.values[i];
+    if (!Number.isFinite(v)) continue;
+    if (s <= from) {
+      atStart = v;
+      continue;
+    }
+    if (s > to) break;
+    if (values.length === 0) {
+      if (atStart === undefined) atStart = v;
+      values.push(atStart);
+    }
+    const prev = values[values.length - 1];
+    if (Math.abs(v - prev) > relTol * Math.max(Math.abs(v), Math.abs(prev))) changes.push({ step: s, lr: v });
+    values.push(v);
+  }
+  if (values.length === 0 && atStart !== undefined) values.push(atStart);
+  return {
+    atStart,
+    values,
+    changes,
+    min: values.length ? Math.min(...values) : undefined,
+    max: values.length ? Math.max(...values) : undefined,
+  };
+}

@@ -84,7 +84,7 @@ export async function readYoloRun(dir: string, opts: ReadOptions = {}): Promise<
   if (primary && secondary && shared > 0) {
     const p = primary === csv ? 'results.csv' : 'the event file';
     const s = primary === csv ? 'the event file' : 'results.csv';
-    warnings.push({ file: dir, message: `results.csv and the event file both log ${shared} tag(s): each read once, from ${p} (${Math.max(csvN, evN)} epochs; ${s} has ${Math.min(csvN, evN)})` });
+    warnings.push({ file: join(dir, 'results.csv'), message: `results.csv and the event file both log ${shared} tag(s): each read once, from ${p} (${Math.max(csvN, evN)} epochs; ${s} has ${Math.min(csvN, evN)})` });
   }
   // Hyperparameters the event file states (hparams plugin) come after the YAML files.
   return { format: 'yolo', files, scalars, params: [...params.sources, ...(events?.params ?? [])], warnings, stepUnit: 'epoch' };
