@@ -304,6 +304,14 @@ describe('W&B run folders', () => {
       assert.match(d.warnings.map((w) => w.message).join('\n'), /2 history key\(s\) hold no numbers.*acc, img/);
     });
 
+    it('without a _step item the history record’s step number is the step; without either, the next step', async () => {
+      const dir = join(await tempDir('heatcap-wandb-'), 'wandb', 'run-x-step01');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'run-step01.wandb'), makeLog([history([['loss', '3']], undefined, 7), history([['loss', '2']], undefined, 300), history([['loss', '1']]), exitRecord()]));
+      const d = await readWandbRun(dir);
+      assert.deepEqual(d.scalars.loss, { steps: [7, 300, 301], values: [3, 2, 1] });
+    });
+
     it('a record split FIRST/MIDDLE/LAST over three blocks is reassembled', async () => {
       const dir = join(await tempDir('heatcap-wandb-'), 'wandb', 'run-x-big001');
       await mkdir(dir, { recursive: true });
@@ -411,9 +419,10 @@ function item(key: string | string[], valueJson: string): number[] {
   return [...keyPart, ...field(16, utf8(valueJson))];
 }
 
-function history(items: [string, string][], nested?: [string[], string]): Uint8Array {
+function history(items: [string, string][], nested?: [string[], string], stepNum?: number): Uint8Array {
   const body = items.flatMap(([k, v]) => field(1, item(k, v)));
   if (nested) body.push(...field(1, item(nested[0], nested[1])));
+  if (stepNum !== undefined) body.push(...field(2, [8, ...varint(stepNum)]));
   return new Uint8Array(field(2, body));
 }
 

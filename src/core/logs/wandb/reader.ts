@@ -35,12 +35,18 @@ function cancelCheck(opts: ReadOptions): void {
 }
 
 function itemName(item: WandbItem, sep: string): string {
-  const nested = item.nested_key?.filter((k) => k !== '') ?? [];
+  const nk = item.nested_key;
+  if (!nk || nk.length === 0) return item.key ?? '';
+  const nested = nk.filter((k) => k !== '');
   return nested.length > 0 ? nested.join(sep) : (item.key ?? '');
 }
 
+/** A plain JSON number: most history values, read without the JSON parser. */
+const PLAIN_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+
 function parseValue(json: string | undefined): unknown {
   if (json === undefined || json === '') return undefined;
+  if (json.length < 32 && PLAIN_NUMBER.test(json)) return Number(json);
   try {
     return parseJsonLenient(json);
   } catch {
