@@ -118,7 +118,7 @@ export async function readWandbFrames(file: string, onRecord: (data: Uint8Array,
           }
           if (crc32WithPrefix(type, buf, p + HEADER, end) !== crc) {
             const skipOne = nextHeaderChecks(buf, end, b1, blockIsWhole);
-            problem(at, skipOne ? `bad checksum in the record at offset ${at} (${len} bytes); skipped it` : `bad checksum at offset ${at}; the rest of its 32 KiB block was skipped`);
+            problem(at, skipOne ? `bad checksum in a record of ${len} bytes; skipped it` : 'bad checksum; the rest of its 32 KiB block was skipped');
             dropPending();
             resyncing = true;
             if (skipOne) {
