@@ -3,7 +3,7 @@
 //   node esbuild.mjs --production  minified, no sourcemaps (what `npm run package` ships)
 //   node esbuild.mjs --watch       rebuild on change; type checking runs separately (`npm run typecheck`)
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -55,7 +55,30 @@ function copyWasmBinaries() {
   copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), join(outdir, 'sql-wasm.wasm'));
 }
 
+/**
+ * ONNX Runtime's native binding is loaded at run time (never bundled): ship onnxruntime-node (its JS, and
+ * the binary of one platform only — the npm package holds five, 288 MB; linux-x64 is 45 MB) and
+ * onnxruntime-common under dist/node_modules, where `require('onnxruntime-node')` from dist/*.js finds
+ * them in a .vsix packaged without node_modules. HEATCAP_ORT_TARGET=<os>-<arch> picks another platform
+ * (with `npm run package -- --target <os>-<arch>`); default: this machine's.
+ */
+function copyOnnxRuntime() {
+  const [os, arch] = (process.env.HEATCAP_ORT_TARGET ?? `${process.platform}-${process.arch}`).split('-');
+  const nodeDir = dirname(require.resolve('onnxruntime-node/package.json'));
+  // onnxruntime-common's exports map hides package.json: its entry is <root>/dist/cjs/index.js.
+  const commonDir = dirname(dirname(dirname(require.resolve('onnxruntime-common', { paths: [nodeDir] }))));
+  const out = join(outdir, 'node_modules');
+  const bin = join('bin', 'napi-v6', os, arch);
+  if (!existsSync(join(nodeDir, bin))) throw new Error(`onnxruntime-node has no binary for ${os}-${arch} (${join(nodeDir, bin)})`);
+  cpSync(join(nodeDir, 'package.json'), join(out, 'onnxruntime-node', 'package.json'));
+  cpSync(join(nodeDir, 'dist'), join(out, 'onnxruntime-node', 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+  cpSync(join(nodeDir, bin), join(out, 'onnxruntime-node', bin), { recursive: true });
+  cpSync(join(commonDir, 'package.json'), join(out, 'onnxruntime-common', 'package.json'));
+  cpSync(join(commonDir, 'dist', 'cjs'), join(out, 'onnxruntime-common', 'dist', 'cjs'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+}
+
 copyWasmBinaries();
+copyOnnxRuntime();
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
   await Promise.all(contexts.map((c) => c.watch()));

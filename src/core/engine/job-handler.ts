@@ -37,5 +37,5 @@ export async function runOnnxGradNormJob(req: GradNormRequest, ctx: JobContext<'
 
 /** Whether an `auto` request on a model.json may fall back to the TF.js engine after this error. */
 export function tfjsFallbackApplies(req: GradNormRequest, e: unknown): boolean {
-  return req.engine === 'auto' && /\.json$/i.test(req.model) && isHeatcapError(e) && /not supported by the engine graph|has no gradient rule|ONNX Runtime rejected/.test((e as Error).message);
+  return req.engine === 'auto' && /\.json$/i.test(req.model) && isHeatcapError(e) && /not supported by the engine graph|has no gradient rule|ONNX Runtime rejected|could not be loaded on this platform/.test((e as Error).message);
 }
