@@ -49,6 +49,9 @@ export async function buildRun(plan: RunPlan, root: string, rootName: string, op
     case 'yolo':
       data = await readYoloRun(plan.abs, opts);
       break;
+    case 'params_only':
+      data = { format: 'csv', files: [], scalars: {}, params: [], warnings: [{ file: plan.abs, message: 'holds hyperparameters only (hparams.yaml, no metrics logged yet): listed as a run with no points' }] };
+      break;
     case 'mlflow_sqlite':
       throw new Error('an MLflow SQLite store holds many runs: read it with buildRuns');
   }

@@ -25,7 +25,8 @@ import { WANDB_RUN_DIR } from '../logs/wandb/reader';
  *    log in that folder (Lightning's `version_0/metrics.csv`), else by its file name;
  *  - a folder with YOLO hyperparameter files (`hyp.yaml`/`opt.yaml`, or an `args.yaml` with `lr0`) is one
  *    Ultralytics/YOLO run: its `results.csv` and event files are read together, and it is a run (with no
- *    points) even when training stopped before the first epoch was logged;
+ *    points) even when training stopped before the first epoch was logged; so is Lightning's
+ *    `version_<N>/` holding only `hparams.yaml`;
  *  - an SQLite file with MLflow's tables (`mlflow.db`, or a `.db`/`.sqlite` file whose schema names
  *    `alembic_version`) is an MLflow SQL store: each of its runs is a run.
  */
@@ -36,7 +37,8 @@ export type RunPlan =
   | { format: 'mlflow'; rel: string; abs: string }
   | { format: 'wandb'; rel: string; abs: string }
   | { format: 'mlflow_sqlite'; rel: string; abs: string; file: string }
-  | { format: 'yolo'; rel: string; abs: string };
+  | { format: 'yolo'; rel: string; abs: string }
+  | { format: 'params_only'; rel: string; abs: string; sideDir: string };
 
 export interface SweepManifestRef {
   rel: string;
@@ -230,6 +232,10 @@ export async function planRuns(dirs: DirListing[]): Promise<Plan> {
       const format = f.format as 'csv' | 'jsonl';
       if (folderRun) runs.push({ format, rel: d.rel, abs: d.abs, file, sideDir: d.abs });
       else runs.push({ format, rel: childRel(d.rel, f.name), abs: file, file });
+    }
+    // Lightning writes `version_<N>/hparams.yaml` before the first metrics: a run with no points yet.
+    if (found.length === 0 && !claimed.has(d.rel) && /^version_\d+$/.test(basename(d.abs)) && d.files.includes('hparams.yaml')) {
+      runs.push({ format: 'params_only', rel: d.rel, abs: d.abs, sideDir: d.abs });
     }
   }
 

@@ -52,6 +52,7 @@ describe('Ultralytics/YOLO run folders', () => {
     assert.equal(exp['yolov5/runs/train/exp5'].csv_rows, 0);
     assert.equal(run.hparams.lr?.value, 0.01);
     assert.equal(run.hparams.batch_size?.value, 16);
+    assert.ok(run.warnings.some((w) => /holds hyperparameters only \(hyp\.yaml, opt\.yaml; no epoch logged yet\)/.test(w.message)), JSON.stringify(run.warnings));
   });
 
   it('YOLOv8 runs/detect/train: args.yaml (lr0, batch, optimizer) and 120 epochs, the event file (steps offset by one) not counted again', async () => {
@@ -113,5 +114,23 @@ describe('Ultralytics/YOLO run folders', () => {
     await writeFile(jsonl, ['{"step": 0, "loss": 1}', '{"step": 0, "loss": 1}', '{"step": 1, "loss": 0.5}', '{"step": 1, "loss": 0.5}'].join('\n') + '\n');
     const j = await readJsonlLog(jsonl);
     assert.deepEqual(j.scalars.loss, { steps: [0, 1], values: [1, 0.5] });
+  });
+});
+
+describe('run folders holding only hyperparameters', () => {
+  after(cleanupTempDirs);
+  it("Lightning's version_N/ with only hparams.yaml is listed as a run with no points, with a warning saying so", async () => {
+    const root = await tempDir('heatcap-params-only-');
+    await mkdir(join(root, 'lightning_logs', 'version_0'), { recursive: true });
+    await writeFile(join(root, 'lightning_logs', 'version_0', 'hparams.yaml'), 'lr: 0.05\nbatch_size: 64\nopt: !!python/tuple [sgd, 1]\n');
+    await mkdir(join(root, 'other'), { recursive: true });
+    await writeFile(join(root, 'other', 'hparams.yaml'), 'lr: 0.1\n');
+    const d = await discoverRuns(root);
+    assert.deepEqual(d.runs.map((r) => r.id), ['lightning_logs/version_0']);
+    const run = d.runs[0];
+    assert.deepEqual(run.scalars, {});
+    assert.deepEqual(run.hparams.lr, { value: 0.05, source: 'hparams.yaml: lr' });
+    assert.equal(run.hparams.batch_size?.value, 64);
+    assert.ok(run.warnings.some((w) => /hyperparameters only/.test(w.message)));
   });
 });

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CancelledError } from '../../errors';
 import type { RunWarning, ScalarSeries } from '../../runs/model';
 import { isEventFileName, readCsvLog, readTfeventsLog } from '../read';
@@ -85,6 +85,9 @@ export async function readYoloRun(dir: string, opts: ReadOptions = {}): Promise<
     const p = primary === csv ? 'results.csv' : 'the event file';
     const s = primary === csv ? 'the event file' : 'results.csv';
     warnings.push({ file: join(dir, 'results.csv'), message: `results.csv and the event file both log ${shared} tag(s): each read once, from ${p} (${Math.max(csvN, evN)} epochs; ${s} has ${Math.min(csvN, evN)})` });
+  }
+  if (Object.keys(scalars).length === 0) {
+    warnings.push({ file: dir, message: `holds hyperparameters only (${params.files.length ? params.files.map((f) => basename(f)).join(', ') : 'no readable YAML'}; no epoch logged yet): listed as a run with no points` });
   }
   // Hyperparameters the event file states (hparams plugin) come after the YAML files.
   return { format: 'yolo', files, scalars, params: [...params.sources, ...(events?.params ?? [])], warnings, stepUnit: 'epoch' };
