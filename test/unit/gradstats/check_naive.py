@@ -48,7 +48,7 @@ for kind in sys.argv[1:]:
     pen = (lambda p: 1e-3 * p['fc2.weight'].pow(2).sum()) if kind == 'mlp' else None
     want = naive(m, x, y, nn.CrossEntropyLoss(reduction='none'), pen)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=37, shuffle=True)
-    for method in ('vmap', 'hooks'):
+    for method in (('vmap', 'auto') if kind == 'tied' else ('vmap', 'hooks', 'auto')):
         m.train()  # gradstats must switch to eval() and restore
         got = heatcap_torch.gradstats(m, loss, loader, diagonal=True, top_k=5, method=method, progress=False, penalty=pen)
         assert m.training, 'training mode restored'

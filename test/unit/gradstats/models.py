@@ -50,6 +50,18 @@ class Tok(nn.Module):
         return self.fc(self.ln(self.emb(t))).mean(1)
 
 
+class Tied(nn.Module):
+    """The embedding matrix also used directly as the output layer (tied weights): invisible to per-layer hooks."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 6)
+        self.ln = nn.LayerNorm(6)
+
+    def forward(self, t):
+        return self.ln(self.emb(t).mean(1)) @ self.emb.weight[:3].t()
+
+
 def digits(n=None, seed=0):
     import numpy as np
 
@@ -64,11 +76,11 @@ def digits(n=None, seed=0):
 
 def make(kind, n=200, dtype=torch.float64):
     torch.manual_seed(0)
-    if kind == 'tok':
+    if kind in ('tok', 'tied'):
         g = torch.Generator().manual_seed(1)
         x = torch.randint(0, 20, (n, 5), generator=g)
         y = torch.randint(0, 3, (n,), generator=g)
-        m = Tok()
+        m = Tok() if kind == 'tok' else Tied()
     else:
         x, y = digits(n)
         m = MLP() if kind == 'mlp' else CNN()
