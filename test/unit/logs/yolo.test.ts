@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fc from 'fast-check';
+import { isHeatcapError } from '../../../src/core/errors';
 import { readCsvLog, readJsonlLog } from '../../../src/core/logs/read';
 import { parseYamlPlain } from '../../../src/core/logs/yolo/yaml';
 import { discoverRuns } from '../../../src/core/runs/discover';
@@ -132,5 +134,32 @@ describe('run folders holding only hyperparameters', () => {
     assert.deepEqual(run.hparams.lr, { value: 0.05, source: 'hparams.yaml: lr' });
     assert.equal(run.hparams.batch_size?.value, 64);
     assert.ok(run.warnings.some((w) => /hyperparameters only/.test(w.message)));
+  });
+});
+
+describe('fuzzing the YOLO folder reader (time-bounded)', () => {
+  after(cleanupTempDirs);
+  it('random YAML, results.csv and event bytes in a YOLO folder: a run or warnings, never another error', async function () {
+    this.timeout(30_000);
+    const root = await tempDir('heatcap-yolo-fuzz-');
+    const text = fc.string({ unit: fc.constantFrom('lr0', ':', ' ', '0.1', '\n', '!!set', '!!python/tuple', '[', ']', '{', '}', ',', 'epoch', 'x/lr0', '-', '&a', '*a', '"', "'", 'nan'), maxLength: 200 });
+    let i = 0;
+    await fc.assert(
+      fc.asyncProperty(text, text, fc.uint8Array({ maxLength: 400 }), async (yaml, csv, ev) => {
+        const dir = join(root, `r${i++}`);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'hyp.yaml'), `lr0: 0.01\n${yaml}`);
+        await writeFile(join(dir, 'opt.yaml'), yaml);
+        await writeFile(join(dir, 'results.csv'), `epoch,train/box_loss\n${csv}`);
+        await writeFile(join(dir, 'events.out.tfevents.1.host'), ev);
+        try {
+          const d = await discoverRuns(dir);
+          assert.ok(d.runs.length <= 1);
+        } catch (e) {
+          if (!isHeatcapError(e)) throw e;
+        }
+      }),
+      { numRuns: 150, interruptAfterTimeLimit: 8_000 },
+    );
   });
 });
