@@ -11,7 +11,7 @@ import { numberFlag, parseCommandArgs, toJson } from '../args';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 
-const usage = `usage: heatcap sweep --model <model.json> --data <x.npy> [--labels <y.npy>] --lrs η1,η2,… --steps N --out <dir> [options]
+const usage = `usage: heatcap sweep --model <model.json | model.keras | model.h5> --data <x.npy> [--labels <y.npy>] --lrs η1,η2,… --steps N --out <dir> [options]
 
 Trains the checkpoint with SGD at each learning rate, starting every run at the checkpoint, and writes
 ordinary logs that 'heatcap analyze <dir>' (and TensorBoard) read: per run a TensorBoard event file

@@ -3,7 +3,7 @@ import { HeatcapError } from '../errors';
 import { openTrainingArrays, type DataFiles, type TrainingArrays } from '../data/open';
 import type { ArraySource } from '../data/source';
 import { shapeInputs } from './shape-inputs';
-import { loadModel, type LoadedModel } from '../model/load';
+import { loadLayersModelAny, type LoadedModel } from '../model/load';
 import { trainableParams, type ParamInfo } from '../model/params';
 import { lossLabel, resolveLoss, type LossSpec } from './loss';
 import { targetReader, type TargetReader } from './targets';
@@ -30,7 +30,7 @@ export interface GradProblem {
 }
 
 export interface ProblemSpec {
-  /** model.json path, or a model already loaded. */
+  /** model.json or Keras file path, or a model already loaded. */
   model: string | LoadedModel;
   /** Data file names, or arrays already opened. */
   data: DataFiles | TrainingArrays;
@@ -40,7 +40,7 @@ export interface ProblemSpec {
 
 /** Opens model, loss and data, and checks they fit together. Throws HeatcapError naming the file. */
 export async function openGradProblem(spec: ProblemSpec): Promise<GradProblem> {
-  const loaded = typeof spec.model === 'string' ? await loadModel(spec.model) : spec.model;
+  const loaded = typeof spec.model === 'string' ? await loadLayersModelAny(spec.model) : spec.model;
   const arrays = 'inputs' in spec.data ? spec.data : openTrainingArrays(spec.data);
   try {
     return buildProblem(loaded, arrays, spec.loss);

@@ -14,7 +14,8 @@ export interface LoadedModel {
    * `{loss}` recorded by saveLayersModel in userDefinedMetadata.
    */
   trainingConfig?: Record<string, unknown>;
-  manifest: ModelJsonFile;
+  /** model.json's content (absent for a Keras file). */
+  manifest?: ModelJsonFile;
 }
 
 /**
@@ -35,6 +36,22 @@ export async function loadModel(file: string): Promise<LoadedModel> {
   const meta = manifest.userDefinedMetadata;
   const trainingConfig = manifest.trainingConfig ?? (meta && typeof meta.loss === 'string' ? { loss: meta.loss } : undefined);
   return { model, file, trainingConfig, manifest };
+}
+
+/**
+ * A TensorFlow.js model.json or a Keras `.keras`/`.h5` file as a LayersModel (the TF.js engine and the
+ * sweep lab train and differentiate these); an ONNX file is not a LayersModel: a clear error.
+ */
+export async function loadLayersModelAny(file: string): Promise<LoadedModel> {
+  const { modelFormatOf } = require('./format') as typeof import('./format');
+  const format = modelFormatOf(file);
+  if (format === 'tfjs') return loadModel(file);
+  if (format === 'onnx') {
+    throw new HeatcapError(file, 'is an ONNX model: the ONNX engine computes its gradient statistics (heatcap gradnorms/analyze), but TensorFlow.js cannot run it; the sweep lab trains TensorFlow.js and Keras models only');
+  }
+  const { loadKerasModel } = require('./keras') as typeof import('./keras');
+  const k = await loadKerasModel(file);
+  return { model: k.model, file, trainingConfig: k.trainingConfig };
 }
 
 /**

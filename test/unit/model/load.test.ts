@@ -38,7 +38,7 @@ describe('model.json loading and saving with our own IO handler', () => {
     assert.deepEqual(b, a);
     assert.deepEqual(loaded.trainingConfig, { loss: 'sparse_categorical_crossentropy' });
     assert.deepEqual(
-      loaded.manifest.groups[0].weights.map((w) => w.name),
+      loaded.manifest!.groups[0].weights.map((w) => w.name),
       loaded.model.trainableWeights.map((w) => w.originalName),
     );
     // The saved file is also readable by tfjs' own loader (no trainingConfig it cannot compile).
