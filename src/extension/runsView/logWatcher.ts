@@ -14,7 +14,7 @@ import { RefreshScheduler } from '../util/refreshScheduler';
 import { isInside } from '../util/paths';
 import { knownRunPaths, noChanges, refreshAction, type PendingChanges } from './changes';
 
-export const LOG_FILE_GLOBS = ['**/events.out.tfevents.*', '**/metrics.csv', '**/trainer_state.json', '**/mlruns/**/metrics/*', '**/*.jsonl'];
+export const LOG_FILE_GLOBS = ['**/events.out.tfevents.*', '**/metrics.csv', '**/trainer_state.json', '**/mlruns/**/metrics/*', '**/*.jsonl', '**/mlflow.db', '**/results.csv', '**/wandb/*/*.wandb'];
 
 const QUIET_MS = 1000;
 const MAX_WAIT_MS = 10_000;
