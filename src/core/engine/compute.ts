@@ -11,7 +11,7 @@ import type { PartialResult } from '../gradnorm/engine';
 import { addExamples, emptyPartial, type ParamDescription } from '../gradnorm/stats';
 import type { EngineProblem } from './problem';
 import { probeValues } from './probe';
-import { buildProgram, NeedsLoop, type Program } from './program';
+import { buildProgram, NeedsLoop, type Program, type ValueInfo } from './program';
 import { createSession, ort, type RuntimeInfo } from './runtime';
 
 export interface OnnxGradOptions {
@@ -69,6 +69,26 @@ export function describeParams(problem: EngineProblem): ParamDescription[] {
   });
 }
 
+/** Memory the program's intermediates may take (default 2 GiB; HEATCAP_ENGINE_MEMORY_MB overrides). */
+export function memoryBudgetBytes(): number {
+  const mb = Number(process.env.HEATCAP_ENGINE_MEMORY_MB);
+  return (Number.isFinite(mb) && mb > 0 ? mb : 2048) * 2 ** 20;
+}
+
+/**
+ * Bytes per example the program holds: every forward value that scales with the batch, about three
+ * times over (the value, its cotangent, and the per-example forms built from them).
+ */
+function bytesPerExample(values: Map<string, ValueInfo>, B: number): number {
+  let total = 0;
+  for (const v of values.values()) {
+    if (v.dims[0] !== B) continue;
+    const width = v.dtype === 'float64' || v.dtype === 'int64' ? 8 : 4;
+    total += (v.dims.reduce((a, b) => a * b, 1) / B) * width;
+  }
+  return 3 * total;
+}
+
 /** Builds the program for batch size B: vectorised where every weight has a per-example rule, else the loop. */
 async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptions, notes: string[]): Promise<Program> {
   const loop = async (why?: string) => {
@@ -77,8 +97,18 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
     return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
   };
   if (opts.engine === 'onnx-loop') return loop();
-  const x = readInputs(problem, 0, Math.min(B, problem.n), B);
-  const values = await probeValues(problem.graph, x);
+  let x = readInputs(problem, 0, Math.min(B, problem.n), B);
+  let values = await probeValues(problem.graph, x);
+  const perExample = bytesPerExample(values, B);
+  const fit = Math.max(1, Math.floor(memoryBudgetBytes() / Math.max(1, perExample)));
+  if (fit < B) {
+    // A smaller batch whose intermediates fit; the statistics do not depend on it.
+    const smaller = 2 ** Math.floor(Math.log2(fit));
+    notes.push(`batch size ${smaller} instead of ${B}: the program's intermediates take ≈ ${(perExample / 2 ** 20).toFixed(1)} MiB per example and the memory budget is ${(memoryBudgetBytes() / 2 ** 20).toFixed(0)} MiB (HEATCAP_ENGINE_MEMORY_MB)`);
+    B = smaller;
+    x = readInputs(problem, 0, Math.min(B, problem.n), B);
+    values = await probeValues(problem.graph, x);
+  }
   try {
     return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
   } catch (e) {

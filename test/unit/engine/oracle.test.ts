@@ -76,6 +76,17 @@ describe('ONNX engine vs PyTorch float64 oracles', function () {
       await check(join(dir, file), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { perExampleTol: 5e-4 });
     });
   }
+  it('a memory budget too small for the batch: a smaller batch, said in the notes, the same numbers', async () => {
+    const dir = join(ONNX, 'cnn_bn');
+    process.env.HEATCAP_ENGINE_MEMORY_MB = '0.5';
+    try {
+      const { result } = await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { chunk: 256 });
+      assert.ok(result.program.B < 256, `batch ${result.program.B}`);
+      assert.ok(result.notes.some((n) => /^batch size \d+ instead of 256: the program's intermediates take/.test(n)), result.notes.join(' | '));
+    } finally {
+      delete process.env.HEATCAP_ENGINE_MEMORY_MB;
+    }
+  });
   it('the exact per-example loop (B = 1) agrees with the oracle too', async () => {
     const dir = join(ONNX, 'cnn_bn');
     const { result } = await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { engine: 'onnx-loop' });
