@@ -1,0 +1,59 @@
+/** Bad input to the ONNX engine through the CLI: one line naming the file and what is wrong, exit 1. */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNpy } from '../../../src/core/data/npy';
+import { runCli } from '../../support/cli';
+
+const MLP = join(__dirname, '../../fixtures/onnx/mlp');
+
+describe('ONNX engine: bad input is one clear line', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'onnx-errors-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const gradnorms = (...args: string[]) => runCli(['gradnorms', '--workers', '0', ...args]);
+
+  it('an ONNX model and no --loss: asks for one, listing the names', async () => {
+    const r = await gradnorms('--model', join(MLP, 'model.onnx'), '--data', join(MLP, 'x.npy'), '--labels', join(MLP, 'y.npy'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /model\.onnx: records no training loss; pass --loss \(PyTorch names cross_entropy/);
+  });
+  it('rows that do not fit the model input name the data file', async () => {
+    const x = join(dir, 'x3.npy');
+    writeNpy(x, new Float32Array(600), [200, 3]);
+    const r = await gradnorms('--model', join(MLP, 'model.onnx'), '--data', x, '--labels', join(MLP, 'y.npy'), '--loss', 'cross_entropy');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /x3\.npy: rows of shape \(3\) \(3 values\) do not fit the model's input/);
+  });
+  it('a label outside the classes names the labels file and the example', async () => {
+    const y = join(dir, 'ybad.npy');
+    const labels = new Int32Array(200).fill(1);
+    labels[7] = 12;
+    writeNpy(y, labels, [200]);
+    const r = await gradnorms('--model', join(MLP, 'model.onnx'), '--data', join(MLP, 'x.npy'), '--labels', y, '--loss', 'cross_entropy');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /ybad\.npy: example 7: label 12 is not a class index/);
+  });
+  it('a PyTorch .pt file says what to export, and never "not valid JSON"', async () => {
+    const pt = join(dir, 'model.pt');
+    writeFileSync(pt, Buffer.from('PK\u0003\u0004archive/data.pkl'));
+    const r = await gradnorms('--model', pt, '--data', join(MLP, 'x.npy'), '--labels', join(MLP, 'y.npy'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /model\.pt: holds weights without the architecture .*torch\.onnx\.export/);
+    assert.doesNotMatch(r.err, /JSON/);
+  });
+  it('a truncated ONNX file names the file', async () => {
+    const cut = join(dir, 'cut.onnx');
+    writeFileSync(cut, require('node:fs').readFileSync(join(MLP, 'model.onnx')).subarray(0, 500));
+    const r = await gradnorms('--model', cut, '--data', join(MLP, 'x.npy'), '--labels', join(MLP, 'y.npy'), '--loss', 'cross_entropy');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cut\.onnx: /);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  });
+  it('--engine and --loss-semantics values are checked', async () => {
+    const r = await gradnorms('--model', join(MLP, 'model.onnx'), '--data', join(MLP, 'x.npy'), '--engine', 'gpu');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /--engine must be one of auto, onnx, onnx-loop, vectorized, naive, got 'gpu'/);
+  });
+});
