@@ -138,6 +138,11 @@ describe('heatcap_torch (Python package) and gradstats.json', function () {
     readGradStatsFile(join(d, 'two.json'));
   });
 
+  it('an interrupted run (KeyboardInterrupt in the loop) leaves no file, partial or temporary, and restores train()', () => {
+    const d = mkdtempSync(join(dir, 'interrupt-'));
+    assert.deepEqual(JSON.parse(py(['check_interrupt.py', d])), { files: [], training: true });
+  });
+
   describe('readGradStatsFile', () => {
     let good: Record<string, unknown>;
     let goodFile: string;
