@@ -1,12 +1,15 @@
 /**
  * What the panel says about one learning rate the user focused (a point clicked, or the η under the
- * editor's cursor sent by the host): the fitted and predicted loss there and the nearest run.
+ * editor's cursor sent by the host): dL/dη with what it implies there, in the lens's words and numbers
+ * (src/server/lens/heatCapacity.ts decides both), the fitted and predicted loss there and the nearest run.
  */
 import type { AnalysisResult } from '../../src/core/result/schema';
 import { fitAt, fitLine } from '../../src/core/report/fitLine';
 import { type Cell, formatNumber, isFiniteNumber, missing, num, plusMinus } from '../../src/core/report/format';
 import { predictedLossAt } from '../../src/core/report/tables';
 import type { Fact } from '../../src/core/report/verdict';
+import { formatSig, formatSigned } from '../../src/server/lens/format';
+import { heatCapacityAt } from '../../src/server/lens/heatCapacity';
 
 export interface FocusView {
   title: string;
@@ -40,9 +43,25 @@ export function focusView(result: AnalysisResult, lr: number): FocusView {
   if (isFiniteNumber(maxUsed) && lr > maxUsed) notes.push(`η is above the largest η in the fit (${formatNumber(maxUsed)}): the linear law was not checked there.`);
   const stab = result.predicted?.stability_lr;
   if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated stability limit ${formatNumber(stab)}.`);
+  const slopeFacts: Fact[] = [];
+  const view = heatCapacityAt(result, lr);
+  if (view.kind === 'linear') {
+    slopeFacts.push(
+      { label: `dL/dη (${view.source})`, cell: { text: formatSig(view.slope) } },
+      { label: 'Excess loss ≈ dL/dη·η', cell: { text: formatSigned(view.deltaLoss) } },
+      { label: 'Halving η', cell: { text: formatSigned(view.halvingChange) } },
+    );
+  } else if (view.kind === 'reshuffle') {
+    slopeFacts.push({ label: 'dL/dη', cell: missing('random reshuffling: loss is not linear in η here') });
+  } else if (view.kind === 'no_finite_slope') {
+    slopeFacts.push({ label: 'dL/dη', cell: missing('no finite dL/dη (scale-invariant weights with weight decay)') });
+  } else if (view.kind === 'unavailable') {
+    slopeFacts.push({ label: 'dL/dη', cell: missing(view.reason) });
+  }
   return {
     title: `At η = ${formatNumber(lr)}`,
     facts: [
+      ...slopeFacts,
       { label: 'Fitted L(η) ± 95%', cell: fitted },
       { label: 'Predicted L(η)', cell: predicted },
       { label: 'Nearest run', cell: nearest },

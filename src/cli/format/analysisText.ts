@@ -35,13 +35,13 @@ export function formatAnalysis(r: AnalysisResult): string {
     lines.push(`  step ${e.step}: η ${num(e.lr_before)} → ${num(e.lr_after)}, loss ${pm(e.loss_before, e.loss_before_stderr)} → ${pm(e.loss_after, e.loss_after_stderr)}, ΔL/Δη ${pm(e.slope, e.slope_stderr)}${e.settled ? '' : ' (not settled)'}`);
   }
   const how = o.fit.method === 'wls_sweep' ? `weighted least squares, ${o.fit.n_points} points` : o.fit.method === 'schedule_events' ? `pooled over ${o.fit.n_points} step change(s)` : 'no fit';
-  lines.push(`observed slope   ${pm(o.slope, o.slope_stderr)} per unit η (${how})`);
+  lines.push(`observed dL/dη   ${pm(o.slope, o.slope_stderr)} (${how})`);
   for (const n of o.fit.notes) lines.push(`  ${printable(n)}`);
   if (r.predicted) {
-    lines.push(`predicted slope  ${num(r.predicted.slope)}   ${r.predicted.formula}`);
+    lines.push(`predicted dL/dη  ${num(r.predicted.slope)}   ${r.predicted.formula}`);
     if (r.predicted.upper_bound !== null && r.predicted.regime !== 'linear') lines.push(`  i.i.d. upper bound ${num(r.predicted.upper_bound)}`);
   } else {
-    lines.push('predicted slope  — (give --model, --data and --labels for a prediction)');
+    lines.push('predicted dL/dη  — (give --model, --data and --labels for a prediction)');
   }
   if (r.gradnorms) lines.push(`  E‖g_b‖² = ${num(r.gradnorms.mean_sq_norm)}, ‖ḡ‖² = ${num(r.gradnorms.mean_grad_sq_norm)}, tr Σ = ${num(r.gradnorms.trace_cov)} over ${r.gradnorms.n} examples (${r.gradnorms.engine}, ${r.gradnorms.backend}, ${num(r.gradnorms.seconds, 3)} s)`);
   if (r.ratio !== null) lines.push(`ratio            ${num(r.ratio, 3)}${r.ratio_ci ? ` (95% CI ${num(r.ratio_ci[0], 3)}–${num(r.ratio_ci[1], 3)})` : ''}`);

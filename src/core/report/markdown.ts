@@ -44,10 +44,10 @@ export function markdownTable(t: Table): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** "observed / predicted" → "Observed / predicted slope"; the excess-loss label is used as it is. */
+/** "observed / predicted" → "Observed / predicted dL/dη"; the excess-loss label is used as it is. */
 function ratioTitle(label: string): string {
   const t = label.charAt(0).toUpperCase() + label.slice(1);
-  return label === 'observed / predicted' ? `${t} slope` : t;
+  return label === 'observed / predicted' ? `${t} dL/dη` : t;
 }
 
 export function renderMarkdownReport(result: AnalysisResult): string {

@@ -42,11 +42,11 @@ export interface VerdictView {
 }
 
 const HEADLINES: Record<VerdictStatus, [string, Tone]> = {
-  agree: ['Observed slope agrees with the prediction', 'good'],
-  disagree: ['Observed slope disagrees with the prediction', 'bad'],
-  not_comparable: ['Observed and predicted slopes are not comparable', 'neutral'],
+  agree: ['Observed dL/dη agrees with the prediction', 'good'],
+  disagree: ['Observed dL/dη disagrees with the prediction', 'bad'],
+  not_comparable: ['Observed and predicted dL/dη are not comparable', 'neutral'],
   no_prediction: ['No prediction: needs a checkpoint and its training data', 'neutral'],
-  no_observation: ['No observed slope: needs a sweep over η or a schedule with steps', 'neutral'],
+  no_observation: ['No observed dL/dη: needs a sweep over η or a schedule with steps', 'neutral'],
 };
 
 export const REGIME_LABELS: Record<PredictionRegime, string> = {
@@ -112,9 +112,9 @@ export function verdictView(result: AnalysisResult): VerdictView {
           ? 'no observed slope'
           : 'not computed';
   const facts: Fact[] = [
-    { label: 'Observed slope dL/dη', cell: plusMinus(obs.slope, obs.slope_stderr, 'no observed slope') },
+    { label: 'Observed dL/dη', cell: plusMinus(obs.slope, obs.slope_stderr, 'no observed slope') },
     {
-      label: 'Predicted slope',
+      label: 'Predicted dL/dη',
       cell: pred === null ? missing('no checkpoint analysed') : num(pred.slope, 'no finite slope in this regime'),
     },
   ];

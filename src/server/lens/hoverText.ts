@@ -1,5 +1,6 @@
 /**
- * The hover on a learning-rate setting: the heat capacity with its interval and source, the formula
+ * The hover on a learning-rate setting: dL/dη (the slope of the converged loss in η, the "heat capacity"
+ * of SGD) with its interval and source, what it implies at this η, the formula
  * and setup the analysis used (B, momentum, sampling, optimizer), how this setting's own B/β would
  * change it, and the stability note. Every number goes through `format.ts`; every untrusted string
  * through `markdown.ts`.
@@ -42,7 +43,7 @@ export function hoverMarkdown(setting: DetectedSetting, match: StoredResult | un
   if (!match) {
     lines.push(
       '',
-      'No heat-capacity analysis matches this setting yet (none in a folder above this file, none with a run at this η).',
+      'No analysis of dL/dη matches this setting yet (none in a folder above this file, none with a run at this η).',
       'Run **Heat Capacity: Analyze Workspace**, or `heatcap analyze <logs> --json > <logs>/.heatcap/analysis.json`.',
     );
     return lines.join('\n');
@@ -70,22 +71,23 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
       if (view.source === 'observed') {
         const fit = result.observed.fit;
         const how = fit.method === 'schedule_events' ? 'learning-rate drops within runs' : `weighted fit over ${fit.n_points} runs`;
-        const ci = view.slopeCi ? `; 95% CI ${formatInterval(view.slopeCi[0], view.slopeCi[1])}, slope ± 1.96 SE` : '; no standard error';
-        out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, observed (${how}${ci})`);
+        const ci = view.slopeCi ? `; 95% CI ${formatInterval(view.slopeCi[0], view.slopeCi[1])}, ± 1.96 SE` : '; no standard error';
+        out.push(`**dL/dη = ${formatSig(view.slope)}** (observed: ${how}${ci})`);
       } else {
-        out.push(`**Heat capacity** s = dL/dη = **${formatSig(view.slope)}** per unit η, predicted (this analysis has no observed slope)`);
+        out.push(`**dL/dη = ${formatSig(view.slope)}** (predicted: this analysis has no observed slope)`);
       }
+      out.push('', 'The slope of the converged loss in η at small η (the heat capacity of SGD): loss added per unit of learning rate.');
       const dci = view.deltaLossCi ? ` (95% CI ${formatInterval(view.deltaLossCi[0], view.deltaLossCi[1], true)})` : '';
       out.push(
-        `- loss from temperature at η = ${eta}: s·η = **${formatSigned(view.deltaLoss)}**${dci}`,
-        `- halving η: −s·η/2 = **${formatSigned(view.halvingChange)}**`,
-        `- small-η law L(η) ≈ L* + s·η (THEORY.md §1–2)`,
+        `- excess loss at η = ${eta}: dL/dη·η ≈ **${formatSigned(view.deltaLoss)}**${dci}`,
+        `- halving η: −dL/dη·η/2 ≈ **${formatSigned(view.halvingChange)}**`,
+        `- small-η law L(η) ≈ L* + (dL/dη)·η (THEORY.md §1–2)`,
       );
       if (view.extrapolated && view.fitLrMax !== null) {
         out.push(`- extrapolated: the fit used η ≤ ${formatValue(view.fitLrMax)}; above that the loss need not be linear in η`);
       }
       if (view.source === 'observed' && result.predicted?.slope != null) {
-        out.push(`- predicted s = ${formatSig(result.predicted.slope)}${ratioText(result)}`);
+        out.push(`- predicted dL/dη = ${formatSig(result.predicted.slope)}${ratioText(result)}`);
       }
       out.push(...stabilityLines(result, view.lr));
       return out;
@@ -96,10 +98,10 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
       ];
     case 'reshuffle': {
       const out = [
-        '**Random reshuffling: the linear law does not apply** (THEORY.md §3). Within an epoch the per-example gradients at the minimum sum to zero, so at small η the excess loss grows like η², and s·η would overstate it.',
+        '**Random reshuffling: the linear law does not apply** (THEORY.md §3). Within an epoch the per-example gradients at the minimum sum to zero, so at small η the excess loss grows like η², and dL/dη·η would overstate it.',
       ];
       if (view.upperBound !== null) {
-        out.push(`- upper bound from i.i.d. sampling: s ≤ ${formatSig(view.upperBound)}, so the loss from temperature ≤ ${formatSigned(view.upperBound * view.lr)}`);
+        out.push(`- upper bound from i.i.d. sampling: dL/dη ≤ ${formatSig(view.upperBound)}, so the excess loss ≤ ${formatSigned(view.upperBound * view.lr)}`);
       }
       if (view.curve) {
         out.push(
@@ -111,10 +113,10 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
     }
     case 'no_finite_slope':
       return [
-        '**No finite heat capacity**: with scale-invariant (BatchNorm-style) weights and weight decay the excess loss grows like √(ηλ), not linearly in η (THEORY.md §2).',
+        '**No finite dL/dη**: with scale-invariant (BatchNorm-style) weights and weight decay the excess loss grows like √(ηλ), not linearly in η (THEORY.md §2).',
       ];
     case 'unavailable':
-      return [`**Heat capacity unavailable**: ${view.reason}. ${escapeMarkdown(result.verdict.message)}`];
+      return [`**dL/dη unavailable**: ${view.reason}. ${escapeMarkdown(result.verdict.message)}`];
   }
 }
 
@@ -134,7 +136,7 @@ function setupLines(result: AnalysisResult, setting: DetectedSetting, view: Heat
   const setup = analysisSetup(result);
   const out: string[] = [];
   const p = result.predicted;
-  if (p) out.push('', `Formula (${code(p.formula_id)}): ${code(p.formula)}`);
+  if (p) out.push('', `Formula (${code(p.formula_id)}, s = dL/dη): ${code(p.formula)}`);
   const parts: string[] = [];
   if (setup.batchSize !== null) {
     const src = setup.batchSizeSource ? ` (${escapeMarkdown(setup.batchSizeSource)})` : '';
@@ -154,7 +156,7 @@ function setupLines(result: AnalysisResult, setting: DetectedSetting, view: Heat
       const s = view.slope * r.factor;
       out.push(
         '',
-        `This setting's batch size / momentum differ from the analysis. Scaled by THEORY.md §2 (${r.laws.join('; ')}): ×${formatSig(r.factor, 3)}, so s ≈ ${formatSig(s)} and s·η ≈ ${formatSigned(s * view.lr)} here, other things equal.`,
+        `This setting's batch size / momentum differ from the analysis. Scaled by THEORY.md §2 (${r.laws.join('; ')}): ×${formatSig(r.factor, 3)}, so dL/dη ≈ ${formatSig(s)} and the excess loss ≈ ${formatSigned(s * view.lr)} here, other things equal.`,
       );
     } else {
       out.push('', "This setting's batch size / momentum differ from the analysis; the figures above are for the analysed setup.");

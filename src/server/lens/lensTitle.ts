@@ -2,16 +2,20 @@
 import { formatValue, formatSig, formatSigned } from './format';
 import type { HeatCapacityView } from './heatCapacity';
 
-/** `η=0.1 · heat capacity 0.050/η (observed) · +0.0050 loss from temperature · ×½ → −0.0025` and its variants. */
+/**
+ * `η=0.1 · dL/dη = 0.050 (observed) · excess loss ≈ +0.0050 · halving η: −0.0025` and its variants: the
+ * number is labelled as what it is, the slope of the converged loss in η (the heat capacity of the prose),
+ * then what it implies at this η (dL/dη·η, the loss the noise adds) and on halving η (−dL/dη·η/2).
+ */
 export function lensTitle(view: HeatCapacityView): string {
   const eta = `η=${formatValue(view.lr)}`;
   switch (view.kind) {
     case 'linear': {
       const parts = [
         eta,
-        `heat capacity ${formatSig(view.slope)}/η (${view.source})`,
-        `${formatSigned(view.deltaLoss)} loss from temperature`,
-        `×½ → ${formatSigned(view.halvingChange)}`,
+        `dL/dη = ${formatSig(view.slope)} (${view.source})`,
+        `excess loss ≈ ${formatSigned(view.deltaLoss)}`,
+        `halving η: ${formatSigned(view.halvingChange)}`,
       ];
       if (view.extrapolated && view.fitLrMax !== null) parts.push(`extrapolated: fit used η ≤ ${formatValue(view.fitLrMax)}`);
       return parts.join(' · ');
@@ -19,15 +23,15 @@ export function lensTitle(view: HeatCapacityView): string {
     case 'unstable':
       return `${eta} · above the stability limit η≈${formatSig(view.stabilityLr)}: no stationary loss to predict`;
     case 'reshuffle':
-      return `${eta} · random reshuffling: loss is not linear in η here, no heat capacity (hover for details)`;
+      return `${eta} · random reshuffling: loss is not linear in η here, no dL/dη (hover for details)`;
     case 'no_finite_slope':
-      return `${eta} · no finite heat capacity (scale-invariant weights with weight decay)`;
+      return `${eta} · no finite dL/dη (scale-invariant weights with weight decay)`;
     case 'unavailable':
-      return `${eta} · heat capacity unavailable: ${view.reason}`;
+      return `${eta} · dL/dη unavailable: ${view.reason}`;
   }
 }
 
 /** The lens when no analysis matches the setting. */
 export function analyzeLensTitle(lr: number): string {
-  return `η=${formatValue(lr)} · Analyze heat capacity…`;
+  return `η=${formatValue(lr)} · Analyze dL/dη…`;
 }

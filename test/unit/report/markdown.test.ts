@@ -67,8 +67,8 @@ describe('report/markdown', () => {
   it('leads with the verdict, the ratio and its interval', () => {
     const text = renderMarkdownReport(fixture('iid-sweep'));
     assert.match(text, /^# SGD heat capacity — iid$/m);
-    assert.match(text, /^## Verdict: Observed slope agrees with the prediction$/m);
-    assert.match(text, /\*\*Observed \/ predicted slope: 1\.001\*\* \(95% CI \\\[0\.979, 1\.024\\\]\)/);
+    assert.match(text, /^## Verdict: Observed dL\/dη agrees with the prediction$/m);
+    assert.match(text, /\*\*Observed \/ predicted dL\/dη: 1\.001\*\* \(95% CI \\\[0\.979, 1\.024\\\]\)/);
     assert.match(text, /Formula used: s = tr Σ \/ \(4B\) = 0\.8462 \/ \(4·8\) = 0\.02644 \(iid\\_with\\_replacement\)/);
     const gaps = renderMarkdownReport(fixture('gaps'));
     assert.match(gaps, /— \(η unknown\)/);

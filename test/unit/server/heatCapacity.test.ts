@@ -32,12 +32,12 @@ describe('server/lens/heatCapacity', () => {
     assert.equal(v.extrapolated, false);
   });
 
-  it('the lens text of the issue: η=0.1 · heat capacity 0.050/η · +0.0050 loss · ×½ → −0.0025', () => {
+  it('the lens text: η=0.1 · dL/dη = 0.050 (observed) · excess loss ≈ +0.0050 · halving η: −0.0025', () => {
     assert.equal(
       lensTitle(heatCapacityAt(fixtureAnalysis(), 0.1)),
-      'η=0.1 · heat capacity 0.050/η (observed) · +0.0050 loss from temperature · ×½ → \u22120.0025',
+      'η=0.1 · dL/dη = 0.050 (observed) · excess loss ≈ +0.0050 · halving η: \u22120.0025',
     );
-    assert.equal(analyzeLensTitle(3e-4), 'η=3e-4 · Analyze heat capacity…');
+    assert.equal(analyzeLensTitle(3e-4), 'η=3e-4 · Analyze dL/dη…');
   });
 
   it('above the fitted range the lens says it extrapolates', () => {
@@ -49,7 +49,7 @@ describe('server/lens/heatCapacity', () => {
   it('without an observed slope the predicted one is shown, and says so', () => {
     const v = heatCapacityAt(withPredicted({}), 0.1);
     assert.ok(v.kind === 'linear' && v.source === 'predicted' && v.slopeCi === null);
-    assert.equal(lensTitle(v), 'η=0.1 · heat capacity 0.048/η (predicted) · +0.0048 loss from temperature · ×½ → \u22120.0024');
+    assert.equal(lensTitle(v), 'η=0.1 · dL/dη = 0.048 (predicted) · excess loss ≈ +0.0048 · halving η: \u22120.0024');
   });
 
   it('at or above the stability limit no number is given', () => {
@@ -75,9 +75,9 @@ describe('server/lens/heatCapacity', () => {
   });
 
   it('no finite slope and nothing at all are said in words', () => {
-    assert.equal(lensTitle(heatCapacityAt(withPredicted({ regime: 'no_finite_slope' }), 0.1)), 'η=0.1 · no finite heat capacity (scale-invariant weights with weight decay)');
+    assert.equal(lensTitle(heatCapacityAt(withPredicted({ regime: 'no_finite_slope' }), 0.1)), 'η=0.1 · no finite dL/dη (scale-invariant weights with weight decay)');
     const none = withPredicted({ slope: null });
-    assert.equal(lensTitle(heatCapacityAt(none, 0.1)), 'η=0.1 · heat capacity unavailable: no observed or predicted slope');
+    assert.equal(lensTitle(heatCapacityAt(none, 0.1)), 'η=0.1 · dL/dη unavailable: no observed or predicted slope');
   });
 
   it('interpolate stays inside the sampled range', () => {

@@ -103,7 +103,7 @@ describe('server: hostile inputs', function () {
         const lenses = await big.codeLenses(uri);
         assert.deepEqual(
           lenses.map((l) => [l.range.start.line, l.range.start.character, l.command?.title]),
-          [[lastLine, 16, 'η=3e-4 · Analyze heat capacity…']],
+          [[lastLine, 16, 'η=3e-4 · Analyze dL/dη…']],
         );
         const other = 'untitled:small';
         await big.open(other, 'yaml', 'lr: 0.1\n');

@@ -27,12 +27,13 @@ describe('server/lens/hoverText', () => {
     const md = hoverMarkdown(setting(), match());
     for (const needle of [
       '**Learning rate η = 0.1** · `optimizer.lr` (configuration key)',
-      '**Heat capacity** s = dL/dη = **0.050** per unit η, observed (weighted fit over 4 runs; 95% CI 0.046–0.054, slope ± 1.96 SE)',
-      's·η = **+0.0050** (95% CI +0.0046–+0.0054)',
-      'halving η: −s·η/2 = **−0.0025**',
-      'predicted s = 0.048; observed/predicted = 1.04 (95% CI 0.950–1.13); verdict: agree',
+      '**dL/dη = 0.050** (observed: weighted fit over 4 runs; 95% CI 0.046–0.054, ± 1.96 SE)',
+      'The slope of the converged loss in η at small η (the heat capacity of SGD)',
+      'excess loss at η = 0.1: dL/dη·η ≈ **+0.0050** (95% CI +0.0046–+0.0054)',
+      'halving η: −dL/dη·η/2 ≈ **−0.0025**',
+      'predicted dL/dη = 0.048; observed/predicted = 1.04 (95% CI 0.950–1.13); verdict: agree',
       'stability: the prediction holds only for η below ≈0.45; this η is 22% of it',
-      'Formula (`iid_with_replacement`): `s = tr Σ /(4B) = 6.144/(4·32) = 0.048`',
+      'Formula (`iid_with_replacement`, s = dL/dη): `s = tr Σ /(4B) = 6.144/(4·32) = 0.048`',
       'Setup the analysis used: B = 32 (hparams.yaml: batch\\_size) · momentum 0 · i.i.d. batches (with replacement) · optimizer sgd',
       'Analysis: sweep `digits-sgd` · root `/placeholder/lsp-fixture`',
       'from `/ws/.heatcap/analysis.json`',
@@ -45,12 +46,12 @@ describe('server/lens/hoverText', () => {
   it("rescales to the setting's own batch size when a THEORY.md §2 law applies", () => {
     const md = hoverMarkdown(setting({ batchSize: { value: 64, key: 'batch_size', start: 10, end: 12 } }), match());
     assert.ok(md.includes('This setting: batch size 64 (`batch_size`)'), md);
-    assert.ok(md.includes('(s ∝ 1/B for SGD with i.i.d. batches): ×0.500, so s ≈ 0.025 and s·η ≈ +0.0025 here'), md);
+    assert.ok(md.includes('(s ∝ 1/B for SGD with i.i.d. batches): ×0.500, so dL/dη ≈ 0.025 and the excess loss ≈ +0.0025 here'), md);
   });
 
   it('says when there is no analysis, and how to make one', () => {
     const md = hoverMarkdown(setting({ notes: ['PyYAML note'] }), undefined);
-    assert.match(md, /No heat-capacity analysis matches this setting yet/);
+    assert.match(md, /No analysis of dL\/dη matches this setting yet/);
     assert.match(md, /Note: PyYAML note/);
   });
 
@@ -59,8 +60,8 @@ describe('server/lens/hoverText', () => {
     r.predicted = { ...r.predicted!, regime: 'reshuffle_suppressed', sampling: 'reshuffle', upper_bound: 0.05 };
     const md = hoverMarkdown(setting(), match(r));
     assert.match(md, /Random reshuffling: the linear law does not apply/);
-    assert.ok(md.includes('s ≤ 0.050, so the loss from temperature ≤ +0.0050'), md);
-    assert.doesNotMatch(md, /\*\*Heat capacity\*\* s = dL\/dη/);
+    assert.ok(md.includes('dL/dη ≤ 0.050, so the excess loss ≤ +0.0050'), md);
+    assert.doesNotMatch(md, /\*\*dL\/dη = /);
   });
 
   it('untrusted text from result files cannot inject links, HTML or code fences', () => {

@@ -38,7 +38,7 @@ function rows(lenses: CodeLens[]) {
 }
 
 const obs = (eta: string, up: string, half: string, extra = '') =>
-  `η=${eta} · heat capacity 0.050/η (observed) · +${up} loss from temperature · ×½ → ${M}${half}${extra}`;
+  `η=${eta} · dL/dη = 0.050 (observed) · excess loss ≈ +${up} · halving η: ${M}${half}${extra}`;
 
 const FILES: { file: string; languageId: string; lenses: Expect[] }[] = [
   {
@@ -132,7 +132,7 @@ describe('server: LSP protocol over stdio (spawned dist bundle)', function () {
     const md = (hover?.contents as MarkupContent).value;
     assert.equal((hover?.contents as MarkupContent).kind, 'markdown');
     assert.deepEqual(hover?.range, { start: { line: 10, character: 50 }, end: { line: 10, character: 54 } });
-    for (const needle of ['95% CI 0.046–0.054', 's·η = **+0.0025**', 'Formula (`iid_with_replacement`)', 'B = 32', 'momentum 0', 'i.i.d. batches', 'below ≈0.45', 'This setting: momentum 0.9']) {
+    for (const needle of ['95% CI 0.046–0.054', 'dL/dη·η ≈ **+0.0025**', 'Formula (`iid_with_replacement`, s = dL/dη)', 'B = 32', 'momentum 0', 'i.i.d. batches', 'below ≈0.45', 'This setting: momentum 0.9']) {
       assert.ok(md.includes(needle), `missing ${needle} in\n${md}`);
     }
     assert.equal(await client.hover(uri, 0, 60), null, 'a number in the docstring has no hover');
@@ -177,7 +177,7 @@ describe('server: LSP protocol over stdio (spawned dist bundle)', function () {
   it('pushed results (heatcap/analysisResults) are matched, invalid ones ignored, lenses refreshed', async () => {
     const uri = 'untitled:Untitled-2';
     await client.open(uri, 'python', 'lr = 0.3\n');
-    assert.deepEqual(rows(await client.codeLenses(uri)).map((r) => r.title), ['η=0.3 · Analyze heat capacity…']);
+    assert.deepEqual(rows(await client.codeLenses(uri)).map((r) => r.title), ['η=0.3 · Analyze dL/dη…']);
     const lens = (await client.codeLenses(uri))[0];
     assert.equal(lens.command?.command, AnalyzeWorkspaceCommand);
 
@@ -191,11 +191,11 @@ describe('server: LSP protocol over stdio (spawned dist bundle)', function () {
     });
     await client.until(() => client.lensRefreshes > refreshes);
     assert.deepEqual(rows(await client.codeLenses(uri)).map((r) => r.title), [
-      `η=0.3 · heat capacity 0.10/η (observed) · +0.030 loss from temperature · ×½ → ${M}0.015 · extrapolated: fit used η ≤ 0.2`,
+      `η=0.3 · dL/dη = 0.10 (observed) · excess loss ≈ +0.030 · halving η: ${M}0.015 · extrapolated: fit used η ≤ 0.2`,
     ]);
     assert.ok(client.logs.some((l) => /ignored results\[1\] pushed for \/elsewhere\/sweep: schema_version "2\.0\.0" is not 1\.x/.test(l)));
     await client.connection.sendNotification(AnalysisResultsNotification, { root: '/elsewhere/sweep', results: [] });
-    await client.until(async () => (await client.codeLenses(uri))[0]?.command?.title === 'η=0.3 · Analyze heat capacity…');
+    await client.until(async () => (await client.codeLenses(uri))[0]?.command?.title === 'η=0.3 · Analyze dL/dη…');
   });
 });
 
@@ -269,7 +269,7 @@ describe('server: settings, file watching, polling and IPC', function () {
       await client.until(
         async () =>
           (await client.codeLenses(uri))[1]?.command?.title ===
-          `η=0.1 · heat capacity 0.20/η (observed) · +0.020 loss from temperature · ×½ → ${M}0.010`,
+          `η=0.1 · dL/dη = 0.20 (observed) · excess loss ≈ +0.020 · halving η: ${M}0.010`,
       );
     } finally {
       await client.stop();
@@ -281,7 +281,7 @@ describe('server: settings, file watching, polling and IPC', function () {
     try {
       const uri = fileUri(path.join(dir, 'train.py'));
       await client.open(uri, 'python', readFileSync(path.join(dir, 'train.py'), 'utf8'));
-      assert.equal((await client.codeLenses(uri))[1]?.command?.title, 'η=0.1 · Analyze heat capacity…');
+      assert.equal((await client.codeLenses(uri))[1]?.command?.title, 'η=0.1 · Analyze dL/dη…');
       writeAnalysis(0.05);
       await client.until(async () => (await client.codeLenses(uri))[1]?.command?.title === obs('0.1', '0.0050', '0.0025'));
     } finally {

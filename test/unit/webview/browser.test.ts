@@ -88,7 +88,7 @@ describe('webview in headless Chromium', function () {
       const w = await openReport('iid-sweep');
       const { page } = w;
       await chartsDrawn(page);
-      assert.equal(await page.textContent('#verdict-h'), 'Observed slope agrees with the prediction');
+      assert.equal(await page.textContent('#verdict-h'), 'Observed dL/dη agrees with the prediction');
       assert.equal(await page.textContent('[data-testid=ratio]'), '1.001');
       assert.equal(await page.textContent('[data-testid=ratio-ci]'), '95% CI [0.979, 1.024]');
       assert.equal(await page.textContent('[data-testid=formula]'), 's = tr Σ / (4B) = 0.8462 / (4·8) = 0.02644');

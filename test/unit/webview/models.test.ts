@@ -121,8 +121,13 @@ describe('webview view models', () => {
     const r = fixture('iid-sweep');
     const f = focusView(r, 0.011);
     assert.equal(f.title, 'At η = 0.011');
-    assert.match(f.facts[2].cell.text, /^lr_0\.01 \(η = 0\.01\): /);
+    const fact = (v: ReturnType<typeof focusView>, label: string) => v.facts.find((x) => x.label === label)?.cell;
+    assert.match(fact(f, 'Nearest run')!.text, /^lr_0\.01 \(η = 0\.01\): /);
+    // The lens's words and numbers (oracle by hand: s = 0.0264804, s·0.011 = 2.913e-4, −s·0.011/2 = −1.456e-4).
+    assert.equal(fact(f, 'dL/dη (observed)')!.text, '0.026');
+    assert.equal(fact(f, 'Excess loss ≈ dL/dη·η')!.text, '+0.00029');
+    assert.equal(fact(f, 'Halving η')!.text, '\u22120.00015');
     assert.deepEqual(focusView(r, 0.03).notes, ['η is above the largest η in the fit (0.02): the linear law was not checked there.']);
-    assert.equal(focusView(fixture('no-prediction'), 0.02).facts[1].cell.missing, 'no prediction');
+    assert.equal(fact(focusView(fixture('no-prediction'), 0.02), 'Predicted L(η)')!.missing, 'no prediction');
   });
 });
