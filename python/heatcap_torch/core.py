@@ -151,6 +151,7 @@ def _batches(loader, rank, world, notes):
             chunks = [list(b) for b in loader.batch_sampler]
             idx = [i for b in chunks for i in b]
             bs = max((len(b) for b in chunks), default=1)
+        total = len(idx)
         if isinstance(sampler, DistributedSampler):
             if sampler.num_replicas != world or sampler.rank != rank:
                 raise GradStatsError(f'DistributedSampler(num_replicas={sampler.num_replicas}, rank={sampler.rank}) does not match torch.distributed (world size {world}, rank {rank})')
@@ -158,13 +159,14 @@ def _batches(loader, rank, world, notes):
             # DistributedSampler pads by repeating the first indices so every rank has as many: drop the
             # padding (global position rank + world*i beyond the dataset), so each example counts once.
             idx = [j for i, j in enumerate(idx) if rank + world * i < n_ds]
+            total = min(n_ds, sampler.total_size)
             if sampler.drop_last and rank == 0:
                 notes.append('DistributedSampler(drop_last=True) leaves out the tail of the dataset')
         elif world > 1:
             # Shard the (sorted) examples the loader would visit by rank, as DistributedSampler(shuffle=False) does.
             idx = sorted(idx)[rank::world]
             if rank == 0:
-                notes.append(f'loader sharded by rank (every {world}th example in index order), as DistributedSampler(shuffle=False) would')
+                notes.append(f'loader sharded by rank (rank r takes examples r, r + {world}, r + {2 * world}, … in index order), as DistributedSampler(shuffle=False) would')
         if loader.batch_size is not None and loader.drop_last and rank == 0:
             notes.append('drop_last ignored: every example is evaluated')
         chunks = [idx[i:i + bs] for i in range(0, len(idx), bs)]
@@ -174,7 +176,7 @@ def _batches(loader, rank, world, notes):
         it = DataLoader(ds, **kw)
         for chunk, batch in zip(chunks, it):
             x, y = _split_batch(batch)
-            yield x, y, chunk, len(idx)
+            yield x, y, chunk, total
         return
     # Any other iterable: running example counter as the index; with several ranks every rank reads every
     # batch and keeps batch i when i % world == rank.
@@ -641,7 +643,7 @@ def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, 
                 engine = _VmapEngine(api, inner, names, per_ex_loss, penalty)
         for x, y, indices, total in _batches(loader, rank, world, notes):
             if prog.total is None and total is not None:
-                prog.total = total * world if world > 1 else total
+                prog.total = total
             B = int(x.shape[0])
             if B != len(indices):
                 raise GradStatsError(f'a batch holds {B} inputs but the sampler gave {len(indices)} indices')

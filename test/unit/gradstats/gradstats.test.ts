@@ -138,6 +138,45 @@ describe('heatcap_torch (Python package) and gradstats.json', function () {
     readGradStatsFile(join(d, 'two.json'));
   });
 
+  it('python -m heatcap_torch --script: one process, and two ranks started as torchrun would (RANK/WORLD_SIZE env, gloo, loader sharded by rank)', async () => {
+    const d = mkdtempSync(join(dir, 'cli-'));
+    const script = join(REPO, 'python/examples/eval_gradstats.py');
+    const env = { ...process.env, PYTHONPATH: join(REPO, 'python'), OMP_NUM_THREADS: '1' };
+    const help = spawnSync(PY, ['-m', 'heatcap_torch', '--help'], { env, encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /--script SCRIPT/);
+    const one = spawnSync(PY, ['-m', 'heatcap_torch', '--script', script, '--out', join(d, 'one.json'), '--no-progress'], { env, encoding: 'utf8', cwd: d });
+    assert.equal(one.status, 0, one.stderr);
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const { spawn } = await import('node:child_process');
+    const runs = [0, 1].map(
+      (rank) =>
+        new Promise<{ code: number | null; err: string }>((done) => {
+          const c = spawn(PY, ['-m', 'heatcap_torch', '--script', script, '--out', join(d, 'two.json')], {
+            cwd: d,
+            env: { ...env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port },
+          });
+          let err = '';
+          c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+          c.on('close', (code) => done({ code, err }));
+        }),
+    );
+    const [r0, r1] = await Promise.all(runs);
+    assert.equal(r0.code, 0, r0.err);
+    assert.equal(r1.code, 0, r1.err);
+    assert.match(r0.err, /wrote .*two\.json: N = 1797/);
+    assert.equal(r1.err, '', 'progress and messages on rank 0 only');
+    const a = readGradStatsFile(join(d, 'one.json'));
+    const b = readGradStatsFile(join(d, 'two.json'));
+    assert.equal(b.world_size, 2);
+    assert.equal(b.n, a.n);
+    // float32 model: per-example values depend on the batch's composition at rounding level
+    for (const k of ['mean_loss', 'mean_sq_norm', 'trace_cov'] as const) assert.ok(rel(b[k], a[k]) < 1e-6, k);
+    assert.deepEqual(b.top.map((t) => t.index), a.top.map((t) => t.index));
+    assert.deepEqual(b.data, a.data);
+    assert.deepEqual(b.model, a.model);
+  });
+
   it('an interrupted run (KeyboardInterrupt in the loop) leaves no file, partial or temporary, and restores train()', () => {
     const d = mkdtempSync(join(dir, 'interrupt-'));
     assert.deepEqual(JSON.parse(py(['check_interrupt.py', d])), { files: [], training: true });
