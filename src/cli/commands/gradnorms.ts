@@ -38,7 +38,8 @@ graph and compiled to an ONNX gradient program run by ONNX Runtime.
   --top <k>                how many largest-norm examples to list (default 20)
   --workers <n|auto>       TensorFlow.js engine: worker threads (default auto: 1 below 8192 examples,
                            else all cores up to 4); 0 runs in this thread (either engine)
-  --batch-size <n>         examples per batched pass (default 256)
+  --batch-size <n>         examples per batched pass (ONNX engine default: from the model's sizes, 256 to
+                           4096, within a memory budget; TensorFlow.js engine: 256)
   --json                   print {"n","mean_loss","mean_sq_norm","mean_grad_sq_norm","trace_cov",
                            "per_weight","top","backend","engine","seconds","notes",…}
 
@@ -153,7 +154,7 @@ export const gradnormsCommand: CliCommand = {
         backend,
         engine,
         topK: numberFlag('top', values.top, { min: 0, integer: true }) ?? 20,
-        chunkSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }) ?? 256,
+        chunkSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),
         workers,
         perExamplePath: values['per-example'] ? resolve(io.cwd, values['per-example']) : undefined,
         token,

@@ -89,8 +89,20 @@ function bytesPerExample(values: Map<string, ValueInfo>, B: number): number {
   return 3 * total;
 }
 
-/** Builds the program for batch size B: vectorised where every weight has a per-example rule, else the loop. */
-async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptions, notes: string[]): Promise<Program> {
+/** The batch an automatic batch size is probed at, and the most it grows to. */
+const AUTO_FIRST_BATCH = 256;
+const AUTO_MAX_BATCH = 4096;
+/** Intermediates an automatic batch may hold (small models: one chunk for the whole set; fewer, larger runs). */
+const AUTO_BATCH_BYTES = 256 * 2 ** 20;
+
+/**
+ * Builds the program for batch size B: vectorised where every weight has a per-example rule, else the
+ * loop. With `autoFor` (the examples to cover; no batch size given) the batch grows from B up to
+ * AUTO_MAX_BATCH while its intermediates stay under AUTO_BATCH_BYTES: small models pay ORT's per-node
+ * and per-run costs once per thousands of examples rather than per 256 (measured on the digits MLP:
+ * 1.7× less time in one chunk of 1797 than in chunks of 256).
+ */
+async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptions, notes: string[], autoFor?: number): Promise<Program> {
   const loop = async (why?: string) => {
     if (why) notes.push(`vectorised program not applicable (${why}): used the exact per-example loop (B = 1)`);
     const x1 = readInputs(problem, 0, 1, 1);
@@ -101,7 +113,12 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
   let values = await probeValues(problem.graph, x);
   const perExample = bytesPerExample(values, B);
   const fit = Math.max(1, Math.floor(memoryBudgetBytes() / Math.max(1, perExample)));
-  if (fit < B) {
+  const grown = autoFor ? Math.min(autoFor, AUTO_MAX_BATCH, fit, Math.floor(AUTO_BATCH_BYTES / Math.max(1, perExample))) : B;
+  if (grown > B) {
+    B = grown;
+    x = readInputs(problem, 0, Math.min(B, problem.n), B);
+    values = await probeValues(problem.graph, x);
+  } else if (fit < B) {
     // A smaller batch whose intermediates fit; the statistics do not depend on it.
     const smaller = 2 ** Math.floor(Math.log2(fit));
     notes.push(`batch size ${smaller} instead of ${B}: the program's intermediates take ≈ ${(perExample / 2 ** 20).toFixed(1)} MiB per example and the memory budget is ${(memoryBudgetBytes() / 2 ** 20).toFixed(0)} MiB (HEATCAP_ENGINE_MEMORY_MB)`);
@@ -121,8 +138,8 @@ export async function computeOnnxPartial(problem: EngineProblem, opts: OnnxGradO
   const [start, end] = opts.range ?? [0, problem.n];
   const topK = opts.topK ?? 20;
   const notes = [...problem.notes];
-  const chunk = Math.max(1, Math.min(Math.floor(opts.chunkSize ?? 256), Math.max(1, end - start)));
-  const program = await programFor(problem, chunk, opts, notes);
+  const chunk = Math.max(1, Math.min(Math.floor(opts.chunkSize ?? AUTO_FIRST_BATCH), Math.max(1, end - start)));
+  const program = await programFor(problem, chunk, opts, notes, opts.chunkSize === undefined ? end - start : undefined);
   const B = program.B;
   const { session, info } = await createSession(program.bytes, { threads: opts.threads, provider: opts.provider }, problem.graph.file);
   const params = describeParams(problem);

@@ -68,6 +68,9 @@ export class Emitter {
   }
 
   reshape(x: string, shape: number[]): string {
+    // A reshape to the same shape would still copy in ORT (measured: 4% of an MLP program).
+    const known = this.shapeOf(x);
+    if (known && known.length === shape.length && known.every((d, i) => d === shape[i])) return x;
     const y = this.one('Reshape', [x, this.i64(shape)]);
     this.shapes.set(y, shape);
     return y;

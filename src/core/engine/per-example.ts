@@ -72,6 +72,10 @@ function penaltyTerms(em: Emitter, sq: string, dot: string, r: string): string {
 function outerStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'outer' }>, req: WeightStatsRequest): WeightStatsNames {
   const [B, T, K] = req.shape(form.a);
   const M = req.shape(form.d)[2];
+  const P = prod(req.dims);
+  // The per-example gradients [B, P], built at most once and only where a form needs them.
+  let perExample: string | undefined;
+  const materialized = () => (perExample ??= em.reshape(materialize(em, form, req.dims, B, req.shape), [B, P]));
   let sq: string;
   if (T === 1) {
     sq = em.mul(em.reduce('ReduceSumSquare', form.a, [1, 2], false), em.reduce('ReduceSumSquare', form.d, [1, 2], false));
@@ -81,7 +85,7 @@ function outerStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'outer' }
     const gd = em.one('MatMul', [form.d, em.transpose(form.d, [0, 2, 1])]);
     sq = em.reduce('ReduceSum', em.mul(ga, gd), [1, 2], false);
   } else {
-    sq = em.reduce('ReduceSumSquare', materialize(em, form, [K, M], B, req.shape), [1, 2], false);
+    sq = em.reduce('ReduceSumSquare', materialized(), [1], false);
   }
   if (req.penaltyGrad) {
     // ⟨a_bᵀd_b, R⟩ = Σ_t (a_b,t·R)·d_b,t (KM); for MK, R is M×K and the roles swap.
@@ -93,17 +97,13 @@ function outerStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'outer' }
   const a2 = em.reshape(form.a, [B * T, K]);
   const d2 = em.reshape(form.d, [B * T, M]);
   const [x2, y2] = form.layout === 'KM' ? [a2, d2] : [d2, a2];
-  const sum = em.reshape(em.one('Gemm', [x2, y2], { transA: attr.int(1) }), req.dims);
   let sumSq: string | undefined;
   if (req.diagonal) {
-    if (T === 1) {
-      // Σ_b (a_b ⊗ d_b)² = (A∘A)ᵀ(D∘D) (THEORY.md §2).
-      sumSq = em.reshape(em.one('Gemm', [em.mul(x2, x2), em.mul(y2, y2)], { transA: attr.int(1) }), req.dims);
-    } else {
-      const g = materialize(em, form, req.dims, B, req.shape);
-      sumSq = em.reshape(em.reduce('ReduceSumSquare', em.reshape(g, [B, prod(req.dims)]), [0], false), req.dims);
-    }
+    // Σ_b (a_b ⊗ d_b)² = (A∘A)ᵀ(D∘D) for one position (THEORY.md §2); else from the per-example gradients.
+    sumSq = T === 1 ? em.reshape(em.one('Gemm', [em.mul(x2, x2), em.mul(y2, y2)], { transA: attr.int(1) }), req.dims) : em.reshape(em.reduce('ReduceSumSquare', materialized(), [0], false), req.dims);
   }
+  // Σ_b g_b: the batch sum of the per-example gradients when they exist (no second large product), else AᵀD.
+  const sum = perExample ? em.reshape(em.reduce('ReduceSum', perExample, [0], false), req.dims) : em.reshape(em.one('Gemm', [x2, y2], { transA: attr.int(1) }), req.dims);
   return { sq, sum, sumSq };
 }
 

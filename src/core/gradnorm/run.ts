@@ -85,7 +85,8 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
         semantics: opts.semantics,
         labelSmoothing: opts.labelSmoothing,
         range,
-        chunkSize: chunk,
+        // The ONNX engine picks its batch from the model's sizes unless one is given.
+        chunkSize: onnx ? opts.chunkSize : chunk,
         topK,
         diagonal: opts.diagonal,
         streamNorms: writer !== undefined,

@@ -17,8 +17,11 @@ const zeroLike = (ctx: VjpContext) => ctx.em.scalarOf(0, ctx.dtype(x0(ctx)));
 const one = (ctx: VjpContext) => ctx.em.scalarOf(1, ctx.dtype(x0(ctx)));
 const positive = (ctx: VjpContext) => ctx.em.one('Greater', [x0(ctx), zeroLike(ctx)]);
 
-/** Relu′ = [x > 0] (0 at the kink, as PyTorch and TF take it). */
-export const relu = unary((ctx, dy) => ctx.em.one('Where', [positive(ctx), dy, zeroLike(ctx)]));
+/**
+ * Relu′ = [x > 0] (0 at the kink, as PyTorch and TF take it), read from the output (y > 0 ⇔ x > 0) so
+ * the forward MatMul/Conv and its Relu stay fusable in ORT (nothing else reads the pre-activation).
+ */
+export const relu = unary((ctx, dy) => ctx.em.one('Where', [ctx.em.one('Greater', [y0(ctx), zeroLike(ctx)]), dy, zeroLike(ctx)]));
 
 export const leakyRelu = unary((ctx, dy) => {
   const alpha = ctx.em.scalarOf(floatAttr(ctx.node, 'alpha', 0.01), ctx.dtype(x0(ctx)));
