@@ -11,6 +11,9 @@
  *   <base>/outside/                   not in the workspace: the slow reshuffle sweep the cancel test
  *     sweeps/softmax-reshuffle, checkpoints/softmax, data   analyses (its Hessian takes ~20 s), the
  *                                     example's own layout so its sweep.json paths hold unchanged
+ *     live/lr_0.01/                   a CSV run "being written": the first 600 rows of the example's
+ *                                     lr_0.01 metrics.csv and its hparams.yaml; the live test appends
+ *     lab/previous/                   where Run η Sweep… writes (a sub-folder so the folder dialog lists something)
  *
  * The sweep sits one level below the workspace folder (not under `sweeps/` as in the example) so that
  * its event files match the extension's `workspaceContains:*\/*\/*\/events.out.tfevents.*` activation
@@ -34,6 +37,11 @@ export interface Fixture {
   slowSweep: string;
   trainPy: string;
   configYaml: string;
+  /** Outside the workspace: the folder holding the run being written, and its metrics.csv. */
+  live: string;
+  liveCsv: string;
+  /** Outside the workspace: the folder Run η Sweep… writes into. */
+  lab: string;
 }
 
 const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
@@ -94,7 +102,18 @@ export function makeFixture(base = mkdtempSync(path.join(os.tmpdir(), 'heatcap-e
   const slowSweep = path.join(outside, 'sweeps', 'softmax-reshuffle');
   copySweep(requireExample('sweeps/softmax-reshuffle'), slowSweep);
   copyCheckpointAndData(outside);
-  return { base, workspace, sweep, slowSweep, trainPy, configYaml };
+
+  const live = path.join(outside, 'live');
+  const liveRun = path.join(live, 'lr_0.01');
+  mkdirSync(liveRun, { recursive: true });
+  const csvRun = requireExample('sweeps/softmax-iid/csv/lr_0.01');
+  cpSync(path.join(csvRun, 'hparams.yaml'), path.join(liveRun, 'hparams.yaml'));
+  const rows = readFileSync(path.join(csvRun, 'metrics.csv'), 'utf8').split('\n').filter((l) => l.length > 0);
+  const liveCsv = path.join(liveRun, 'metrics.csv');
+  writeFileSync(liveCsv, `${rows.slice(0, 601).join('\n')}\n`);
+  const lab = path.join(outside, 'lab');
+  mkdirSync(path.join(lab, 'previous'), { recursive: true });
+  return { base, workspace, sweep, slowSweep, trainPy, configYaml, live, liveCsv, lab };
 }
 
 // `tsx test/e2e/support/fixture.ts [dir]` builds one by hand (to open it in an editor, or in runHost).

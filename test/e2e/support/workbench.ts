@@ -95,3 +95,72 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Answers VS Code's simple file dialog (code-server's open/save dialog: a quick input holding a path)
+ * as a user would: waits for the dialog titled `title`, types the folder so that it lists it (waiting
+ * for the row `listed`, a name in that folder), then the full path when a file is wanted, and presses
+ * the dialog's own button (`button`, the openLabel/saveLabel). Enter right after typing can be taken
+ * before the dialog has caught up, so the listing is awaited and the button clicked instead.
+ */
+export async function answerFileDialog(page: Page, opts: { title: string; path: string; listed: string; button: string }): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const titled = widget.locator('.quick-input-title', { hasText: opts.title });
+  await titled.waitFor({ timeout: 30_000 });
+  const input = quickInput(page);
+  await until('the dialog to show a path', async () => ((await input.inputValue()).startsWith('/') ? true : undefined), 15_000);
+  const isFolder = opts.path.endsWith('/');
+  const folder = isFolder ? opts.path : `${path.dirname(opts.path)}/`;
+  await input.fill(folder);
+  await widget.locator('.monaco-list-row', { hasText: opts.listed }).first().waitFor({ timeout: 15_000 });
+  if (!isFolder) {
+    await input.fill(opts.path);
+    await until(`the dialog to hold ${opts.path}`, async () => ((await input.inputValue()) === opts.path ? true : undefined), 5_000);
+  }
+  // The dialog's own button, by its whole label ("Select" must not pick another button containing it).
+  const label = new RegExp(`^\\s*${opts.button.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  await widget.locator('.monaco-button').filter({ hasText: label }).first().click();
+  await titled.waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+/** Picks the row `label` of an open quick pick titled `title` (clicking a row accepts a single pick). */
+export async function pickQuickItem(page: Page, title: string, label: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 15_000 });
+  await widget.locator('.monaco-list-row', { hasText: label }).first().click();
+}
+
+/** Answers an input box titled `title` with `value` (replacing its suggestion) and Enter. */
+export async function answerInputBox(page: Page, title: string, value: string | null): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const titled = widget.locator('.quick-input-title', { hasText: title });
+  await titled.waitFor({ timeout: 15_000 });
+  if (value !== null) {
+    await quickInput(page).fill(value);
+    await until(`the box to hold ${value}`, async () => ((await quickInput(page).inputValue()) === value ? true : undefined), 5_000);
+  }
+  await page.keyboard.press('Enter');
+  await titled.waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+/** Right-clicks `row` and picks `item` from its context menu (the workbench draws the menu in a shadow root, which Playwright's CSS pierces). */
+export async function contextMenu(page: Page, row: Locator, item: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    const entry = page.locator('.monaco-menu .action-item', { hasText: item }).first();
+    try {
+      await entry.waitFor({ timeout: 5_000 });
+      await entry.click();
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** Dismisses every notification (so the next toast looked for is a new one). */
+export async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await until('the notifications to close', async () => ((await page.locator('.notification-toast').count()) === 0 ? true : undefined), 10_000);
+}

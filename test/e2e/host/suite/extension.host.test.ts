@@ -118,19 +118,19 @@ describe('the extension inside a real extension host', function () {
     // This test runs in the extension host, the language server's parent.
     const server = descendants(process.pid).find((p) => /dist\/server\.js/.test(p.args));
     assert.ok(server, 'no dist/server.js process below the extension host');
-    const lens = await until('the "Analyze heat capacity…" lens in train.py', () => lensAt(TRAIN_PY_LR, /Analyze heat capacity/)(trainPy));
+    const lens = await until('the "Analyze dL/dη…" lens in train.py', () => lensAt(TRAIN_PY_LR, /Analyze dL\/dη…/)(trainPy));
     assert.equal(lens.command?.command, 'heatcap.analyzeWorkspace');
     assert.equal(lens.range.start.line, 4, 'the lens belongs to the line with lr=');
   });
 
-  it('heatcap.analyzeWorkspace analyses the sweep and pushes the result: lenses above lr= and lr: give the CLI’s heat capacity', async () => {
+  it('heatcap.analyzeWorkspace analyses the sweep and pushes the result: lenses above lr= and lr: give the CLI’s dL/dη', async () => {
     await vscode.commands.executeCommand('heatcap.analyzeWorkspace');
     for (const [file, lr, line] of [
       [trainPy, TRAIN_PY_LR, 4],
       [configYaml, CONFIG_YAML_LR, 2],
     ] as const) {
-      const lens = await until(`the heat-capacity lens of ${path.basename(file.fsPath)}`, () => lensAt(lr, /heat capacity [\d.]+\/η \(observed\)/)(file));
-      const shown = Number(/heat capacity ([\d.]+)\/η/.exec(lens.command?.title ?? '')?.[1]);
+      const lens = await until(`the dL/dη lens of ${path.basename(file.fsPath)}`, () => lensAt(lr, /dL\/dη = [\d.]+ \(observed\)/)(file));
+      const shown = Number(/dL\/dη = ([\d.]+) \(observed\)/.exec(lens.command?.title ?? '')?.[1]);
       assert.ok(Math.abs(shown - cliSlope) / cliSlope < 0.05, `${lens.command?.title} vs the CLI's slope ${cliSlope}`);
       assert.equal(lens.range.start.line, line);
       assert.equal(lens.command?.command, 'heatcap.openPanelAt');
