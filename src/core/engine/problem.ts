@@ -11,6 +11,7 @@ import { shapeInputs } from '../gradnorm/shape-inputs';
 import { targetReader, type TargetReader } from '../gradnorm/targets';
 import { openEngineGraph } from '../model/open-graph';
 import { planHead, type LossHead, type LossSemantics } from './loss-head';
+import { rewriteForGradients } from './rewrites';
 
 export interface EngineProblem {
   graph: EngineGraph;
@@ -56,7 +57,7 @@ function penalties(graph: EngineGraph): { value: number; grads: (Float32Array | 
 }
 
 export async function openEngineProblem(spec: EngineProblemSpec): Promise<EngineProblem> {
-  const graph = await openEngineGraph(spec.model);
+  const graph = rewriteForGradients(await openEngineGraph(spec.model));
   const base = resolveLoss(spec.loss, graph.trainingConfig, graph.file);
   const loss: LossSpec = spec.labelSmoothing ? { ...base, labelSmoothing: spec.labelSmoothing } : base;
   if (loss.labelSmoothing !== undefined && !(loss.labelSmoothing >= 0 && loss.labelSmoothing < 1)) {

@@ -1,0 +1,50 @@
+/**
+ * Graph rewrites change no number: the rewritten graph's forward output equals the original's exactly
+ * (ORT, float32, same kernels on the same values), and the engine's statistics on a model with
+ * Relu → MaxPool still match the PyTorch float64 oracle (test/unit/engine/oracle.test.ts covers cnn_bn and
+ * resnet_tiny through the rewrite; here the structure and the forward values are checked directly).
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { poolBeforeRelu } from '../../../src/core/engine/rewrites';
+import { buildModel } from '../../../src/core/engine/onnx-encode';
+import { createSession, ort } from '../../../src/core/engine/runtime';
+import type { EngineGraph } from '../../../src/core/graph/types';
+import { encodeModel } from '../../../src/core/onnx/proto';
+import { loadOnnxGraph } from '../../../src/core/model/onnx/load';
+import { readNpy } from '../../../src/core/data/npy';
+
+const CNN = join(__dirname, '../../fixtures/onnx/cnn_bn');
+
+describe('engine graph rewrites', () => {
+  it('Relu → MaxPool becomes MaxPool → Relu, with the same forward output', async () => {
+    const graph = loadOnnxGraph(join(CNN, 'model.onnx'));
+    const rewritten = poolBeforeRelu(graph);
+    const ops = (g: typeof graph) => g.nodes.map((n) => n.op).join(' ');
+    assert.match(ops(graph), /Relu MaxPool/);
+    assert.match(ops(rewritten), /MaxPool Relu/);
+    assert.doesNotMatch(ops(rewritten), /Relu MaxPool/);
+    const x = readNpy(join(CNN, 'x.npy'));
+    const B = 32;
+    const data = Float32Array.from(x.data.subarray(0, B * 64));
+    const input = { dims: [B, 1, 8, 8], dtype: 'float32' as const, data };
+    const forward = async (g: EngineGraph) => {
+      const bytes = encodeModel(buildModel({ opset: g.opset, name: 'fwd', nodes: g.nodes, initializers: [...g.params.map((p) => ({ name: p.name, tensor: p.tensor })), ...g.constants], inputs: [{ name: g.input.name, dtype: 'float32', shape: input.dims }], outputs: [{ name: g.output.name }] }));
+      const { session } = await createSession(bytes, { threads: 1 }, 'test');
+      const out = await session.run({ [g.input.name]: new (ort().Tensor)('float32', data, input.dims) });
+      return Array.from(out[g.output.name].data as Float32Array);
+    };
+    // Bit for bit: the same kernels on the same values (max commutes with relu exactly).
+    assert.deepEqual(await forward(rewritten), await forward(graph));
+  });
+
+  it('leaves a Relu read by anything besides the pool alone', () => {
+    const graph = loadOnnxGraph(join(__dirname, '../../fixtures/onnx/resnet_tiny/model.onnx'));
+    const rewritten = poolBeforeRelu(graph);
+    for (const n of rewritten.nodes) {
+      if (n.op !== 'Relu') continue;
+      const readers = rewritten.nodes.filter((m) => m.inputs.includes(n.outputs[0]));
+      if (readers.length > 1) assert.ok(readers.every((m) => m.op !== 'MaxPool' || m.inputs[0] !== n.outputs[0]));
+    }
+  });
+});
