@@ -51,6 +51,16 @@ export class Ctx implements vscode.Disposable {
     return vscode.workspace.getWorkspaceFolder(vscode.Uri.file(fsPath));
   }
 
+  /**
+   * The folder that relative paths in the settings of `fsPath` resolve against: the workspace folder
+   * holding it, else the first workspace folder (a folder analysed from outside the workspace gets the
+   * workspace's settings, whose relative paths, e.g. a checkpoint picked inside the workspace, are
+   * relative to that folder).
+   */
+  settingsFolderOf(fsPath: string): string | undefined {
+    return (this.folderOf(fsPath) ?? vscode.workspace.workspaceFolders?.[0])?.uri.fsPath;
+  }
+
   /** The settings that apply to a folder (its own `.vscode/settings.json` in a multi-root workspace). */
   settingsFor(fsPath?: string): Settings {
     const scope = fsPath === undefined ? undefined : (this.folderOf(fsPath)?.uri ?? vscode.Uri.file(fsPath));

@@ -80,7 +80,7 @@ export class AnalysisService implements vscode.Disposable {
       let allOk = true;
       for (const [i, root] of roots.entries()) {
         const settings = this.ctx.settingsFor(root);
-        const folder = this.ctx.folderOf(root)?.uri.fsPath;
+        const folder = this.ctx.settingsFolderOf(root);
         const args = analyzeArgs({ root, all: true, checkpoint: checkpointFromSettings(settings, folder), overrides: this.ctx.overrides.for(root) }, settings);
         try {
           const results = await this.runJson(args, root, token, (p) => report(i, p), parseAnalyzeOutput);

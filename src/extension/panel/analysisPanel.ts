@@ -178,7 +178,7 @@ export class AnalysisPanel implements vscode.Disposable {
     const { ctx, jobs } = this.deps;
     const selected = ctx.store.selected();
     if (!selected) return;
-    const folder = ctx.folderOf(selected.root)?.uri.fsPath;
+    const folder = ctx.settingsFolderOf(selected.root);
     const source = exampleSource(selected.result, checkpointFromSettings(ctx.settingsFor(selected.root), folder));
     // The label the analysis listed, for when the data file alone does not say it.
     const listed = selected.result.gradnorms?.top.find((t) => t.index === index)?.label ?? null;

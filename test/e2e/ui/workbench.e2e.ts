@@ -330,6 +330,28 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
     return rows;
   }
 
+  /**
+   * The Runs-view row `child` below the row `parent` (other roots hold runs of the same names: the
+   * reshuffle sweep, the lab's). Rows are found by their tree order (`data-index`) and depth
+   * (`aria-level`); the locator is by index, so call it again after the tree changes.
+   */
+  async function rowUnder(parent: string, child: string): Promise<Locator> {
+    const rows = page.locator('.part.sidebar .monaco-list-row');
+    const found = await until(
+      `the row ${child} under ${parent}`,
+      async () => {
+        const all = await rows.evaluateAll((els) => els.map((e) => ({ text: (e as HTMLElement).innerText, level: Number(e.getAttribute('aria-level')), index: Number(e.getAttribute('data-index')) })));
+        all.sort((x, y) => x.index - y.index);
+        const start = all.findIndex((r) => r.text.includes(parent));
+        if (start < 0) return undefined;
+        for (let i = start + 1; i < all.length && all[i].level > all[start].level; i++) if (all[i].text.includes(child)) return all[i].index;
+        return undefined;
+      },
+      15_000,
+    );
+    return page.locator(`.part.sidebar .monaco-list-row[data-index="${found}"]`);
+  }
+
   /** Puts the i.i.d. sweep's analysis on show in the panel (clicking its row, as a user would). */
   async function showSweepInPanel(): Promise<void> {
     const subtitle = panelFrame(page).locator('[data-testid=subtitle]');
@@ -393,23 +415,22 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
   it('"Exclude Run from Fit" and "Include Run in Fit" (a run’s context menu) refit without it, then with it again', async function () {
     await clearNotifications(page);
     await showSweepInPanel();
-    const rows = await runsWithSweepOpen();
+    await runsWithSweepOpen();
     const measured = fact('Measured from');
     const runsInFit = async (): Promise<number | undefined> => {
       const m = /over (\d+) runs/.exec((await measured.textContent({ timeout: 5_000 }).catch(() => '')) ?? '');
       return m ? Number(m[1]) : undefined;
     };
     const n = await until('the fit’s run count', runsInFit, 30_000);
-    const row = rows.filter({ hasText: 'lr_0.005' }).first();
-    await contextMenu(page, row, 'Exclude Run from Fit');
+    await contextMenu(page, await rowUnder('softmax-iid', 'lr_0.005'), 'Exclude Run from Fit');
     await until(`the fit over ${n - 1} runs`, async () => ((await runsInFit()) === n - 1 ? true : undefined), 60_000);
-    await until('the run’s excluded icon', async () => ((await row.locator('.codicon-circle-slash').count()) > 0 ? true : undefined), 30_000);
+    await until('the run’s excluded icon', async () => ((await (await rowUnder('softmax-iid', 'lr_0.005')).locator('.codicon-circle-slash').count()) > 0 ? true : undefined), 30_000);
     assert.notEqual(num(await panelFrame(page).locator('[data-testid=ratio]').textContent()).toFixed(3), (expected.ratio as number).toFixed(3), 'the ratio did not change without the run');
     await shot('e2e-exclude-run.png');
-    await contextMenu(page, rows.filter({ hasText: 'lr_0.005' }).first(), 'Include Run in Fit');
+    await contextMenu(page, await rowUnder('softmax-iid', 'lr_0.005'), 'Include Run in Fit');
     await until(`the fit over ${n} runs again`, async () => ((await runsInFit()) === n ? true : undefined), 60_000);
     assert.equal(num(await panelFrame(page).locator('[data-testid=ratio]').textContent()).toFixed(3), (expected.ratio as number).toFixed(3), 'the ratio is not the CLI’s again');
-    assert.equal(await rows.filter({ hasText: 'lr_0.005' }).first().locator('.codicon-circle-slash').count(), 0);
+    await until('the excluded icon to go', async () => ((await (await rowUnder('softmax-iid', 'lr_0.005')).locator('.codicon-circle-slash').count()) === 0 ? true : undefined), 30_000);
     await shot('e2e-include-run.png');
   });
 
@@ -430,8 +451,8 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
 
   it('"Reveal Log File" (context menu) shows the run’s event file in the Explorer', async function () {
     await clearNotifications(page);
-    const rows = await runsWithSweepOpen();
-    await contextMenu(page, rows.filter({ hasText: 'lr_0.02' }).first(), 'Reveal Log File');
+    await runsWithSweepOpen();
+    await contextMenu(page, await rowUnder('softmax-iid', 'lr_0.02'), 'Reveal Log File');
     const explorer = page.locator('.explorer-folders-view');
     const selected = explorer.locator('.monaco-list-row.selected, .monaco-list-row.focused', { hasText: 'events.out.tfevents' }).first();
     await selected.waitFor({ timeout: 30_000 });

@@ -34,6 +34,7 @@ function setup() {
     overrides: RunOverrides.empty(),
     settingsFor: () => DEFAULT_SETTINGS,
     folderOf: () => undefined,
+    settingsFolderOf: () => undefined,
   } as unknown as Ctx;
   const pushed: { root: string; results: readonly AnalysisResult[] }[] = [];
   const client = { pushResults: (root: string, results: readonly AnalysisResult[]) => pushed.push({ root, results }) } as unknown as HeatcapLanguageClient;
