@@ -63,6 +63,8 @@ interface ModelCase {
   torch?: string;
   /** tfjs-wasm engine (runGradNorms vectorized) on this model.json. */
   tfjs?: string;
+  /** Batch size (default B): the whole-set rows use the engine's automatic batch (all 1797 in one run). */
+  batch?: number;
   /** Timed at 1 thread only (keeps the whole bench near 3 minutes on a shared machine). */
   oneThread?: boolean;
 }
@@ -131,7 +133,7 @@ function inputTensor(problem: EngineProblem, Bn: number): ConstTensor {
 async function childModel(c: ModelCase, threads: number, profileDir?: string): Promise<ChildModel> {
   const problem = await openEngineProblem({ model: c.model, data: { data: c.x, labels: c.y }, loss: c.loss, labelSmoothing: c.labelSmoothing });
   try {
-    const Bn = Math.min(B, problem.n);
+    const Bn = Math.min(c.batch ?? B, problem.n);
     const graph = problem.graph;
     // (a) the gradient program, exactly as computeOnnxPartial builds it.
     const values = await probeValues(graph, inputTensor(problem, Bn));
@@ -395,6 +397,7 @@ export async function run(): Promise<string> {
         torch: torchOk ? n : undefined,
       })),
       { key: 'digits', label: 'digits MLP 64-32-10 (model.json, L2 penalty)', model: join(DIGITS, 'checkpoints/mlp/model.json'), ...digitsData, batches: 8, passes: 20, loopExamples: 200 },
+      { key: 'digits_all', label: 'digits MLP 64-32-10 (model.json), all 1797 in one run (the engine\'s automatic batch)', model: join(DIGITS, 'checkpoints/mlp/model.json'), ...digitsData, batch: 1797, batches: 1, passes: 20, loopExamples: 20 },
       ...(torchOk ? [{ key: 'digits_onnx', label: 'digits MLP 64-32-10 (same weights, torch → ONNX)', model: join(dir, 'digits.onnx'), ...digitsData, loss: 'cross_entropy', batches: 8, passes: 20, loopExamples: 200, torch: 'digits' }] : []),
     ];
     writeFileSync(join(dir, 'cases.json'), JSON.stringify(cases));
@@ -456,12 +459,15 @@ export async function run(): Promise<string> {
         const bestC = t ? Math.min(t.vmap_cpu_ms, t.goodfellow_cpu_ms ?? Infinity) : NaN;
         const tfjs = c.tfjs ? (o.tfjsMs !== undefined ? f1(o.tfjsMs) : `failed: ${o.tfjsNote}`) : '–';
         rows.push(
-          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${tfjs} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * B) / o.engineMs).toFixed((o.loopMsPerExample * B) / o.engineMs < 10 ? 1 : 0)}×) |`,
+          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${tfjs} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs).toFixed((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs < 10 ? 1 : 0)}×) |`,
         );
       }
     }
     const r1 = results[1].ours;
     const r2 = results[2].ours;
+    const whole = (th: number, o: ChildModel | undefined) =>
+      o ? `${th} thread${th > 1 ? 's' : ''}: engine ${o.engineMs.toFixed(2)} ms (${o.engineCpuMs.toFixed(2)} CPU), forward ${o.forwardMs.toFixed(2)} ms → ${(o.engineMs / o.forwardMs).toFixed(1)}× forward wall, ${(o.engineCpuMs / o.forwardCpuMs).toFixed(1)}× CPU` : '';
+    const wholeLine = r1.digits_all ? [`- the same, all 1797 examples in one run (what \`heatcap gradnorms\` does by default): ${whole(1, r1.digits_all)}; ${whole(2, r2.digits_all)}.`] : [];
     const digitsLines = (['digits', 'digits_onnx'] as const)
       .filter((k) => r1[k])
       .map((k) => {
@@ -499,6 +505,7 @@ export async function run(): Promise<string> {
       '',
       'Issue 15/19 targets, digits MLP (whole set, 256 per batch):',
       ...digitsLines,
+      ...wholeLine,
       '',
       `Issue 14: the same architecture as ONNX vs as a TF.js LayersModel through the engine, 1 thread, the two programs timed alternately in one process (median of ${2 * REPS + 1} rounds):`,
       ...onnxVsTfjs,
