@@ -3,7 +3,7 @@
 //   node esbuild.mjs --production  minified, no sourcemaps (what `npm run package` ships)
 //   node esbuild.mjs --watch       rebuild on change; type checking runs separately (`npm run typecheck`)
 import * as esbuild from 'esbuild';
-import { copyFileSync, cpSync, mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -69,6 +69,8 @@ function copyOnnxRuntime() {
   const commonDir = dirname(dirname(dirname(require.resolve('onnxruntime-common', { paths: [nodeDir] }))));
   const out = join(outdir, 'node_modules');
   const bin = join('bin', 'napi-v6', os, arch);
+  // Only this platform's binary: a previous build for another target must not leave its own behind.
+  rmSync(join(out, 'onnxruntime-node'), { recursive: true, force: true });
   if (!existsSync(join(nodeDir, bin))) throw new Error(`onnxruntime-node has no binary for ${os}-${arch} (${join(nodeDir, bin)})`);
   cpSync(join(nodeDir, 'package.json'), join(out, 'onnxruntime-node', 'package.json'));
   cpSync(join(nodeDir, 'dist'), join(out, 'onnxruntime-node', 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
