@@ -3,7 +3,7 @@
  * constants as initializers with raw little-endian data. Used to build every program ORT runs.
  */
 import { AttributeType, DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../onnx/proto';
-import type { Attr, ConstTensor, ElemType, GraphNode } from '../graph/types';
+import type { Attr, ConstTensor, ElemType, EngineGraph, GraphNode } from '../graph/types';
 
 const ELEM: Record<ElemType, number> = {
   float32: DataType.FLOAT,
@@ -57,7 +57,8 @@ export function encodeNode(n: GraphNode): OnnxNode {
 
 export function valueInfo(name: string, dtype?: ElemType, shape?: (number | null)[]): OnnxValueInfo {
   if (!dtype) return { name };
-  const dim = shape?.map((d) => (d === null ? { dim_param: 'N' } : { dim_value: d }));
+  // Each free dimension gets its own name (one shared name would make ORT require them equal).
+  const dim = shape?.map((d, i) => (d === null ? { dim_param: `d${i}` } : { dim_value: d }));
   return { name, type: { tensor_type: { elem_type: ELEM[dtype], ...(dim ? { shape: { dim } } : {}) } } };
 }
 
@@ -84,4 +85,16 @@ export function buildModel(p: ModelParts): OnnxModel {
       output: p.outputs.map((o) => valueInfo(o.name, o.dtype, o.shape)),
     },
   };
+}
+
+/** A graph's own forward pass as an ONNX model (its output only); `inputShape` fixes the batch. */
+export function forwardModel(g: EngineGraph, inputShape?: number[]): OnnxModel {
+  return buildModel({
+    opset: g.opset,
+    name: 'forward',
+    nodes: g.nodes,
+    initializers: [...g.params.map((p) => ({ name: p.name, tensor: p.tensor })), ...g.constants],
+    inputs: [{ name: g.input.name, dtype: g.input.dtype, shape: inputShape ?? g.input.shape }],
+    outputs: [{ name: g.output.name }],
+  });
 }

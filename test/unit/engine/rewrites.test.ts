@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { poolBeforeRelu } from '../../../src/core/engine/rewrites';
-import { buildModel } from '../../../src/core/engine/onnx-encode';
+import { forwardModel } from '../../../src/core/engine/onnx-encode';
 import { createSession, ort } from '../../../src/core/engine/runtime';
 import type { EngineGraph } from '../../../src/core/graph/types';
 import { encodeModel } from '../../../src/core/onnx/proto';
@@ -29,7 +29,7 @@ describe('engine graph rewrites', () => {
     const data = Float32Array.from(x.data.subarray(0, B * 64));
     const input = { dims: [B, 1, 8, 8], dtype: 'float32' as const, data };
     const forward = async (g: EngineGraph) => {
-      const bytes = encodeModel(buildModel({ opset: g.opset, name: 'fwd', nodes: g.nodes, initializers: [...g.params.map((p) => ({ name: p.name, tensor: p.tensor })), ...g.constants], inputs: [{ name: g.input.name, dtype: 'float32', shape: input.dims }], outputs: [{ name: g.output.name }] }));
+      const bytes = encodeModel(forwardModel(g, input.dims));
       const { session } = await createSession(bytes, { threads: 1 }, 'test');
       const out = await session.run({ [g.input.name]: new (ort().Tensor)('float32', data, input.dims) });
       return Array.from(out[g.output.name].data as Float32Array);

@@ -1,65 +1,18 @@
 /**
- * Test-only EngineGraph → ONNX ModelProto converter (the program builder owns the real encoder) and an
- * onnxruntime-node runner, so a lowered graph's forward pass can be compared with model.predict().
+ * An onnxruntime-node runner for lowered graphs (encoded by the engine's own src/core/engine/onnx-encode.ts),
+ * so a lowered graph's forward pass can be compared with model.predict().
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import type { Attr, ConstTensor, ElemType, EngineGraph, GraphValue } from '../../../../src/core/graph/types';
-import { AttributeType, DataType, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from '../../../../src/core/onnx/proto';
+import { forwardModel } from '../../../../src/core/engine/onnx-encode';
+import type { EngineGraph } from '../../../../src/core/graph/types';
+import { encodeModel, type OnnxModel } from '../../../../src/core/onnx/proto';
 import { lowerLayersModel } from '../../../../src/core/model/layers';
 
-const ELEM: Record<ElemType, number> = {
-  float32: DataType.FLOAT,
-  float64: DataType.DOUBLE,
-  int64: DataType.INT64,
-  int32: DataType.INT32,
-  bool: DataType.BOOL,
-  uint8: DataType.UINT8,
-};
-
-function tensorProto(name: string, t: ConstTensor): OnnxTensor {
-  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return { name, dims: t.dims, data_type: ELEM[t.dtype], raw_data: Uint8Array.from(bytes) };
-}
-
-function attrProto(name: string, a: Attr): OnnxAttribute {
-  switch (a.type) {
-    case 'int':
-      return { name, type: AttributeType.INT, i: a.v };
-    case 'float':
-      return { name, type: AttributeType.FLOAT, f: a.v };
-    case 'ints':
-      return { name, type: AttributeType.INTS, ints: a.v };
-    case 'floats':
-      return { name, type: AttributeType.FLOATS, floats: a.v };
-    case 'string':
-      return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.v) };
-    case 'tensor':
-      return { name, type: AttributeType.TENSOR, t: tensorProto('', a.v) };
-  }
-}
-
-function valueInfo(v: GraphValue): OnnxValueInfo {
-  return {
-    name: v.name,
-    type: { tensor_type: { elem_type: ELEM[v.dtype], shape: { dim: v.shape.map((d, i) => (d === null ? { dim_param: `d${i}` } : { dim_value: d })) } } },
-  };
-}
-
+/** The graph's forward pass as an ONNX model (the engine's own encoder). */
 export function toOnnxModel(g: EngineGraph): OnnxModel {
-  return {
-    ir_version: 8,
-    opset_import: [{ domain: '', version: g.opset }],
-    producer_name: 'heatcap-test',
-    graph: {
-      name: 'lowered',
-      node: g.nodes.map((n) => ({ name: n.name, op_type: n.op, domain: '', input: n.inputs, output: n.outputs, attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)) })),
-      initializer: [...g.params.map((p) => tensorProto(p.name, p.tensor)), ...g.constants.map((c) => tensorProto(c.name, c.tensor))],
-      input: [valueInfo(g.input)],
-      output: [valueInfo({ ...g.output, shape: g.output.shape.map(() => null) })],
-    },
-  };
+  return forwardModel(g);
 }
 
 /** Runs the graph on `x` (float32, `dims`) with onnxruntime-node; returns the output values. */
