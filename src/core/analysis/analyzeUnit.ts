@@ -123,7 +123,7 @@ export function unitSetup(runs: Run[], opts: AnalyzeOptions, gradients: Gradient
   const lrs = [...new Set(runs.map((r) => r.hparams.lr?.value).filter((x): x is number => x !== undefined && x > 0))].sort((a, b) => a - b);
   const overrides = overridesOf(opts, gradients, lrs);
   const hparams = sharedHparams(runs);
-  if (!hparams.dataset_size && !overrides.dataset_size) overrides.dataset_size = { value: gradients.stats.n, source: `training data (${gradients.stats.n} examples)` };
+  if (!hparams.dataset_size && !overrides.dataset_size && !gradients.fromTrainingLogs) overrides.dataset_size = { value: gradients.stats.n, source: `training data (${gradients.stats.n} examples)` };
   return setupFromHparams(hparams, overrides);
 }
 

@@ -32,6 +32,11 @@ export interface GradientInputs {
    * the file, its N and its loss, which the pipeline checks against each unit's runs.
    */
   origin?: { file: string; n: number; lossName: string };
+  /**
+   * Set when tr Σ was estimated from gradient noise logged during training (src/core/noise): along the
+   * trajectory, not at Φ*; `stats.n` is then not the dataset size and `stats.meanLoss` is unknown (NaN).
+   */
+  fromTrainingLogs?: boolean;
 }
 
 export type GradientProvider = (opts: AnalyzeOptions, ctx: { token?: CancelToken; onProgress?: ProgressFn }) => Promise<GradientInputs>;

@@ -17,6 +17,12 @@ export interface AnalyzeOptions {
    * the engine cannot read, when neither this nor a readable model is given.
    */
   gradstats?: string;
+  /**
+   * Without a checkpoint or gradstats.json, predict from gradient noise the runs logged during training
+   * (src/core/noise: two-batch-size norms or a trace_cov series), estimated along the trajectory, not at
+   * Φ*. Default true; false turns it off.
+   */
+  loggedNoise?: boolean;
   /** Checkpoint at the optimum and its training data, for the prediction. */
   model?: string;
   data?: string;

@@ -13,6 +13,7 @@ import type { AnalysisResult } from '../result/schema';
 import type { PredictExtras } from '../theory/predict';
 import { checkGradStatsAgainstUnit, discoverGradStats } from '../gradstats/analysis';
 import { gradStatsInputs } from '../gradstats/read';
+import { loggedNoiseInputs, markLoggedNoiseResult } from '../noise/inputs';
 import { analyzeUnit, needsRefinements, type AnalysisUnit } from './analyzeUnit';
 import type { GradientInputs, GradientProvider } from './gradients';
 import { readSweepManifest, withManifestDefaults } from './manifest';
@@ -146,10 +147,17 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
   const extrasCache = new Map<string, Promise<PredictExtras>>();
   const results: AnalysisResult[] = [];
   for (const [i, u] of chosen.entries()) {
-    const o = unitOpts[i];
+    let o = unitOpts[i];
     const g = gradientsFor(o);
-    const gradients = g ? await g : null;
+    let gradients = g ? await g : null;
     throwIfCancelled(ctx.token);
+    // No checkpoint, model or gradstats.json: tr Σ from gradient noise the runs logged, if any (src/core/noise).
+    const noise = !gradients && o.loggedNoise !== false ? loggedNoiseInputs(u.runs).result : null;
+    if (noise) {
+      progress({ message: 'gradient noise logged during training' });
+      gradients = noise.inputs;
+      o = { ...o, startedAtCheckpoint: false };
+    }
     if (gradients?.origin) checkGradStatsAgainstUnit(gradients.origin, u.runs, o.loss);
     let extras: PredictExtras = {};
     if (gradients?.loadExtras && needsRefinements(u.runs, o, gradients)) {
@@ -163,7 +171,8 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
       extras = await p;
       throwIfCancelled(ctx.token);
     }
-    results.push(analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }, extras));
+    const result = analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }, extras);
+    results.push(noise ? markLoggedNoiseResult(result, noise.estimate) : result);
   }
   progress({ fraction: 1, message: 'done' });
   return { results, discovery };

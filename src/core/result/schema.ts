@@ -141,8 +141,28 @@ export interface GradNormSummary {
   seconds: number;
   model: string;
   data: string;
-  /** Where the statistics came from: `engine` (computed here) or `gradstats.json (<path>)` (heatcap_torch). */
+  /**
+   * Where the statistics came from: `engine` (computed here), `gradstats.json (<path>)` (heatcap_torch), or
+   * `logged gradient noise (tags …), along the trajectory, not at Φ*` (training logs, src/core/noise).
+   */
   source?: string;
+  /** Set when tr Σ was estimated from gradient noise logged during training (added in 1.1). */
+  logged_noise?: LoggedNoiseSummary;
+}
+
+/** tr Σ from gradient-noise scalars in the training logs (McCandlish et al. 2018, app. A): along the trajectory, not at Φ*. */
+export interface LoggedNoiseSummary {
+  /** `two_batch_sizes`, `logged_trace_cov` or `b_simple_and_grad_norm`. */
+  method: string;
+  tags: string[];
+  trace_cov_stderr: number | null;
+  /** ‖G‖² along the trajectory (O(η) at stationarity), when the logs allow it. */
+  grad_sq_norm: number | null;
+  grad_sq_norm_stderr: number | null;
+  /** How the runs' estimates were combined. */
+  combination: string;
+  runs: { run: string; lr: number | null; trace_cov: number; trace_cov_stderr: number | null; n_used: number; tail_start_step: number | null; stationary: boolean }[];
+  caveat: string;
 }
 
 /** Everything the panel and the runs view need to draw one run. */

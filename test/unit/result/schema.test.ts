@@ -33,7 +33,11 @@ function fullResult(): AnalysisResult {
     gradnorms: {
       n: 10, mean_loss: 0.2, mean_sq_norm: 3, mean_grad_sq_norm: 0, trace_cov: 3, per_weight: [{ name: 'dense/kernel', mean_sq_norm: 2, size: 640 }],
       top: [{ index: 3, sq_norm: 10, label: 7 }], histogram: { log10_edges: [0, 1], counts: [10], zeros: 0 }, backend: 'wasm', engine: 'vectorized', seconds: 0.1,
-      model: 'model.json', data: 'x.npy',
+      model: 'model.json', data: 'x.npy', source: 'logged gradient noise (tags gradient_noise/trace_cov), along the trajectory, not at Φ*',
+      logged_noise: {
+        method: 'logged_trace_cov', tags: ['gradient_noise/trace_cov'], trace_cov_stderr: 0.1, grad_sq_norm: null, grad_sq_norm_stderr: null, combination: 'tail mean',
+        runs: [{ run: 'r', lr: 0.01, trace_cov: 3, trace_cov_stderr: 0.1, n_used: 1000, tail_start_step: 500, stationary: true }], caveat: 'along the trajectory, not at Φ*',
+      },
     },
     runs: [{ id: 'r', name: 'r', path: 'r', format: 'tfevents', lr: 0.01, lr_source: 'hparams', batch_size: 8, momentum: 0, tag: 'loss', converged_loss: 0.3, converged_stderr: 0.01, stationary: true, curve: { steps: [1], values: [null] }, lr_curve: { steps: [1], values: [0.01] }, warnings: ['w'] }],
     warnings: [{ code: 'c', severity: 'warning', message: 'm', file: 'f', run: 'r' }],
