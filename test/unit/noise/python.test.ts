@@ -1,0 +1,37 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * heatcap_torch.noise (python/heatcap_torch/noise.py) with Debian's torch 1.13 (/usr/bin/python3; never plain
+ * `python3`) on CPU, against the known Σ of THEORY.md §4.1: log_gradient_noise with micro-batches, and
+ * GradientNoiseHook under DistributedDataParallel with 2 gloo processes (check_noise.py). Skipped, with
+ * the reason, when /usr/bin/python3 has no torch.
+ */
+const PY = '/usr/bin/python3';
+const TRACE = 1.7736625514403292;
+const torchCheck = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
+const skipReason = torchCheck.error ? `${PY} not found` : torchCheck.status !== 0 ? `${PY} cannot import torch (apt-get install -y python3-torch)` : null;
+
+describe('heatcap_torch.noise: logged gradient noise against a known Σ', function () {
+  this.timeout(180_000);
+  before(function () {
+    if (skipReason) {
+      console.log(`    skipped: ${skipReason}`);
+      this.skip();
+    }
+  });
+
+  it('log_gradient_noise (B 2 vs 8) and the DDP hook (2 ranks × 3) estimate tr Σ within their standard errors', () => {
+    const r = spawnSync(PY, [join(__dirname, 'check_noise.py')], { encoding: 'utf8', timeout: 170_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    assert.ok(Math.abs(res.exact - TRACE) < 1e-12);
+    for (const k of ['single', 'ddp'] as const) {
+      assert.ok(Math.abs(res[k].z) < 4, `${k}: tr Σ = ${res[k].trace_cov} ± ${res[k].se}`);
+      assert.ok(res[k].se / TRACE < 0.05, `${k}: relative SE ${res[k].se / TRACE}`);
+    }
+    assert.ok(Math.abs(res.single.grad_z) < 4, `‖G‖² at w* = ${res.single.grad_sq_norm}`);
+    assert.ok(res.ddp.big_rel_err < 1e-12, 'the hook measures the all-reduced gradient DDP leaves in p.grad');
+  });
+});
