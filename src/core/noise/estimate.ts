@@ -253,18 +253,37 @@ export function estimateUnitNoise(runs: Run[]): { estimate: NoiseEstimate | null
     const dof = used.length - 1;
     // χ² upper 1% point, Wilson–Hilferty.
     const crit = dof * (1 - 2 / (9 * dof) + 2.326 * Math.sqrt(2 / (9 * dof))) ** 3;
+    const line = etaLine(used);
+    notes.push(`per run: ${used.map((u) => `${u.run}${u.lr !== null ? ` (η = ${u.lr})` : ''}: ${fmt(u.trace_cov as number)} ± ${u.trace_cov_stderr !== null ? fmt(u.trace_cov_stderr) : '?'}`).join('; ')}`);
+    if (line && Math.abs(line.slope / line.slopeSe) > 2) {
+      // The trajectory's noise depends on η (an O(η) term): extrapolate to η → 0, where the law is stated.
+      const tagsUsed = [...new Set(used.flatMap((u) => u.tags))];
+      const g = gradMean(used);
+      return {
+        estimate: {
+          trace_cov: line.intercept,
+          trace_cov_stderr: line.interceptSe,
+          grad_sq_norm: g ? g.mean : null,
+          grad_sq_norm_stderr: g ? g.se : null,
+          combination: `weighted least-squares line of the ${used.length} runs' tr Σ on η, extrapolated to η → 0 (slope ${fmt(line.slope)} ± ${fmt(line.slopeSe)} per unit η: the trajectory's noise depends on η)`,
+          runs: used,
+          tags: tagsUsed,
+          n_used: used.reduce((a, u) => a + u.n_used, 0),
+          notes,
+        },
+        skipped,
+      };
+    }
     if (w.chi2 !== null && w.chi2 > crit) {
       const withLr = used.filter((u) => u.lr !== null).sort((a, b) => (a.lr as number) - (b.lr as number));
       chosen = [withLr[0] ?? used[0]];
       combination = `run "${chosen[0].run}"${chosen[0].lr !== null ? ` (the smallest η, ${chosen[0].lr})` : ''}: the runs' tr Σ differ by more than their errors (χ² = ${w.chi2.toFixed(1)} on ${dof} dof), as the trajectory's noise depends on η`;
     } else {
-      combination = `inverse-variance weighted mean over ${used.length} runs${w.chi2 !== null ? ` (consistent: χ² = ${w.chi2.toFixed(1)} on ${dof} dof)` : ''}`;
+      combination = `inverse-variance weighted mean over ${used.length} runs${w.chi2 !== null ? ` (consistent: χ² = ${w.chi2.toFixed(1)} on ${dof} dof${line ? `; no significant trend with η: ${fmt(line.slope)} ± ${fmt(line.slopeSe)}` : ''})` : ''}`;
     }
-    notes.push(`per run: ${used.map((u) => `${u.run}${u.lr !== null ? ` (η = ${u.lr})` : ''}: ${fmt(u.trace_cov as number)} ± ${u.trace_cov_stderr !== null ? fmt(u.trace_cov_stderr) : '?'}`).join('; ')}`);
   }
   const tc = chosen.length === 1 ? { mean: chosen[0].trace_cov as number, se: chosen[0].trace_cov_stderr } : weightedMean(chosen.map((u) => ({ v: u.trace_cov as number, se: u.trace_cov_stderr })));
-  const withG = chosen.filter((u) => u.grad_sq_norm !== null);
-  const g = withG.length === chosen.length && withG.length > 0 ? weightedMean(withG.map((u) => ({ v: u.grad_sq_norm as number, se: u.grad_sq_norm_stderr }))) : null;
+  const g = gradMean(chosen);
   if (tc.mean <= 0) notes.push(`the estimated tr Σ is ${fmt(tc.mean)} (≤ 0): the two batch sizes' norms are too noisy or mislabelled`);
   return {
     estimate: {
@@ -280,6 +299,37 @@ export function estimateUnitNoise(runs: Run[]): { estimate: NoiseEstimate | null
     },
     skipped,
   };
+}
+
+function gradMean(runs: RunNoiseEstimate[]): { mean: number; se: number | null } | null {
+  const withG = runs.filter((u) => u.grad_sq_norm !== null);
+  return withG.length === runs.length && withG.length > 0 ? weightedMean(withG.map((u) => ({ v: u.grad_sq_norm as number, se: u.grad_sq_norm_stderr }))) : null;
+}
+
+/** Weighted least squares of tr Σ on η over ≥ 3 runs with η and a standard error (weights 1/SE²). */
+function etaLine(runs: RunNoiseEstimate[]): { intercept: number; interceptSe: number; slope: number; slopeSe: number } | null {
+  const pts = runs.filter((u) => u.lr !== null && u.trace_cov_stderr !== null && u.trace_cov_stderr > 0);
+  if (pts.length < 3 || new Set(pts.map((u) => u.lr)).size < 2) return null;
+  let sw = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  for (const u of pts) {
+    const w = 1 / (u.trace_cov_stderr as number) ** 2;
+    const x = u.lr as number;
+    const y = u.trace_cov as number;
+    sw += w;
+    sx += w * x;
+    sy += w * y;
+    sxx += w * x * x;
+    sxy += w * x * y;
+  }
+  const det = sw * sxx - sx * sx;
+  if (!(det > 0)) return null;
+  const slope = (sw * sxy - sx * sy) / det;
+  const intercept = (sxx * sy - sx * sxy) / det;
+  return { intercept, interceptSe: Math.sqrt(sxx / det), slope, slopeSe: Math.sqrt(sw / det) };
 }
 
 function fmt(x: number): string {

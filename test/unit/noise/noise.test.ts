@@ -171,6 +171,34 @@ describe('gradient noise logged during training (McCandlish et al. 2018, appendi
     assert.ok(Math.abs((e1.trace_cov as number) - (e2.trace_cov as number)) < 1e-5 * TRACE, `${e1.trace_cov} vs ${e2.trace_cov}`);
   });
 
+  it('B_simple (gpt-neox train/noise_scale) with the minibatch grad_norm at the run batch size: tr Σ = B‖G_B‖²·B_simple/(B + B_simple)', async () => {
+    const log = simulate(11, 6000, 0);
+    const dir = await tempDir('heatcap-noise-');
+    const pts = (vals: number[]): [number, number][] => vals.map((v, i) => [i, v]);
+    // At w* the mean gradient vanishes, B_simple → ∞; a gpt-neox-style smoothed value of 1e9 stands for it.
+    await writeTfeventsRun(dir, { 'train/lm_loss': pts(log.loss), 'train/noise_scale': [[0, 1e9]], grad_norm: pts(log.sqBig.map(Math.sqrt)) }, { hparams: { lr: 0.01, batch_size: 8 } });
+    const e = ok(estimateRunNoise(await readRun(dir)));
+    assert.equal(e.method, 'b_simple_and_grad_norm');
+    assert.ok(Math.abs((e.trace_cov as number) - TRACE) < 4 * (e.trace_cov_stderr as number), `tr Σ = ${e.trace_cov} ± ${e.trace_cov_stderr}`);
+  });
+
+  it('a sweep whose trajectory noise grows with η is extrapolated to η → 0 by weighted least squares', async () => {
+    const rng = new Rng(9);
+    const runs: Run[] = [];
+    const T0 = 2;
+    for (const lr of [0.01, 0.02, 0.04, 0.08]) {
+      const dir = await tempDir('heatcap-noise-');
+      const pts: [number, number][] = Array.from({ length: 4000 }, (_, i) => [i, T0 * (1 + 5 * lr) + 0.2 * rng.normal()]);
+      const loss: [number, number][] = pts.map(([i]) => [i, 1 + 0.01 * rng.normal()]);
+      await writeTfeventsRun(dir, { loss, 'gradient_noise/trace_cov': pts }, { hparams: { lr, batch_size: 8 } });
+      runs.push(await readRun(dir));
+    }
+    const { estimate } = estimateUnitNoise(runs);
+    assert.ok(estimate);
+    assert.match(estimate.combination, /extrapolated to η → 0/);
+    assert.ok(Math.abs(estimate.trace_cov - T0) < 3 * (estimate.trace_cov_stderr as number), `${estimate.trace_cov} ± ${estimate.trace_cov_stderr}`);
+  });
+
   it('says why a run with only B_simple or only grad_norm gives no tr Σ', async () => {
     const dir = await tempDir('heatcap-noise-');
     const pts: [number, number][] = Array.from({ length: 50 }, (_, i) => [i, 100 + i]);
