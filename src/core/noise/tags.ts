@@ -62,7 +62,9 @@ const PATTERNS: [NoiseTagKind, RegExp][] = [
   ['trace_cov', new RegExp(`${ANY}(?:trace_cov|tr_sigma|trace_sigma)$`)],
   ['grad_sq_norm', new RegExp(`${NS}(?:grad_sq_norm|true_grad_sq_norm|g_sq_norm)$`)],
   ['b_simple', new RegExp(`${NS}(?:b_simple|noise_scale|simple_noise_scale)$`)],
-  ['b_simple', new RegExp(`${ANY}(?:b_simple|noise_scale|gradient_noise_scale|simple_noise_scale)$`)],
+  // Bare `noise_scale` is too common a name (diffusion noise levels): only gpt-neox's `train/noise_scale`.
+  ['b_simple', /^(?:.*\/)?train\/noise_scale$/],
+  ['b_simple', new RegExp(`${ANY}(?:b_simple|gradient_noise_scale|simple_noise_scale)$`)],
   ['grad_norm', /^(?:.*[/._-])?(?:grad_norm|grad-norm|gradient_norm|grad_norm_total|grad_2\.0_norm_total|grad_l2_norm\/step|l2_norm\/grad\/global)$/],
 ];
 
@@ -86,7 +88,9 @@ export function noiseTagsOf(run: Run): Partial<Record<NoiseTagKind, string>> {
 }
 
 /** Hyperparameter keys read as B_small / B_big when no tag logs them, in order of preference. */
-export const B_SMALL_KEYS = ['gradient_noise_b_small', 'gns_b_small', 'b_small', 'batch_size_small', 'n_small_batch', 'per_device_train_batch_size', 'train_micro_batch_size_per_gpu', 'micro_batch_size'];
+// Not per_device_train_batch_size / train_micro_batch_size_per_gpu: with gradient accumulation the per-rank
+// gradient covers several micro-batches, so B_small must be stated, not guessed.
+export const B_SMALL_KEYS = ['gradient_noise_b_small', 'gns_b_small', 'b_small', 'batch_size_small', 'n_small_batch'];
 export const B_BIG_KEYS = ['gradient_noise_b_big', 'gns_b_big', 'b_big', 'b_large', 'batch_size_big', 'batch_size_large', 'n_large_batch'];
 
 /** A batch size that a tag logs: its last finite value (batch sizes are constant over a run). */

@@ -106,6 +106,8 @@ describe('gradient noise logged during training (McCandlish et al. 2018, appendi
       ['grad_norm_small', 'norm_small'],
       ['grad_norm_big', 'norm_big'],
       ['train/noise_scale', 'b_simple'],
+      ['noise_scale', null],
+      ['diffusion/noise_scale', null],
       ['gradient_noise_scale', 'b_simple'],
       ['grad_norm', 'grad_norm'],
       ['grad_2.0_norm_total', 'grad_norm'],
