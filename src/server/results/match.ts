@@ -4,9 +4,10 @@
  * 1. Proximity: among results with a scope folder (its `root`, the folder holding its `.heatcap/`,
  *    or the root it was pushed for) that contains the document, the one with the deepest such folder.
  * 2. Otherwise: a result one of whose runs (or sweep points) used this very learning rate.
- * Ties go to a result whose runs used this learning rate, then to one that has a slope (observed or
- * predicted: a lone run analysed next to a sweep at the same η has neither, and must not hide the sweep),
- * then to the newest `generated_at`, then to results pushed by the extension over files.
+ * Ties go to a result whose runs used this learning rate, then to one with an observed slope, then to one
+ * with a predicted slope only (a lone run analysed next to a sweep at the same η has no observed slope,
+ * and with a checkpoint set it has a prediction: it must not hide the sweep's measurement), then to the
+ * newest `generated_at`, then to results pushed by the extension over files.
  */
 import * as path from 'node:path';
 import type { AnalysisResult } from '../../core/result/schema';
@@ -48,15 +49,17 @@ export function matchResult(documentPath: string | undefined, lr: number, result
   candidates.sort(
     (a, b) =>
       Number(b.usesLr) - Number(a.usesLr) ||
-      Number(hasSlope(b.r.result)) - Number(hasSlope(a.r.result)) ||
+      slopeRank(b.r.result) - slopeRank(a.r.result) ||
       generatedAt(b.r) - generatedAt(a.r) ||
       Number(b.r.origin.kind === 'pushed') - Number(a.r.origin.kind === 'pushed'),
   );
   return candidates[0]?.r;
 }
 
-function hasSlope(r: AnalysisResult): boolean {
-  return r.observed.slope !== null || (r.predicted?.slope ?? null) !== null;
+/** 2: an observed slope; 1: a predicted one only; 0: neither. */
+function slopeRank(r: AnalysisResult): number {
+  if (r.observed.slope !== null) return 2;
+  return (r.predicted?.slope ?? null) !== null ? 1 : 0;
 }
 
 function generatedAt(r: StoredResult): number {

@@ -150,7 +150,19 @@ export async function contextMenu(page: Page, row: Locator, item: string): Promi
     const entry = page.locator('.monaco-menu .action-item', { hasText: item }).first();
     try {
       await entry.waitFor({ timeout: 5_000 });
+      // A click right after the menu opens can be ignored (the menu discards the mouse-up that may
+      // belong to the right-click): point at the entry, let it settle, click, and check the menu went.
+      await entry.hover();
+      await page.waitForTimeout(300);
       await entry.click();
+      const closed = await entry.waitFor({ state: 'hidden', timeout: 3_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (!closed) {
+        await page.keyboard.press('Enter'); // the hovered entry is the active one
+        await entry.waitFor({ state: 'hidden', timeout: 3_000 });
+      }
       return;
     } catch (e) {
       if (attempt >= 3) throw e;

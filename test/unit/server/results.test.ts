@@ -103,6 +103,21 @@ describe('server/results/match', () => {
     assert.equal(matchResult('/ws/train.py', 0.01, [sweep, lone]), sweep);
   });
 
+  it('an observed slope beats a lone run that has only a prediction, even a newer one (a checkpoint set in the settings)', () => {
+    const sweep = stored(resultAt('/ws', [0.005, 0.01, 0.02], '2025-01-01T00:00:00Z'), { kind: 'pushed', root: '/ws' });
+    const lone = stored(resultAt('/ws', [0.01], '2025-01-01T00:00:01Z'), { kind: 'pushed', root: '/ws' });
+    lone.result.observed.slope = null;
+    lone.result.observed.slope_stderr = null;
+    assert.ok(lone.result.predicted?.slope != null, 'the fixture lone run should carry a prediction');
+    assert.equal(matchResult('/ws/train.py', 0.01, [lone, sweep]), sweep);
+    assert.equal(matchResult('/ws/train.py', 0.01, [sweep, lone]), sweep);
+    // With no observed slope anywhere, a prediction still beats nothing.
+    const bare = stored(resultAt('/ws', [0.01], '2025-01-01T00:00:02Z'), { kind: 'pushed', root: '/ws' });
+    bare.result.observed.slope = null;
+    bare.result.predicted = null;
+    assert.equal(matchResult('/ws/train.py', 0.01, [bare, lone]), lone);
+  });
+
   it('the folder holding .heatcap/ is a scope even when the result root is elsewhere', () => {
     const store = new ResultStore();
     store.setFile('/ws/.heatcap/analysis.json', [resultAt('/mnt/logs/sweep', [0.5])]);
