@@ -109,14 +109,27 @@ export async function answerFileDialog(page: Page, opts: { title: string; path: 
   await titled.waitFor({ timeout: 30_000 });
   const input = quickInput(page);
   await until('the dialog to show a path', async () => ((await input.inputValue()).startsWith('/') ? true : undefined), 15_000);
+  // Its first listing (the default folder): until then the dialog may still rewrite its own value.
+  await widget.locator('.monaco-list-row').first().waitFor({ timeout: 15_000 });
   const isFolder = opts.path.endsWith('/');
   const folder = isFolder ? opts.path : `${path.dirname(opts.path)}/`;
-  await input.fill(folder);
-  await widget.locator('.monaco-list-row', { hasText: opts.listed }).first().waitFor({ timeout: 15_000 });
-  if (!isFolder) {
-    await input.fill(opts.path);
-    await until(`the dialog to hold ${opts.path}`, async () => ((await input.inputValue()) === opts.path ? true : undefined), 5_000);
-  }
+  // Typed again when the dialog, still loading, merged what was typed with its own value.
+  const type = async (value: string, row: string | null): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      await input.fill(value);
+      try {
+        await until(`the dialog to hold ${value}`, async () => ((await input.inputValue()) === value ? true : undefined), 3_000);
+        if (row) await widget.locator('.monaco-list-row', { hasText: row }).first().waitFor({ timeout: 8_000 });
+        if ((await input.inputValue()) === value) return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+      if (attempt >= 3) throw new Error(`the file dialog does not keep ${value} (it holds ${await input.inputValue()})`);
+      await page.waitForTimeout(500);
+    }
+  };
+  await type(folder, opts.listed);
+  if (!isFolder) await type(opts.path, null);
   // The dialog's own button, by its whole label ("Select" must not pick another button containing it).
   const label = new RegExp(`^\\s*${opts.button.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   await widget.locator('.monaco-button').filter({ hasText: label }).first().click();
@@ -173,6 +186,8 @@ export async function contextMenu(page: Page, row: Locator, item: string): Promi
 
 /** Dismisses every notification (so the next toast looked for is a new one). */
 export async function clearNotifications(page: Page): Promise<void> {
+  // A quick input left open (a test that failed half-way) would take the next keystrokes.
+  if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
   await runCommand(page, 'Notifications: Clear All Notifications');
   await until('the notifications to close', async () => ((await page.locator('.notification-toast').count()) === 0 ? true : undefined), 10_000);
 }
