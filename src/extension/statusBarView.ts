@@ -1,6 +1,6 @@
 /**
  * What the status bar item says: the heat capacity C = dL/dη (at η → 0) of the result the panel shows,
- * observed when the runs give a slope, else predicted, e.g. `$(flame) C = 0.050/η`. The tooltip says
+ * observed when the runs give a slope, else predicted, e.g. `$(flame) dL/dη = 0.050`. The tooltip says
  * which one it is and where it comes from. No `vscode` import (unit-tested).
  */
 import type { AnalysisResult } from '../core/result/schema';
@@ -45,8 +45,8 @@ export function statusBarView(result: AnalysisResult | null, busy: BusyState | n
   lines.push('Click to open the analysis panel.');
 
   let text: string;
-  if (obs !== null) text = `$(flame) C = ${twoFigures(obs)}/η`;
-  else if (pred !== null) text = `$(flame) C = ${twoFigures(pred)}/η (predicted)`;
-  else text = '$(flame) C = ?';
+  if (obs !== null) text = `$(flame) dL/dη = ${twoFigures(obs)}`;
+  else if (pred !== null) text = `$(flame) dL/dη = ${twoFigures(pred)} (predicted)`;
+  else text = '$(flame) dL/dη = ?';
   return { text, tooltip: lines.join('\n') };
 }

@@ -195,7 +195,7 @@ function sweepDescription(runCount: number, result: AnalysisResult | undefined):
   const parts = [`${runCount} run${runCount === 1 ? '' : 's'}`];
   if (!result) return parts.join(' · ');
   const o = result.observed;
-  if (o.slope !== null) parts.push(`C ${cellText(plusMinus(o.slope, o.slope_stderr, ''))}`);
+  if (o.slope !== null) parts.push(`dL/dη ${cellText(plusMinus(o.slope, o.slope_stderr, ''))}`);
   if (result.predicted?.slope !== null && result.predicted?.slope !== undefined) parts.push(`pred. ${fmt(result.predicted.slope)}`);
   if (result.ratio !== null) parts.push(`ratio ${ratioText(result.ratio)}`);
   return parts.join(' · ');

@@ -310,7 +310,7 @@ describe('the extension in a real VS Code host (code-server + Chromium)', functi
       assert.equal(num(await panel.locator('[data-testid=ratio]').textContent()).toFixed(3), (expected.ratio as number).toFixed(3), 'the panel no longer shows the i.i.d. sweep');
       assert.doesNotMatch(await panel.locator('body').innerText(), /softmax-reshuffle/);
     }
-    assert.equal(await page.locator('.part.statusbar .statusbar-item', { hasText: /C = [\d.]+\/η/ }).count(), 1, 'the status bar lost the analysis on show');
+    assert.equal(await page.locator('.part.statusbar .statusbar-item', { hasText: /dL\/dη = [\d.]+/ }).count(), 1, 'the status bar lost the analysis on show');
     assert.deepEqual(dialogs, []);
   });
 

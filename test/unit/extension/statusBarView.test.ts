@@ -10,8 +10,8 @@ describe('extension: status bar text', () => {
   it('shows the observed heat capacity to two figures, with its sources in the tooltip', () => {
     const r = fixtureResult('iid-sweep');
     const v = statusBarView(r, null);
-    assert.equal(v.text, `$(flame) C = ${twoFigures(r.observed.slope!)}/η`);
-    assert.equal(v.text, '$(flame) C = 0.026/η');
+    assert.equal(v.text, `$(flame) dL/dη = ${twoFigures(r.observed.slope!)}`);
+    assert.equal(v.text, '$(flame) dL/dη = 0.026');
     assert.ok(v.tooltip.includes(`Observed: 0.02648 ± 0.00030 (wls_sweep, ${r.observed.fit.n_points} points)`), v.tooltip);
     assert.match(v.tooltip, /Predicted: 0\.026 \(\w+\)/);
     assert.match(v.tooltip, /Observed \/ predicted: 1\.00 \[0\.979, 1\.02\]/);
@@ -23,12 +23,12 @@ describe('extension: status bar text', () => {
       x.observed.slope = null;
       x.observed.slope_stderr = null;
     });
-    assert.equal(statusBarView(r, null).text, '$(flame) C = 0.026/η (predicted)');
+    assert.equal(statusBarView(r, null).text, '$(flame) dL/dη = 0.026 (predicted)');
   });
 
   it('says when there is neither', () => {
     const r = withChanges(fixtureResult('no-prediction'), (x) => (x.observed.slope = null));
-    assert.equal(statusBarView(r, null).text, '$(flame) C = ?');
+    assert.equal(statusBarView(r, null).text, '$(flame) dL/dη = ?');
     assert.match(statusBarView(fixtureResult('no-prediction'), null).tooltip, /Predicted: none \(select a checkpoint/);
   });
 

@@ -63,7 +63,7 @@ describe('extension: runs view model', () => {
     const sweep = tree[0];
     assert.equal(sweep.contextValue, ContextValues.sweepAnalysed);
     assert.deepEqual(sweep.icon, Icons.agree);
-    assert.match(sweep.description, /^5 runs · C 0\.02\d+ ± 0\.000\d+ · pred\. 0\.0264 · ratio 1\.0\d/);
+    assert.match(sweep.description, /^5 runs · dL\/dη 0\.02\d+ ± 0\.000\d+ · pred\. 0\.0264 · ratio 1\.0\d/);
     assert.deepEqual(sweep.result, { root: ROOT, key: 'sweep:sweeps/iid' });
     const run = sweep.children[0];
     const summary = result.runs[0];
