@@ -56,7 +56,7 @@ def mean_se(xs):
     return mu, math.sqrt(var / n)
 
 
-def single(T=8000, micro=4, bs=2):
+def single(T=3000, micro=4, bs=2):
     gen = torch.Generator().manual_seed(5)
     m = model()
     tr, gs = [], []
@@ -108,7 +108,7 @@ if __name__ == '__main__':
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
         s.close()
-        mp.start_processes(worker, args=(2, port, out, 3000), nprocs=2, join=True, start_method='fork')
+        mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=True, start_method='fork')
         with open(out) as f:
             res['ddp'] = json.load(f)
     print(json.dumps(res))
