@@ -45,5 +45,5 @@ if __name__ == '__main__':
     port = s.getsockname()[1]
     s.close()
     # fork: the children inherit the imported torch (spawn would import it again, ~5 s each here)
-    mp.start_processes(worker, args=(2, port, outdir), nprocs=2, join=True, start_method='fork')
+    mp.start_processes(worker, args=(2, port, outdir), nprocs=2, join=True, start_method='spawn')
     print(json.dumps({'ok': True}))

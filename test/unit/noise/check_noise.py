@@ -108,7 +108,7 @@ if __name__ == '__main__':
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
         s.close()
-        mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=True, start_method='fork')
+        mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=True, start_method='spawn')
         with open(out) as f:
             res['ddp'] = json.load(f)
     print(json.dumps(res))
