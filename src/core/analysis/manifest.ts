@@ -4,6 +4,7 @@
  * settings always win over the manifest. Only regular files are accepted (never a device or a FIFO,
  * which could hang a reader); the readers themselves cap what they allocate.
  */
+import { realpathSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseJsonLenient } from '../logs/json-lenient';
@@ -66,11 +67,26 @@ function hasOwnLoss(modelFile: string): boolean {
   }
 }
 
+/** Two paths name the same existing file (symbolic links and `..` resolved). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 /** Options for one unit: the user's, with the manifest filling only what the user left unset. */
 export function withManifestDefaults(opts: AnalyzeOptions, m: SweepManifestDefaults | undefined): AnalyzeOptions {
   if (!m) return opts;
-  if (opts.model) return opts; // an explicit checkpoint: the manifest's data would not belong to it
   if (!m.model || !m.data) return opts;
+  if (opts.model) {
+    // An explicit checkpoint: the manifest's data would not belong to it — unless it is the very
+    // checkpoint (and data) the sweep started from, as when the extension's settings name it; then the
+    // sweep's started_at_checkpoint still holds (the secant fit of THEORY.md §5).
+    const same = sameFile(opts.model, m.model) && (!opts.data || sameFile(opts.data, m.data));
+    return same ? { ...opts, data: opts.data ?? m.data, labels: opts.labels ?? m.labels, startedAtCheckpoint: opts.startedAtCheckpoint ?? m.startedAtCheckpoint } : opts;
+  }
   return {
     ...opts,
     model: m.model,
