@@ -87,7 +87,25 @@ export function renderMarkdownReport(result: AnalysisResult): string {
   if (result.observed.events.length) out.push('## Learning-rate steps', '', markdownTable(eventsTable(result)));
 
   const g = result.gradnorms;
-  if (g) {
+  const noise = g?.logged_noise;
+  if (g && noise) {
+    // No checkpoint: tr Σ was estimated from gradient noise the runs logged (src/core/noise).
+    out.push('## Gradient noise logged during training', '');
+    out.push(
+      `tr Σ ${formatNumber(g.trace_cov)}${noise.trace_cov_stderr !== null ? ` ± ${formatNumber(noise.trace_cov_stderr)}` : ''} (${escapeMarkdown(noise.method)}; tags ${noise.tags.map(escapeMarkdown).join(', ')}; ${escapeMarkdown(noise.combination)}). ${escapeMarkdown(noise.caveat)}`,
+      '',
+    );
+    out.push(
+      '### tr Σ per run',
+      '',
+      markdownTable({
+        id: 'logged-noise',
+        caption: 'tr Σ per run',
+        columns: ['run', 'η', 'tr Σ', '± SE', 'points used'],
+        rows: noise.runs.map((r) => [r.run, r.lr === null ? '—' : formatNumber(r.lr), formatNumber(r.trace_cov), r.trace_cov_stderr === null ? '—' : formatNumber(r.trace_cov_stderr), intText(r.n_used)].map((t) => ({ text: t }))),
+      }),
+    );
+  } else if (g) {
     out.push('## Per-example gradient norms', '');
     out.push(
       `${intText(g.n)} examples; mean ‖g_b‖² ${formatNumber(g.mean_sq_norm)}; tr Σ ${formatNumber(g.trace_cov)}; ‖ḡ‖² ${formatNumber(g.mean_grad_sq_norm)}; ` +

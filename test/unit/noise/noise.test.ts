@@ -6,6 +6,7 @@ import { estimateRunNoise, estimateUnitNoise, type RunNoiseEstimate } from '../.
 import { noiseTagKind } from '../../../src/core/noise/tags';
 import type { Run } from '../../../src/core/runs/model';
 import { runCli } from '../../support/cli';
+import { renderMarkdownReport } from '../../../src/core/report/markdown';
 import { cleanupTempDirs, tempDir, writeTfeventsRun, type Series } from '../../support/logs/fixtures';
 import { GOLDEN_PROBLEM, lsqStats } from '../../support/oracle/lsq-problem';
 import { Rng } from '../../support/oracle/rng';
@@ -246,5 +247,10 @@ describe('gradient noise logged during training (McCandlish et al. 2018, appendi
     const text = await runCli(['analyze', root]);
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /along the trajectory/);
+    // The Markdown report shows the logged noise, not empty per-example tables.
+    const md = renderMarkdownReport(res);
+    assert.match(md, /## Gradient noise logged during training/);
+    assert.match(md, /tr Σ per run/);
+    assert.doesNotMatch(md, /## Per-example gradient norms/);
   });
 });
