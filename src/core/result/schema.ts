@@ -10,7 +10,7 @@
  * Version policy: bump the minor version when fields are added, the major when a field changes meaning
  * or disappears. Readers accept any 1.x.
  */
-export const SCHEMA_VERSION = '1.1.0';
+export const SCHEMA_VERSION = '1.2.0';
 
 export type Severity = 'info' | 'warning' | 'error';
 
@@ -122,8 +122,46 @@ export interface Predicted {
   reshuffle_curve: { lr: number[]; excess: number[] } | null;
   /** Learning rate above which the prediction is meaningless (stability), when known. */
   stability_lr: number | null;
+  /** Beyond the small-η slope: sharp directions, stability limits and the predicted L(η) curve (added in 1.2). */
+  finite_eta?: FiniteEta | null;
   /** Where B, β, sampling, optimizer came from (`flag --batch-size`, `hparams.yaml: batch_size`, `default`). */
   sources: Record<string, string>;
+}
+
+/**
+ * The finite-η prediction (issue 20, THEORY.md §4 and §6): top Hessian eigenpairs, the deterministic and
+ * mean-square stability limits, and the predicted excess loss L(η) − L* across η. Added in 1.2.
+ */
+export interface FiniteEta {
+  /**
+   * `ok`: limits and curve below; `not_near_minimum`: negative curvature among the top directions or ‖ḡ‖²
+   * not small against E‖g_b‖² (no curve); `not_converged`: the eigen-solver's residuals are too large (no
+   * numbers); `unsupported`: optimiser or sampling without a finite-η model (Adam, reshuffling); `skipped`.
+   */
+  status: 'ok' | 'not_near_minimum' | 'not_converged' | 'unsupported' | 'skipped';
+  message: string;
+  parameters: number | null;
+  /** k: number of Hessian directions the curve accounts for beyond leading order. */
+  directions: number;
+  /** `dense_eigen`, `lanczos`, …, and how Hessian-vector products were formed. */
+  method: string | null;
+  hvp: string | null;
+  /** Top Ritz values of H (descending) with relative residuals ‖Hv − λv‖/|λ_1|. */
+  eigenvalues: { value: number; residual: number }[];
+  limits: {
+    /** 2/λ_max with the momentum/Nesterov factors and coupled weight decay (stability.ts). */
+    deterministic: number | null;
+    /** η where the spectral radius of the second-moment map (in the top-k subspace) reaches 1. */
+    mean_square: number | null;
+  };
+  /** `second_moment_full` (k = P, exact for a quadratic), `second_moment_subspace`, `additive`, or null. */
+  form: string | null;
+  /** L(η) − L* on a grid up to just below the mean-square limit, in three forms: the curve, the linear law, the additive per-direction form. */
+  curve: { lr: number[]; excess: number[]; linear: number[]; additive: number[] } | null;
+  /** Cost of the curvature computation as a multiple of one per-example-norm pass. */
+  cost_gradient_passes: number | null;
+  seconds: number | null;
+  notes: string[];
 }
 
 export interface GradNormSummary {

@@ -1,0 +1,63 @@
+/**
+ * Shared types of the finite-η prediction (issue 20): the curvature of the loss at Φ* in a few sharp
+ * directions, how examples scatter in them, and what the theory makes of that. Producers:
+ * `src/core/curvature/` (engine: TF.js, ONNX, Keras models) and the PyTorch package's gradstats file
+ * (`python/heatcap_torch`). Consumer: `src/core/finite-eta/` (second-moment solve, limits, curve), whose
+ * output is the result schema's `predicted.finite_eta` block (src/core/result/schema.ts).
+ *
+ * Conventions: H is the Hessian of the per-example training loss ℓ_b the optimiser differentiates,
+ * including the model's own weight penalties (Keras regularisers) but not an optimiser's coupled
+ * `weight_decay` (the theory adds λI itself, as `stability.ts` does). Vectors are orthonormal.
+ */
+
+/** Curvature of the loss at the checkpoint in a k-dimensional orthonormal subspace V (P × k). */
+export interface SubspaceCurvature {
+  /** Number of parameters P. */
+  parameters: number;
+  /** Number of directions k (k = P: the subspace spans every parameter and the solve is exact). */
+  k: number;
+  /** Examples the per-example projections were computed on. */
+  n: number;
+  /** Ritz values of H along V, descending; VᵀHV ≈ diag(eigenvalues). */
+  eigenvalues: number[];
+  /** ‖H v_i − λ_i v_i‖ / max(|λ_1|, 1e-300) for each Ritz pair (0 for a dense eigen-solve). */
+  residuals: number[];
+  /** Every residual below the tolerance the producer used (reported in `notes`). */
+  converged: boolean;
+  /** The basis V, k × P row-major (row i = v_i). Omitted by producers that only report eigenvalues. */
+  vectors?: Float64Array;
+  /** v_iᵀ A_b v_j per example b, n × k × k row-major; A_b = ∇²ℓ_b(Φ*). */
+  perExampleCurvature: Float64Array;
+  /** v_iᵀ g_b per example, n × k row-major; g_b = ∇ℓ_b(Φ*). */
+  perExampleGradProj: Float64Array;
+  /** tr Σ over all P parameters (population normalisation), for the directions outside V at leading order. */
+  traceCovTotal: number;
+  /** ‖ḡ‖² and E‖g_b‖² over all parameters (near-minimum check). */
+  meanGradSqNorm: number;
+  meanSqNorm: number;
+  /** `dense_eigen` (full Hessian), `lanczos`, `lobpcg`, `power`. */
+  method: string;
+  /** How Hessian-vector products were formed: `exact_float64`, `central_difference_float32`, `central_difference_float64`, `r_operator`, `torch_autograd`. */
+  hvp: string;
+  /** Finite-difference step and its estimated relative error, when `hvp` is a difference. */
+  hvpStep?: number;
+  hvpRelError?: number;
+  /** Total cost as a multiple of one per-example-norm pass over the same examples. */
+  costGradientPasses: number | null;
+  seconds: number | null;
+  notes: string[];
+}
+
+/** The SGD dynamics a finite-η prediction is for (THEORY.md §2, §4). */
+export interface SgdDynamics {
+  batchSize: number;
+  /** i.i.d. indices (`with_replacement`) or a batch of B distinct examples drawn afresh each step. */
+  sampling: 'with_replacement' | 'without_replacement';
+  /** Dataset size N (needed for `without_replacement`). */
+  datasetSize: number | null;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  /** Coupled L2 weight decay λ: the stepped curvature is H + λI and every A_b + λI. */
+  weightDecay: number;
+}
