@@ -11,6 +11,7 @@ import type { Sampling } from '../core/runs/model';
 
 export type Backend = 'auto' | 'wasm' | 'node' | 'cpu';
 export type EngineSetting = 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+export type EngineRuntimeSetting = 'auto' | 'native' | 'wasm';
 export type LossSemanticsSetting = 'exact' | 'clipped';
 export type OptimizerSetting = 'auto' | 'sgd' | 'nesterov' | 'adam' | 'rmsprop';
 
@@ -29,6 +30,8 @@ export interface Settings {
   lrKeys: string[];
   backend: Backend;
   engine: EngineSetting;
+  /** ONNX Runtime build for the ONNX engine (`--runtime`). */
+  engineRuntime: EngineRuntimeSetting;
   lossSemantics: LossSemanticsSetting;
   sampling: Sampling | 'auto';
   batchSize: number | null;
@@ -46,6 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   lrKeys: [],
   backend: 'auto',
   engine: 'auto',
+  engineRuntime: 'auto',
   lossSemantics: 'exact',
   sampling: 'auto',
   batchSize: null,
@@ -65,6 +69,7 @@ export const SettingKeys = {
   lrKeys: 'lrKeys',
   backend: 'backend',
   engine: 'engine',
+  engineRuntime: 'engineRuntime',
   lossSemantics: 'lossSemantics',
   sampling: 'sampling',
   batchSize: 'batchSize',
@@ -90,6 +95,7 @@ export interface ReadSettings {
 
 const BACKENDS: readonly Backend[] = ['auto', 'wasm', 'node', 'cpu'];
 const ENGINES: readonly EngineSetting[] = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'];
+const ENGINE_RUNTIMES: readonly EngineRuntimeSetting[] = ['auto', 'native', 'wasm'];
 const SEMANTICS: readonly LossSemanticsSetting[] = ['exact', 'clipped'];
 const SAMPLINGS: readonly (Sampling | 'auto')[] = ['auto', 'with_replacement', 'without_replacement', 'reshuffle'];
 const OPTIMIZERS: readonly OptimizerSetting[] = ['auto', 'sgd', 'nesterov', 'adam', 'rmsprop'];
@@ -136,6 +142,7 @@ export function readSettings(source: ConfigSource): ReadSettings {
     lrKeys: take(SettingKeys.lrKeys, d.lrKeys, isStrings, 'a list of keys').filter((k) => k.trim() !== ''),
     backend: take(SettingKeys.backend, d.backend, oneOf(BACKENDS), BACKENDS.join(', ')),
     engine: take(SettingKeys.engine, d.engine, oneOf(ENGINES), ENGINES.join(', ')),
+    engineRuntime: take(SettingKeys.engineRuntime, d.engineRuntime, oneOf(ENGINE_RUNTIMES), ENGINE_RUNTIMES.join(', ')),
     lossSemantics: take(SettingKeys.lossSemantics, d.lossSemantics, oneOf(SEMANTICS), SEMANTICS.join(', ')),
     sampling: take(SettingKeys.sampling, d.sampling, oneOf(SAMPLINGS), SAMPLINGS.join(', ')),
     batchSize: take(SettingKeys.batchSize, d.batchSize, orNull(intIn(1, Number.MAX_SAFE_INTEGER)), 'a positive integer or null'),

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { AnalyzeOptions } from '../../core/analysis/options';
 import { analyzeFolder } from '../../core/analysis/pipeline';
+import { RUNTIME_CHOICES } from '../../core/engine/runtime';
 import { HeatcapError } from '../../core/errors';
 import { renderHtmlReport } from '../../core/report/html';
 import { renderMarkdownReport } from '../../core/report/markdown';
@@ -25,6 +26,7 @@ learning-rate step decays) with the slope predicted from per-example gradients a
                                JAX, … export), model.keras, model.h5 or a TensorFlow.js model.json
   --data <x.npy> --labels <y.npy>   its training data (.npy/.npz/.csv/.jsonl); --loss <name> if the model has none
   --engine auto|onnx|onnx-loop|vectorized|naive   gradient engine (default auto: ONNX Runtime)
+  --runtime auto|native|wasm   ONNX Runtime build (default auto: native, else WebAssembly with a note)
   --loss-semantics exact|clipped   cross-entropy of softmax outputs from the logits (default) or
                                clipped as tfjs-layers' fit computes it
   --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js engine only; default auto)
@@ -82,6 +84,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       loss: { type: 'string' },
       backend: { type: 'string' },
       engine: { type: 'string' },
+      runtime: { type: 'string' },
       'loss-semantics': { type: 'string' },
       'batch-size': { type: 'string' },
       momentum: { type: 'string' },
@@ -117,6 +120,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     loss: values.loss,
     backend: oneOf('backend', values.backend, BACKENDS),
     engine: oneOf('engine', values.engine, ENGINES),
+    runtime: oneOf('runtime', values.runtime, RUNTIME_CHOICES),
     lossSemantics: oneOf('loss-semantics', values['loss-semantics'], ['exact', 'clipped'] as const),
     batchSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),
     momentum,

@@ -7,6 +7,7 @@ import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
 import { ENGINE_REQUESTS, type EngineRequest } from '../../core/gradnorm/job';
 import { runGradNorms, type GradNormRun } from '../../core/gradnorm/run';
 import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../../core/engine/runtime';
 
 const usage = `usage: heatcap gradnorms --model <model file> --data <x.npy> --labels <y.npy> [options]
 
@@ -32,6 +33,8 @@ graph and compiled to an ONNX gradient program run by ONNX Runtime.
                            vectorized or naive (the TensorFlow.js engine and its loop; model.json only)
   --threads <n>            ONNX Runtime threads (default: the cores, at most 8)
   --provider <p>           cpu (default) or cuda (needs onnxruntime-node's CUDA binaries)
+  --runtime <r>            ONNX Runtime build: auto (default: native onnxruntime-node, else its
+                           WebAssembly build onnxruntime-web, with a note), native or wasm
   --backend <b>            TensorFlow.js engine only: auto (tfjs-node if installed, else wasm), wasm,
                            node or cpu
   --per-example <out.npy>  write all N squared norms as a float64 .npy, in input order
@@ -113,6 +116,7 @@ export const gradnormsCommand: CliCommand = {
         'batch-size': { type: 'string' },
         threads: { type: 'string' },
         provider: { type: 'string' },
+        runtime: { type: 'string' },
         'loss-semantics': { type: 'string' },
         'label-smoothing': { type: 'string' },
         json: { type: 'boolean' },
@@ -135,6 +139,8 @@ export const gradnormsCommand: CliCommand = {
     if (semantics !== 'exact' && semantics !== 'clipped') throw new HeatcapError(undefined, `--loss-semantics must be exact or clipped, got '${semantics}'`);
     const provider = values.provider ?? 'cpu';
     if (provider !== 'cpu' && provider !== 'cuda') throw new HeatcapError(undefined, `--provider must be cpu or cuda, got '${provider}'`);
+    const runtime = (values.runtime ?? 'auto') as RuntimeChoice;
+    if (!RUNTIME_CHOICES.includes(runtime)) throw new HeatcapError(undefined, `--runtime must be one of ${RUNTIME_CHOICES.join(', ')}, got '${values.runtime}'`);
     const workers = values.workers === undefined || values.workers === 'auto' ? 'auto' : numberFlag('workers', values.workers, { min: 0, integer: true })!;
     const model = resolve(io.cwd, values.model);
     const data = resolve(io.cwd, values.data);
@@ -150,6 +156,7 @@ export const gradnormsCommand: CliCommand = {
         labelSmoothing: numberFlag('label-smoothing', values['label-smoothing'], { min: 0 }),
         semantics,
         provider,
+        runtime,
         threads: numberFlag('threads', values.threads, { min: 1, integer: true }),
         backend,
         engine,

@@ -79,6 +79,7 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
     loss: opts.loss,
     backend: opts.backend ?? 'auto',
     engine: opts.engine ?? 'auto',
+    runtime: opts.runtime,
     semantics: opts.lossSemantics,
     diagonal: true,
     token: ctx.token,

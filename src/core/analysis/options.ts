@@ -31,6 +31,8 @@ export interface AnalyzeOptions {
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
   /** Gradient engine: `auto` (ONNX Runtime; TF.js for a model.json it cannot express), `onnx`, `onnx-loop`, `vectorized`, `naive`. */
   engine?: 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+  /** ONNX Runtime build for the ONNX engine: `auto` (native, else WebAssembly with a note), `native`, `wasm`. */
+  runtime?: 'auto' | 'native' | 'wasm';
   /** Cross-entropy on softmax outputs: `exact` (from the logits, default) or tfjs-layers' `clipped` form. */
   lossSemantics?: 'exact' | 'clipped';
   /** Overrides of the training setup (win over run hyperparameters; recorded as `flag`/`setting` sources). */

@@ -12,7 +12,7 @@ import { addExamples, emptyPartial, type ParamDescription } from '../gradnorm/st
 import type { EngineProblem } from './problem';
 import { probeValues } from './probe';
 import { buildProgram, NeedsLoop, type Program, type ValueInfo } from './program';
-import { createSession, ort, type RuntimeInfo } from './runtime';
+import { createSession, type RuntimeChoice, type RuntimeInfo } from './runtime';
 
 export interface OnnxGradOptions {
   /** `onnx` (vectorised program; the exact loop where an op needs it, with a note) or `onnx-loop`. */
@@ -23,6 +23,8 @@ export interface OnnxGradOptions {
   range?: [number, number];
   threads: number;
   provider?: 'cpu' | 'cuda';
+  /** ONNX Runtime build: native (onnxruntime-node), wasm (onnxruntime-web) or auto (native, else wasm). */
+  runtime?: RuntimeChoice;
   token?: CancelToken;
   onProgress?: ProgressFn;
   onNorms?: (start: number, sqNorms: Float64Array) => void;
@@ -106,25 +108,25 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
   const loop = async (why?: string) => {
     if (why) notes.push(`vectorised program not applicable (${why}): used the exact per-example loop (B = 1)`);
     const x1 = readInputs(problem, 0, 1, 1);
-    return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
+    return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1, opts.runtime), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
   };
   if (opts.engine === 'onnx-loop') return loop();
   let x = readInputs(problem, 0, Math.min(B, problem.n), B);
-  let values = await probeValues(problem.graph, x);
+  let values = await probeValues(problem.graph, x, opts.runtime);
   const perExample = bytesPerExample(values, B);
   const fit = Math.max(1, Math.floor(memoryBudgetBytes() / Math.max(1, perExample)));
   const grown = autoFor ? Math.min(autoFor, AUTO_MAX_BATCH, fit, Math.floor(AUTO_BATCH_BYTES / Math.max(1, perExample))) : B;
   if (grown > B) {
     B = grown;
     x = readInputs(problem, 0, Math.min(B, problem.n), B);
-    values = await probeValues(problem.graph, x);
+    values = await probeValues(problem.graph, x, opts.runtime);
   } else if (fit < B) {
     // A smaller batch whose intermediates fit; the statistics do not depend on it.
     const smaller = 2 ** Math.floor(Math.log2(fit));
     notes.push(`batch size ${smaller} instead of ${B}: the program's intermediates take ≈ ${(perExample / 2 ** 20).toFixed(1)} MiB per example and the memory budget is ${(memoryBudgetBytes() / 2 ** 20).toFixed(0)} MiB (HEATCAP_ENGINE_MEMORY_MB)`);
     B = smaller;
     x = readInputs(problem, 0, Math.min(B, problem.n), B);
-    values = await probeValues(problem.graph, x);
+    values = await probeValues(problem.graph, x, opts.runtime);
   }
   try {
     return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
@@ -141,11 +143,11 @@ export async function computeOnnxPartial(problem: EngineProblem, opts: OnnxGradO
   const chunk = Math.max(1, Math.min(Math.floor(opts.chunkSize ?? AUTO_FIRST_BATCH), Math.max(1, end - start)));
   const program = await programFor(problem, chunk, opts, notes, opts.chunkSize === undefined ? end - start : undefined);
   const B = program.B;
-  const { session, info } = await createSession(program.bytes, { threads: opts.threads, provider: opts.provider }, problem.graph.file);
+  const { session, info, ort } = await createSession(program.bytes, { threads: opts.threads, provider: opts.provider, runtime: opts.runtime }, problem.graph.file);
   const params = describeParams(problem);
   const P = params.reduce((a, p) => a + p.size, 0);
   const partial = emptyPartial(P, params.length, opts.diagonal === true);
-  const Tensor = ort().Tensor;
+  const Tensor = ort.Tensor;
   const targetSize = problem.targets.size;
   const weights = new Float32Array(B);
   const feed = (s: number, count: number) => {
@@ -200,6 +202,7 @@ export async function computeOnnxPartial(problem: EngineProblem, opts: OnnxGradO
   const penaltyGrad = new Float64Array(P);
   problem.penaltyGrads.forEach((r, i) => r && penaltyGrad.set(r, params[i].offset));
   notes.push(`per-example forms: ${params.map((p, i) => `${p.name}: ${program.forms[i]}`).join('; ')}`);
+  if (info.fallback) notes.push(info.fallback);
   notes.push(`ran on ${info.runtime} (${info.provider}, ${info.threads} thread${info.threads === 1 ? '' : 's'}), gradient program of ${program.nodeCount} nodes at batch ${B}`);
   return {
     partial,

@@ -23,13 +23,14 @@ export async function runOnnxGradNormJob(req: GradNormRequest, ctx: JobContext<'
       range: req.range,
       threads: req.threads ?? 1,
       provider: req.provider,
+      runtime: req.runtime,
       token: ctx.token,
       onProgress: ctx.progress,
       onNorms: req.streamNorms ? (start, sqNorms) => ctx.emit({ start, sqNorms }, [sqNorms.buffer as ArrayBuffer]) : undefined,
     });
     // Building the program, creating the session and its warm-up run count as loading, not as `seconds`.
     const setup = (performance.now() - t0) / 1000 - r.seconds;
-    return { ...r, backendInfo: { name: 'cpu', note: `ONNX Runtime (${r.runtime.provider}, ${r.runtime.threads} thread(s))` }, loadSeconds: Math.max(loadSeconds, setup), n: problem.n, modelFacts: problem.graph.facts };
+    return { ...r, backendInfo: { name: 'cpu', note: `${r.runtime.runtime} (${r.runtime.provider}, ${r.runtime.threads} thread(s))` }, loadSeconds: Math.max(loadSeconds, setup), n: problem.n, modelFacts: problem.graph.facts };
   } finally {
     problem.close();
   }

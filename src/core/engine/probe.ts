@@ -9,13 +9,13 @@ import { HeatcapError } from '../errors';
 import { encodeModel } from '../onnx/proto';
 import { buildModel } from './onnx-encode';
 import type { ValueInfo } from './program';
-import { createSession, toOrtTensor } from './runtime';
+import { createSession, toOrtTensor, type RuntimeChoice } from './runtime';
 
 /** Integer values up to this many elements keep their data (shape arithmetic, index constants), floats up to 16 (exponents, scales). */
 const KEEP_INTS = 4096;
 const KEEP_FLOATS = 16;
 
-export async function probeValues(graph: EngineGraph, x: ConstTensor): Promise<Map<string, ValueInfo>> {
+export async function probeValues(graph: EngineGraph, x: ConstTensor, runtime?: RuntimeChoice): Promise<Map<string, ValueInfo>> {
   const outputs = [...new Set(graph.nodes.flatMap((n) => n.outputs).filter((o) => o !== ''))];
   const model = buildModel({
     opset: graph.opset,
@@ -25,10 +25,10 @@ export async function probeValues(graph: EngineGraph, x: ConstTensor): Promise<M
     inputs: [{ name: graph.input.name, dtype: graph.input.dtype, shape: x.dims }],
     outputs: outputs.map((name) => ({ name })),
   });
-  const { session } = await createSession(encodeModel(model), { threads: 1 }, graph.file);
+  const { session, ort } = await createSession(encodeModel(model), { threads: 1, runtime }, graph.file);
   let res: Record<string, import('onnxruntime-node').Tensor>;
   try {
-    res = await session.run({ [graph.input.name]: toOrtTensor(x) });
+    res = await session.run({ [graph.input.name]: toOrtTensor(x, ort) });
   } catch (e) {
     throw new HeatcapError(graph.file, `the model's forward pass failed in ONNX Runtime on the first examples: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   } finally {

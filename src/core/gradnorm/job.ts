@@ -1,6 +1,7 @@
 import type { DataFiles } from '../data/open';
 import type { BackendInfo, BackendPref } from '../tf/backend';
 import type { LossSemantics } from '../engine/loss-head';
+import type { RuntimeChoice } from '../engine/runtime';
 import type { EngineChoice, PartialResult } from './engine';
 import type { ParamDescription } from './stats';
 
@@ -18,6 +19,8 @@ export interface GradNormRequest {
   /** ONNX Runtime intra-op threads (ONNX engine). */
   threads?: number;
   provider?: 'cpu' | 'cuda';
+  /** ONNX Runtime build (ONNX engine): `auto` (native, else wasm with a note), `native` or `wasm`. */
+  runtime?: RuntimeChoice;
   /** Cross-entropy on softmax outputs: exact (from the logits, default) or tfjs-layers' clipped form. */
   semantics?: LossSemantics;
   labelSmoothing?: number;

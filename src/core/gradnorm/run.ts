@@ -82,6 +82,7 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
         engine: opts.engine,
         threads,
         provider: opts.provider,
+        runtime: opts.runtime,
         semantics: opts.semantics,
         labelSmoothing: opts.labelSmoothing,
         range,

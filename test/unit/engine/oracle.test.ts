@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEngineProblem } from '../../../src/core/engine/problem';
 import { computeOnnxPartial } from '../../../src/core/engine/compute';
+import type { RuntimeChoice } from '../../../src/core/engine/runtime';
 import { finishStats } from '../../../src/core/gradnorm/engine';
 import { readNpy } from '../../../src/core/data/npy';
 
@@ -29,12 +30,12 @@ interface Oracle {
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
 
-async function check(model: string, data: string, labels: string, oracleDir: string, opts: { loss?: string; engine?: 'onnx' | 'onnx-loop'; chunk?: number; perExampleTol?: number } = {}) {
+async function check(model: string, data: string, labels: string, oracleDir: string, opts: { loss?: string; engine?: 'onnx' | 'onnx-loop'; chunk?: number; perExampleTol?: number; runtime?: RuntimeChoice } = {}) {
   const oracle = JSON.parse(readFileSync(join(oracleDir, 'oracle.json'), 'utf8')) as Oracle;
   const problem = await openEngineProblem({ model, data: { data, labels }, loss: opts.loss ?? oracle.loss, labelSmoothing: oracle.label_smoothing });
   const norms = new Float64Array(problem.n);
   try {
-    const r = await computeOnnxPartial(problem, { threads: 1, engine: opts.engine, chunkSize: opts.chunk ?? 64, onNorms: (s, sq) => norms.set(sq, s) });
+    const r = await computeOnnxPartial(problem, { threads: 1, engine: opts.engine, runtime: opts.runtime, chunkSize: opts.chunk ?? 64, onNorms: (s, sq) => norms.set(sq, s) });
     const stats = finishStats([r], r.partial, r.seconds);
     assert.equal(stats.n, oracle.n);
     assert.ok(rel(stats.meanLoss, oracle.mean_loss) < 1e-4, `mean loss ${stats.meanLoss} vs ${oracle.mean_loss}`);
@@ -101,4 +102,28 @@ describe('ONNX engine on the TF.js digits checkpoints vs float64 oracles (exact 
       await check(join(DIGITS, 'checkpoints', name, 'model.json'), join(DIGITS, 'data/x.npy'), join(DIGITS, 'data/y.npy'), join(ORACLE, `digits-${name}`), { loss: undefined as unknown as string, chunk: 256 });
     });
   }
+});
+
+// One lowering, two runtimes: the same programs on onnxruntime-web's WebAssembly build (a subset that
+// covers Gemm/ReLU, Conv + BatchNorm, attention + LayerNorm and a model.json with its penalty; same
+// oracles and tolerances as above).
+describe('ONNX engine on the wasm runtime (onnxruntime-web) vs the same float64 oracles', function () {
+  this.timeout(180_000);
+  for (const name of ['mlp', 'cnn_bn']) {
+    it(`${name}: aggregates, per-weight and per-example norms to 1e-4`, async () => {
+      const dir = join(ONNX, name);
+      const { result } = await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { runtime: 'wasm' });
+      assert.equal(result.runtime.provider, 'wasm');
+      assert.match(result.runtime.runtime, /^onnxruntime-web \d+\.\d+\.\d+ \(wasm\)$/);
+      assert.equal(result.backend, 'onnxruntime-wasm');
+      assert.ok(result.notes.some((n) => n.startsWith(`ran on ${result.runtime.runtime} (wasm, `)), result.notes.join(' | '));
+    });
+  }
+  it('transformer_tiny: aggregates to 1e-4, per example to 5e-4', async () => {
+    const dir = join(ONNX, 'transformer_tiny');
+    await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir, { runtime: 'wasm', perExampleTol: 5e-4 });
+  });
+  it('digits mlp (model.json): penalty included, exact cross-entropy', async () => {
+    await check(join(DIGITS, 'checkpoints', 'mlp', 'model.json'), join(DIGITS, 'data/x.npy'), join(DIGITS, 'data/y.npy'), join(ORACLE, 'digits-mlp'), { loss: undefined as unknown as string, chunk: 256, runtime: 'wasm' });
+  });
 });

@@ -56,6 +56,15 @@ describe('extension: CLI command lines from settings and run overrides', () => {
     assert.deepEqual(args, ['sweep', '--model=/m.json', '--data=/x.npy', '--lrs=0.01,0.02', '--steps=1000', '--batch-size=8', '--out=/out', '--json']);
   });
 
+  it('spells the engine runtime setting as --runtime for analyze and gradnorms, not for the lab', () => {
+    const s = settings({ engineRuntime: 'wasm' });
+    assert.ok(analyzeArgs({ root: '/r', all: true, checkpoint: null, overrides: none }, s).includes('--runtime=wasm'));
+    const c = { model: '/m.onnx', data: '/x.npy', labels: null, loss: null };
+    assert.deepEqual(gradNormsArgs(c, s), ['gradnorms', '--model=/m.onnx', '--data=/x.npy', '--runtime=wasm', '--json']);
+    assert.ok(!sweepArgs({ checkpoint: c, lrs: [0.1], steps: 10, batchSize: 8, out: '/o' }, s).some((a) => a.startsWith('--runtime')));
+    assert.ok(!gradNormsArgs(c, settings()).some((a) => a.startsWith('--runtime')));
+  });
+
   it('shows a command line a user can paste, quoting what needs it', () => {
     assert.equal(displayCommand(['analyze', '/a b', "--tag=it's", '--json']), `heatcap analyze '/a b' '--tag=it'\\''s' --json`);
   });

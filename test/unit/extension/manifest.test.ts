@@ -70,6 +70,7 @@ describe('extension: package.json manifest', () => {
     assert.equal(fromManifest(SettingKeys.batchSize), d.batchSize);
     assert.equal(fromManifest(SettingKeys.momentum), d.momentum);
     assert.equal(fromManifest(SettingKeys.optimizer), d.optimizer);
+    assert.equal(fromManifest(SettingKeys.engineRuntime), d.engineRuntime);
     assert.equal(fromManifest(SettingKeys.codeLensEnabled), d.codeLensEnabled);
     assert.equal(fromManifest(SettingKeys.serverMaxFileSize), d.serverMaxFileSize);
   });
