@@ -5,6 +5,7 @@
  * pipeline can be tested with exact statistics of a problem whose answer is known.
  */
 import type { CancelToken, ProgressFn } from '../cancel';
+import type { SubspaceCurvature } from '../finite-eta/types';
 import type { GradNormSummary } from '../result/schema';
 import type { GradStats, PredictExtras } from '../theory/predict';
 import type { AnalyzeOptions } from './options';
@@ -27,6 +28,17 @@ export interface GradientInputs {
    * only for units whose setup needs them.
    */
   loadExtras?: (token?: CancelToken, onProgress?: ProgressFn) => Promise<PredictExtras>;
+  /**
+   * The loss's curvature in the top-k Hessian directions at the checkpoint, when it came with the
+   * statistics (the `curvature` section of a gradstats.json, written by heatcap_torch).
+   */
+  curvature?: SubspaceCurvature;
+  /**
+   * Computes that curvature for `k` directions (src/core/curvature: Lanczos on Hessian-vector products,
+   * float64 for Dense-only models). Costly: called once per checkpoint, only for units whose setup has a
+   * finite-η model (SGD-like, independent batches), and never when the user turned the prediction off.
+   */
+  loadCurvature?: (k: number, token?: CancelToken, onProgress?: ProgressFn) => Promise<SubspaceCurvature>;
   /**
    * Set when the statistics were read from a gradstats.json (src/core/gradstats) rather than computed:
    * the file, its N and its loss, which the pipeline checks against each unit's runs.

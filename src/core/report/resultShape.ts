@@ -136,6 +136,23 @@ const observed = obj({
   events: arr(event),
 });
 
+/** predicted.finite_eta (added in 1.2): the curve's four arrays share one length. */
+const finiteEta = obj({
+  status: oneOf('ok', 'not_near_minimum', 'not_converged', 'unsupported', 'skipped'),
+  message: str,
+  parameters: numOrNull,
+  directions: num,
+  method: strOrNull,
+  hvp: strOrNull,
+  eigenvalues: arr(obj({ value: num, residual: num })),
+  limits: obj({ deterministic: numOrNull, mean_square: numOrNull }),
+  form: strOrNull,
+  curve: nullable(all(obj({ lr: arr(num), excess: arr(num), linear: arr(num), additive: arr(num) }), sameLength('lr', 'excess'), sameLength('lr', 'linear'), sameLength('lr', 'additive'))),
+  cost_gradient_passes: numOrNull,
+  seconds: numOrNull,
+  notes: arr(str),
+});
+
 const predicted = obj({
   slope: numOrNull,
   trace_cov: num,
@@ -156,6 +173,7 @@ const predicted = obj({
   upper_bound: numOrNull,
   reshuffle_curve: nullable(all(obj({ lr: arr(num), excess: arr(num) }), sameLength('lr', 'excess'))),
   stability_lr: numOrNull,
+  finite_eta: optional(nullable(finiteEta)),
   sources: record(str),
 });
 

@@ -26,6 +26,11 @@ function fullResult(): AnalysisResult {
       sampling: 'with_replacement', optimizer: 'sgd', weight_decay: 0, dataset_size: 1797, formula_id: 'iid_with_replacement',
       formula: 's = tr Σ/(4B)', assumptions: ['i.i.d.'], regime: 'linear', upper_bound: null,
       reshuffle_curve: { lr: [0.01], excess: [0.001] }, stability_lr: 0.5, sources: { batch_size: 'flag' },
+      finite_eta: {
+        status: 'ok', message: 'second-moment solve over all 650 parameters', parameters: 650, directions: 10, method: 'lanczos', hvp: 'exact_float64',
+        eigenvalues: [{ value: 0.4656, residual: 1e-9 }], limits: { deterministic: 4.2956, mean_square: 2.572 }, form: 'second_moment_full',
+        curve: { lr: [0.1, 1], excess: [0.0026, 0.035], linear: [0.0025, 0.025], additive: [0.0026, 0.03] }, cost_gradient_passes: 42, seconds: 1.5, notes: ['n'],
+      },
     },
     ratio: 1,
     ratio_ci: [0.9, 1.1],
@@ -51,6 +56,20 @@ describe('analysis result schema', () => {
 
   it('declares every field that schema.ts declares (no drift between the two)', () => {
     assert.deepEqual(undeclaredKeys(JSON.parse(JSON.stringify(fullResult()))), []);
+  });
+
+  it('accepts a 1.1 result without predicted.finite_eta, and finite_eta null (readers accept any 1.x)', () => {
+    const r = fullResult();
+    delete (r.predicted as { finite_eta?: unknown }).finite_eta;
+    assertValidResult({ ...r, schema_version: '1.1.0' });
+    assertValidResult({ ...r, predicted: { ...r.predicted, finite_eta: null } });
+  });
+
+  it('rejects a finite_eta block with an unknown status or a missing limit', () => {
+    const r = fullResult();
+    const fe = r.predicted?.finite_eta as unknown as Record<string, unknown>;
+    assert.throws(() => assertValidResult({ ...r, predicted: { ...r.predicted, finite_eta: { ...fe, status: 'fine' } } }), /finite_eta\/status/);
+    assert.throws(() => assertValidResult({ ...r, predicted: { ...r.predicted, finite_eta: { ...fe, limits: { deterministic: 1 } } } }), /mean_square/);
   });
 
   it('rejects NaN-free violations: a string where a number belongs, and a missing required field', () => {
