@@ -1,0 +1,214 @@
+/**
+ * The result schema's `predicted.finite_eta` block from the curvature in a few sharp directions
+ * (THEORY.md §4, §6): status checks, limits and the predicted L(η) − L* curve in three forms.
+ *
+ * Curve: inside the solved subspace V' (the top k' directions of V with curvature clearly above zero,
+ * at most a few tens) the exact second moment of the quadratic model with multiplicative noise
+ * (`second-moment.ts`); every other direction at leading order, η · f · (tr Σ − tr Σ_V') / 4 ·
+ * (1−d)/(1−β) (equipartition: its share does not depend on its curvature). Assumptions: the loss is
+ * quadratic over the region SGD explores (on digits the rest was ≤ 10%, §6), sampling is i.i.d. or
+ * fresh batches of distinct examples (not reshuffled epochs), Φ* is a minimum, and H_V = mean_b A_b is
+ * the curvature the solve uses (its mismatch with the Ritz values is reported).
+ */
+import type { FiniteEta } from '../result/schema';
+import { rowCovariance } from '../linalg/dense';
+import { additiveExcess, linearSlope, momentumFactor, type AdditiveSetting, type NoisyDirection } from './additive';
+import { deterministicLimit, meanSquareLimit } from './limits';
+import { batchMoments, subspaceModel, type BatchMoments } from './quadratic-model';
+import { secondMomentProblem, stationarySecondMoment, type MomentumSetting } from './second-moment';
+import type { SgdDynamics, SubspaceCurvature } from './types';
+
+/** A top eigenvalue below −tol·λ_1 is negative curvature; directions with λ + wd ≤ tol·(λ_1 + wd) are flat. */
+export const CURVATURE_RELATIVE_TOL = 1e-3;
+/** ‖ḡ‖² / E‖g_b‖² above this: the checkpoint is not near a stationary point. */
+export const MEAN_GRADIENT_RATIO_MAX = 0.1;
+/** Most directions the dense second-moment solve takes: (k(k+1)/2 unknowns for SGD, k(2k+1) with momentum). */
+export const MAX_SOLVED_DIRECTIONS_SGD = 24;
+export const MAX_SOLVED_DIRECTIONS_MOMENTUM = 12;
+/** The curve runs up to this fraction of the mean-square limit. */
+export const CURVE_FRACTION_OF_LIMIT = 0.9;
+
+export interface FiniteEtaOptions {
+  /** Learning rates to include on the curve (a sweep's, a setting's) when below the mean-square limit. */
+  lrs?: number[];
+  /** Grid points (default 40). */
+  points?: number;
+  /** Whether the measured loss includes the ½λ‖Φ‖² penalty of coupled weight decay (default false: PyTorch). */
+  lossIncludesPenalty?: boolean;
+}
+
+type Status = FiniteEta['status'];
+
+function block(c: SubspaceCurvature, status: Status, message: string, notes: string[]): FiniteEta {
+  return {
+    status,
+    message,
+    parameters: c.parameters,
+    directions: c.k,
+    method: c.method,
+    hvp: c.hvp,
+    eigenvalues: c.eigenvalues.map((value, i) => ({ value, residual: c.residuals[i] })),
+    limits: { deterministic: null, mean_square: null },
+    form: null,
+    curve: null,
+    cost_gradient_passes: c.costGradientPasses,
+    seconds: c.seconds,
+    notes: [...notes, ...c.notes.map((n) => `curvature: ${n}`)],
+  };
+}
+
+/** Why the dynamics have no finite-η model here, or null when they do. */
+function unsupportedReason(d: SgdDynamics): string | null {
+  if (!Number.isInteger(d.batchSize) || d.batchSize < 1) return `batch size ${d.batchSize} is not a positive integer`;
+  if (d.sampling === 'without_replacement' && (d.datasetSize === null || d.datasetSize < d.batchSize)) return 'sampling without replacement needs the dataset size N ≥ B';
+  if (!(d.momentum >= 0 && d.momentum < 1)) return `momentum ${d.momentum} is outside [0, 1)`;
+  if (d.momentum > 0 && !(d.dampening >= 0 && d.dampening < 1)) return `dampening ${d.dampening} is outside [0, 1)`;
+  // PyTorch rejects both; with dampening the leading factor would be (1−βd)/(1−β), not the heavy-ball one.
+  if (d.nesterov && (d.momentum === 0 || d.dampening !== 0)) return 'Nesterov needs momentum > 0 and zero dampening (as in PyTorch)';
+  if (!(d.weightDecay >= 0)) return `weight decay ${d.weightDecay} is negative`;
+  return null;
+}
+
+function checkShapes(c: SubspaceCurvature): void {
+  const { k, n } = c;
+  if (c.eigenvalues.length !== k || c.residuals.length !== k) throw new Error(`finiteEtaPrediction: ${c.eigenvalues.length} eigenvalues and ${c.residuals.length} residuals for k = ${k}`);
+  if (c.perExampleCurvature.length !== n * k * k || c.perExampleGradProj.length !== n * k) throw new Error(`finiteEtaPrediction: per-example arrays do not match n = ${n}, k = ${k}`);
+}
+
+/** Why Φ* does not look like a minimum, or null. */
+function notNearMinimumReason(c: SubspaceCurvature, d: SgdDynamics, notes: string[]): string | null {
+  const reasons: string[] = [];
+  const top = c.eigenvalues[0];
+  const negative = c.eigenvalues.filter((v) => v < -CURVATURE_RELATIVE_TOL * Math.abs(top));
+  if (negative.length > 0) reasons.push(`negative curvature: ${negative.length} of the top ${c.k} eigenvalues below −${CURVATURE_RELATIVE_TOL}·|λ_1| (smallest ${Math.min(...negative).toPrecision(4)})`);
+  const ratio = c.meanSqNorm > 0 ? c.meanGradSqNorm / c.meanSqNorm : 0;
+  if (d.weightDecay > 0) {
+    // With coupled weight decay the data gradient's mean at the optimum is −λΦ*, not 0.
+    notes.push(`‖ḡ‖²/E‖g_b‖² = ${ratio.toPrecision(3)} not checked: with coupled weight decay the mean data gradient at the optimum is −λΦ*, not 0`);
+  } else if (ratio > MEAN_GRADIENT_RATIO_MAX) {
+    reasons.push(`far from a stationary point: ‖ḡ‖²/E‖g_b‖² = ${ratio.toPrecision(3)} > ${MEAN_GRADIENT_RATIO_MAX}`);
+  }
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+/** Leading directions of V that the dense solve takes: not flat, at most the cap for the optimiser. */
+function solvedDirections(c: SubspaceCurvature, d: SgdDynamics): number {
+  const cap = d.momentum > 0 || d.nesterov ? MAX_SOLVED_DIRECTIONS_MOMENTUM : MAX_SOLVED_DIRECTIONS_SGD;
+  const floor = CURVATURE_RELATIVE_TOL * (c.eigenvalues[0] + d.weightDecay);
+  let keep = 0;
+  while (keep < Math.min(c.k, cap) && c.eigenvalues[keep] + d.weightDecay > floor) keep++;
+  return keep;
+}
+
+/** ‖H_V − diag(Ritz values)‖_F / |λ_1| over the solved block. */
+function ritzMismatch(hessian: Float64Array, eigenvalues: number[], k: number): number {
+  let s = 0;
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) s += (hessian[i * k + j] - (i === j ? eigenvalues[i] : 0)) ** 2;
+  return Math.sqrt(s) / Math.max(Math.abs(eigenvalues[0]), 1e-300);
+}
+
+/** Grid up to `top` with `points` evenly spaced learning rates, plus the requested ones below `limit`. */
+function curveGrid(top: number, limit: number, points: number, lrs: number[]): number[] {
+  const grid = Array.from({ length: points }, (_, i) => (top * (i + 1)) / points);
+  for (const lr of lrs) if (lr > 0 && lr < limit) grid.push(lr);
+  return [...new Set(grid.sort((a, b) => a - b))];
+}
+
+/** Finite-η prediction for SGD with the given dynamics from the curvature in the top-k subspace. */
+export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts: FiniteEtaOptions = {}): FiniteEta {
+  checkShapes(c);
+  const notes: string[] = [];
+  const unsupported = unsupportedReason(dyn);
+  if (unsupported !== null) return block(c, 'unsupported', `No finite-η model: ${unsupported}.`, notes);
+  if (!c.converged) {
+    const worst = Math.max(...c.residuals);
+    return block(c, 'not_converged', `The eigen-solver did not converge (largest relative residual ${worst.toExponential(2)}); no limits or curve.`, notes);
+  }
+  if (c.k === 0) return block(c, 'skipped', 'No Hessian directions were computed.', notes);
+  const momentum: MomentumSetting = { momentum: dyn.momentum, dampening: dyn.dampening, nesterov: dyn.nesterov };
+  const deterministic = deterministicLimit(c.eigenvalues[0], momentum, dyn.weightDecay);
+  const farReason = notNearMinimumReason(c, dyn, notes);
+  if (farReason !== null) {
+    const out = block(c, 'not_near_minimum', `The checkpoint does not look like a minimum (${farReason}); no curve.`, notes);
+    out.limits.deterministic = deterministic;
+    return out;
+  }
+  const moments = batchMoments(dyn);
+  const includesPenalty = opts.lossIncludesPenalty ?? false;
+  const keep = solvedDirections(c, dyn);
+  const model = subspaceModel(c.perExampleCurvature, c.perExampleGradProj, c.n, c.k, keep);
+  const problem = secondMomentProblem(model, moments, dyn.weightDecay, includesPenalty);
+  const meanSquare = keep > 0 ? meanSquareLimit(problem, momentum) : null;
+  const fullCov = rowCovariance(c.perExampleGradProj, c.n, c.k).cov;
+  let solvedTrace = 0;
+  for (let i = 0; i < keep; i++) solvedTrace += fullCov[i * c.k + i];
+  const mf = momentumFactor(momentum);
+  const outsideTrace = Math.max(0, c.traceCovTotal - solvedTrace);
+  const outsideSlope = (moments.noiseFactor * outsideTrace * mf) / 4;
+  notes.push(...solveNotes(c, dyn, moments, keep, outsideSlope, c.traceCovTotal - solvedTrace, ritzMismatch(model.hessian, c.eigenvalues, keep), includesPenalty));
+  const result = block(c, 'ok', '', notes);
+  result.directions = keep;
+  result.limits = { deterministic, mean_square: meanSquare };
+  result.form = keep === c.parameters ? 'second_moment_full' : 'second_moment_subspace';
+  if (meanSquare === null) {
+    result.message = `Second-moment solve over ${keep} directions has no stable learning rate (the stepped curvature in the subspace is not positive definite); no curve.`;
+    return result;
+  }
+  const additiveSetting: AdditiveSetting = { moments, momentum, weightDecay: dyn.weightDecay, lossIncludesPenalty: includesPenalty };
+  const additiveDirs: NoisyDirection[] = [];
+  let additiveTrace = 0;
+  for (let i = 0; i < c.k; i++) {
+    if (!(c.eigenvalues[i] + dyn.weightDecay > CURVATURE_RELATIVE_TOL * (c.eigenvalues[0] + dyn.weightDecay))) continue;
+    additiveDirs.push({ curvature: c.eigenvalues[i], noiseVariance: fullCov[i * c.k + i] });
+    additiveTrace += fullCov[i * c.k + i];
+  }
+  const additiveOutsideSlope = (moments.noiseFactor * Math.max(0, c.traceCovTotal - additiveTrace) * mf) / 4;
+  const slope = linearSlope(c.traceCovTotal, moments, momentum);
+  const curve = { lr: [] as number[], excess: [] as number[], linear: [] as number[], additive: [] as number[] };
+  for (const eta of curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? [])) {
+    const solved = stationarySecondMoment(problem, momentum, eta);
+    const additive = additiveExcess(additiveDirs, additiveSetting, eta);
+    if (solved === null || additive === null) continue;
+    curve.lr.push(eta);
+    curve.excess.push(solved.excess + outsideSlope * eta);
+    curve.linear.push(slope * eta);
+    curve.additive.push(additive + additiveOutsideSlope * eta);
+  }
+  result.curve = curve;
+  result.message = `L(η) − L* predicted up to ${CURVE_FRACTION_OF_LIMIT} of the mean-square limit ${meanSquare.toPrecision(4)} (deterministic limit ${deterministic === null ? 'none' : deterministic.toPrecision(4)}).`;
+  return result;
+}
+
+function solveNotes(c: SubspaceCurvature, dyn: SgdDynamics, moments: BatchMoments, keep: number, outsideSlope: number, outsideTraceRaw: number, mismatch: number, includesPenalty: boolean): string[] {
+  const notes = [
+    `Second-moment solve (quadratic model with multiplicative per-example-curvature noise, THEORY.md §4) over the top ${keep} of ${c.k} computed directions (P = ${c.parameters}); the other directions at leading order: η·f·(tr Σ − tr Σ_solved)/4·(1−d)/(1−β), slope ${outsideSlope.toPrecision(4)}, f = ${moments.noiseFactor.toPrecision(4)}.`,
+    `Mean-square limit computed in the ${keep}-dimensional solved subspace; the deterministic limit uses λ_1 = ${c.eigenvalues[0].toPrecision(6)}.`,
+    `Solve uses H_V = mean_b A_b over ${c.n} examples; ‖H_V − diag(Ritz values)‖_F/|λ_1| = ${mismatch.toExponential(2)}.`,
+  ];
+  if (keep < c.k) notes.push(`${c.k - keep} computed directions were left at leading order (flat below ${CURVATURE_RELATIVE_TOL}·λ_1, or beyond the solve's cap of ${dyn.momentum > 0 || dyn.nesterov ? MAX_SOLVED_DIRECTIONS_MOMENTUM : MAX_SOLVED_DIRECTIONS_SGD}).`);
+  if (outsideTraceRaw < 0) notes.push(`tr Σ over all parameters (${c.traceCovTotal.toPrecision(4)}) is below the solved subspace's (${(c.traceCovTotal - outsideTraceRaw).toPrecision(4)}): the examples differ? The outside share was set to 0.`);
+  if (dyn.weightDecay > 0) {
+    notes.push(
+      includesPenalty
+        ? `Coupled weight decay λ = ${dyn.weightDecay}: stepped and measured curvature H + λI (loss with the penalty).`
+        : `Coupled weight decay λ = ${dyn.weightDecay}: stepped curvature H + λI, measured loss without the penalty (½tr(H S)); the leading-order share outside the solved directions and the linear law are upper bounds.`,
+    );
+  }
+  return notes;
+}
+
+/** L(η) − L* read off the curve by linear interpolation (from 0 at η = 0); null without a curve or beyond its range. */
+export function excessAt(fe: FiniteEta, eta: number): number | null {
+  const c = fe.curve;
+  if (c === null || c.lr.length === 0 || !(eta >= 0) || eta > c.lr[c.lr.length - 1]) return null;
+  let x0 = 0;
+  let y0 = 0;
+  for (let i = 0; i < c.lr.length; i++) {
+    const x1 = c.lr[i];
+    const y1 = c.excess[i];
+    if (eta <= x1) return x1 === x0 ? y1 : y0 + ((y1 - y0) * (eta - x0)) / (x1 - x0);
+    x0 = x1;
+    y0 = y1;
+  }
+  return null;
+}
