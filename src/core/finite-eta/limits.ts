@@ -18,7 +18,7 @@ export function deterministicLimit(lambdaMax: number, m: MomentumSetting, weight
 }
 
 /** Relative width at which the bisection stops. */
-const BISECTION_RELATIVE_WIDTH = 1e-13;
+const BISECTION_RELATIVE_WIDTH = 1e-10;
 
 /**
  * Smallest η > 0 where the stationary second moment of the model diverges; null when no η > 0 is

@@ -16,15 +16,16 @@ import { additiveExcess, linearSlope, momentumFactor, type AdditiveSetting, type
 import { deterministicLimit, meanSquareLimit } from './limits';
 import { batchMoments, subspaceModel, type BatchMoments } from './quadratic-model';
 import { secondMomentProblem, stationarySecondMoment, type MomentumSetting } from './second-moment';
+import { sgdSpectralSolution } from './sgd-spectral';
 import type { SgdDynamics, SubspaceCurvature } from './types';
 
 /** A top eigenvalue below −tol·λ_1 is negative curvature; directions with λ + wd ≤ tol·(λ_1 + wd) are flat. */
 export const CURVATURE_RELATIVE_TOL = 1e-3;
 /** ‖ḡ‖² / E‖g_b‖² above this: the checkpoint is not near a stationary point. */
 export const MEAN_GRADIENT_RATIO_MAX = 0.1;
-/** Most directions the dense second-moment solve takes: (k(k+1)/2 unknowns for SGD, k(2k+1) with momentum). */
+/** Most directions the dense second-moment solve takes: k(k+1)/2 unknowns for SGD (one eigen-decomposition), k(2k+1) with momentum (a solve per η). */
 export const MAX_SOLVED_DIRECTIONS_SGD = 24;
-export const MAX_SOLVED_DIRECTIONS_MOMENTUM = 12;
+export const MAX_SOLVED_DIRECTIONS_MOMENTUM = 10;
 /** The curve runs up to this fraction of the mean-square limit. */
 export const CURVE_FRACTION_OF_LIMIT = 0.9;
 
@@ -138,7 +139,11 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
   const keep = solvedDirections(c, dyn);
   const model = subspaceModel(c.perExampleCurvature, c.perExampleGradProj, c.n, c.k, keep);
   const problem = secondMomentProblem(model, moments, dyn.weightDecay, includesPenalty);
-  const meanSquare = keep > 0 ? meanSquareLimit(problem, momentum) : null;
+  // Plain SGD: one eigen-decomposition gives the limit and the whole curve; momentum: a solve per η.
+  const spectral = keep > 0 && dyn.momentum === 0 && !dyn.nesterov ? sgdSpectralSolution(problem) : null;
+  let meanSquare: number | null = null;
+  if (spectral !== null) meanSquare = spectral.meanSquareLimit;
+  else if (keep > 0 && (dyn.momentum > 0 || dyn.nesterov)) meanSquare = meanSquareLimit(problem, momentum);
   const fullCov = rowCovariance(c.perExampleGradProj, c.n, c.k).cov;
   let solvedTrace = 0;
   for (let i = 0; i < keep; i++) solvedTrace += fullCov[i * c.k + i];
@@ -166,11 +171,11 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
   const slope = linearSlope(c.traceCovTotal, moments, momentum);
   const curve = { lr: [] as number[], excess: [] as number[], linear: [] as number[], additive: [] as number[] };
   for (const eta of curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? [])) {
-    const solved = stationarySecondMoment(problem, momentum, eta);
+    const solved = spectral !== null ? spectral.excess(eta) : (stationarySecondMoment(problem, momentum, eta)?.excess ?? null);
     const additive = additiveExcess(additiveDirs, additiveSetting, eta);
     if (solved === null || additive === null) continue;
     curve.lr.push(eta);
-    curve.excess.push(solved.excess + outsideSlope * eta);
+    curve.excess.push(solved + outsideSlope * eta);
     curve.linear.push(slope * eta);
     curve.additive.push(additive + additiveOutsideSlope * eta);
   }

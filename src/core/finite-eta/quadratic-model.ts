@@ -41,10 +41,27 @@ export interface QuadraticNoiseModel {
   k: number;
   /** Mean data Hessian H = mean_b A_b (without weight decay). */
   hessian: Float64Array;
-  /** mean_b A_b ⊗ A_b as k²×k²: entry [(i·k + j)·k² + l·k + m] = mean_b A_b[i,l]·A_b[m,j]. */
-  curvatureFourth: Float64Array;
+  /**
+   * Fourth moments of the per-example curvature as a Gram matrix over the k(k+1)/2 distinct entries
+   * of the symmetric A_b: [pairIndex(i,l)·r + pairIndex(m,j)] = mean_b A_b[i,l]·A_b[m,j], r = k(k+1)/2
+   * (N·r²/2 work instead of N·k⁴ for mean_b A_b ⊗ A_b).
+   */
+  curvatureGram: Float64Array;
   /** Σ: population covariance of the per-example gradients. */
   noiseCov: Float64Array;
+}
+
+/** Index of the unordered pair {i, j} among the k(k+1)/2 entries i ≤ j, row by row. */
+export function pairIndex(i: number, j: number, k: number): number {
+  const a = Math.min(i, j);
+  const b = Math.max(i, j);
+  return a * k - (a * (a - 1)) / 2 + (b - a);
+}
+
+/** mean_b A_b[i,l]·A_b[m,j]. */
+export function curvatureMoment(model: QuadraticNoiseModel, i: number, l: number, m: number, j: number): number {
+  const r = (model.k * (model.k + 1)) / 2;
+  return model.curvatureGram[pairIndex(i, l, model.k) * r + pairIndex(m, j, model.k)];
 }
 
 /**
@@ -55,34 +72,28 @@ export function subspaceModel(perExampleCurvature: Float64Array, perExampleGradP
   if (perExampleCurvature.length !== n * k * k) throw new Error(`subspaceModel: expected ${n}×${k}×${k} curvature entries, got ${perExampleCurvature.length}`);
   if (perExampleGradProj.length !== n * k) throw new Error(`subspaceModel: expected ${n}×${k} gradient projections, got ${perExampleGradProj.length}`);
   const q = keep;
+  const r = (q * (q + 1)) / 2;
   const hessian = new Float64Array(q * q);
-  const fourth = new Float64Array(q * q * q * q);
-  const a = new Float64Array(q * q);
+  const gram = new Float64Array(r * r);
+  const entries = new Float64Array(r);
   const grads = new Float64Array(n * q);
   for (let b = 0; b < n; b++) {
+    const base = b * k * k;
     for (let i = 0; i < q; i++) {
       grads[b * q + i] = perExampleGradProj[b * k + i];
-      for (let j = 0; j < q; j++) a[i * q + j] = perExampleCurvature[b * k * k + i * k + j];
+      for (let j = 0; j < q; j++) hessian[i * q + j] += perExampleCurvature[base + i * k + j] / n;
+      // Symmetrised, so a producer's round-off asymmetry does not depend on which triangle is read.
+      for (let j = i; j < q; j++) entries[pairIndex(i, j, q)] = 0.5 * (perExampleCurvature[base + i * k + j] + perExampleCurvature[base + j * k + i]);
     }
-    for (let i = 0; i < q * q; i++) hessian[i] += a[i] / n;
-    accumulateKron(fourth, a, q, 1 / n);
-  }
-  return { k: q, hessian, curvatureFourth: fourth, noiseCov: rowCovariance(grads, n, q).cov };
-}
-
-/** out[(i·k + j)·k² + l·k + m] += w · a[i,l] · a[m,j]. */
-function accumulateKron(out: Float64Array, a: Float64Array, k: number, w: number): void {
-  const k2 = k * k;
-  for (let i = 0; i < k; i++) {
-    for (let l = 0; l < k; l++) {
-      const ail = w * a[i * k + l];
-      if (ail === 0) continue;
-      for (let j = 0; j < k; j++) {
-        const row = (i * k + j) * k2 + l * k;
-        for (let m = 0; m < k; m++) out[row + m] += ail * a[m * k + j];
-      }
+    for (let u = 0; u < r; u++) {
+      const eu = entries[u] / n;
+      if (eu === 0) continue;
+      const row = u * r;
+      for (let v = u; v < r; v++) gram[row + v] += eu * entries[v];
     }
   }
+  for (let u = 0; u < r; u++) for (let v = u + 1; v < r; v++) gram[v * r + u] = gram[u * r + v];
+  return { k: q, hessian, curvatureGram: gram, noiseCov: rowCovariance(grads, n, q).cov };
 }
 
 /**
@@ -90,5 +101,5 @@ function accumulateKron(out: Float64Array, a: Float64Array, k: number, w: number
  * "additive" model of THEORY.md §6, solved by the same machinery as the full model.
  */
 export function additiveDirectionModel(h: number, noiseVariance: number): QuadraticNoiseModel {
-  return { k: 1, hessian: Float64Array.of(h), curvatureFourth: Float64Array.of(h * h), noiseCov: Float64Array.of(noiseVariance) };
+  return { k: 1, hessian: Float64Array.of(h), curvatureGram: Float64Array.of(h * h), noiseCov: Float64Array.of(noiseVariance) };
 }

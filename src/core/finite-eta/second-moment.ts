@@ -19,7 +19,7 @@
  * small η).
  */
 import { CholeskyDecomposition, LuDecomposition, Matrix } from 'ml-matrix';
-import type { BatchMoments, QuadraticNoiseModel } from './quadratic-model';
+import { curvatureMoment, type BatchMoments, type QuadraticNoiseModel } from './quadratic-model';
 
 export interface MomentumSetting {
   momentum: number;
@@ -69,7 +69,7 @@ export interface SecondMomentProblem {
 }
 
 /**
- * W = c1·mean_b A_b⊗A_b + c2·H⊗H + λ(I⊗H + H⊗I) + λ²I⊗I in the index layout of `curvatureFourth`
+ * W = c1·mean_b A_b⊗A_b + c2·H⊗H + λ(I⊗H + H⊗I) + λ²I⊗I, entry [(i·k + j)·k² + l·k + m] multiplying X[l,m]
  * (expanding E[(Â + λI) X (Â + λI)]). The measured loss includes ½λ‖Φ‖² only when asked.
  */
 export function secondMomentProblem(model: QuadraticNoiseModel, moments: BatchMoments, weightDecay: number, lossIncludesPenalty: boolean): SecondMomentProblem {
@@ -86,7 +86,7 @@ export function secondMomentProblem(model: QuadraticNoiseModel, moments: BatchMo
           const dil = i === l ? 1 : 0;
           const dmj = m === j ? 1 : 0;
           sandwich[idx] =
-            moments.perExampleWeight * model.curvatureFourth[idx] +
+            moments.perExampleWeight * curvatureMoment(model, i, l, m, j) +
             moments.meanWeight * H[i * k + l] * H[m * k + j] +
             lam * (dil * H[m * k + j] + H[i * k + l] * dmj) +
             lam * lam * dil * dmj;

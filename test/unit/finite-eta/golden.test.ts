@@ -1,10 +1,11 @@
 /**
  * finiteEtaPrediction on the golden least-squares problem of THEORY.md §4.1 (k = P = 2, exact for a
  * quadratic). Oracle: the §4.1 table, given to 10 significant digits, so relative 1e-9 (its rounding is
- * ≤ 1.2e-10 relative); the full-precision limits to 1e-10 (bisection width 1e-13).
+ * ≤ 1.2e-10 relative); the full-precision limits to 1e-10 (SGD: exact 1/μ_max of the spectral form; the
+ * generic bisection, width 1e-10, to 1e-9).
  */
 import { strict as assert } from 'node:assert';
-import { excessAt, finiteEtaPrediction } from '../../../src/core/finite-eta';
+import { batchMoments, excessAt, finiteEtaPrediction, meanSquareLimit, secondMomentProblem, subspaceModel } from '../../../src/core/finite-eta';
 import type { SgdDynamics } from '../../../src/core/finite-eta/types';
 import { GOLDEN_PROBLEM } from '../../support/oracle/lsq-problem';
 import { leastSquaresCurvature, relClose, sgd } from './curvature-fixtures';
@@ -43,6 +44,12 @@ describe('finite-η prediction: THEORY.md §4.1 golden numbers', () => {
     relClose(fe.limits.mean_square!, 0.44551099786453296, 1e-10, 'η_MS');
     relClose(fe.limits.deterministic!, 0.8152089039132809, 1e-10, '2/λ_max');
     assert.ok(Math.max(...fe.curve!.lr) <= 0.9 * fe.limits.mean_square! * (1 + 1e-12));
+  });
+
+  it('the generic mean-square bisection (used with momentum) agrees with the SGD spectral limit (tol 1e-9)', () => {
+    const c = leastSquaresCurvature(GOLDEN_PROBLEM);
+    const p = secondMomentProblem(subspaceModel(c.perExampleCurvature, c.perExampleGradProj, c.n, 2, 2), batchMoments(sgd()), 0, false);
+    relClose(meanSquareLimit(p, sgd())!, 0.44551099786453296, 1e-9, 'η_MS by bisection');
   });
 
   it('mean-square limit ≤ deterministic limit for every row (momentum included)', () => {

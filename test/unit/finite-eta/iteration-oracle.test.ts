@@ -8,7 +8,7 @@
  * the growth rate of the same naive map without noise at 0.98 and 1.02 times the computed limit.
  */
 import { strict as assert } from 'node:assert';
-import { batchMoments, meanSquareLimit, secondMomentProblem, stationarySecondMoment, subspaceModel } from '../../../src/core/finite-eta';
+import { batchMoments, meanSquareLimit, secondMomentProblem, sgdSpectralSolution, stationarySecondMoment, subspaceModel } from '../../../src/core/finite-eta';
 import type { SgdDynamics } from '../../../src/core/finite-eta/types';
 import { Rng } from '../../support/oracle/rng';
 import { relClose, sgd } from './curvature-fixtures';
@@ -121,12 +121,14 @@ describe('finite-η second-moment solve vs naive iteration of the recursion (ran
       let excess = 0;
       for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) excess += 0.5 * (problem.measuredHessian[i * D + j]) * Z[j][i];
       relClose(solved.excess, excess, 1e-9, 'excess');
+      if (c.dyn.momentum === 0) relClose(sgdSpectralSolution(problem)!.excess(c.eta), excess, 1e-9, 'excess, SGD spectral form');
     });
   }
 
   for (const c of [CASES[0], CASES[2], CASES[4], CASES[5]]) {
     it(`${c.name}: the naive noiseless map decays at 0.98·η_MS and grows at 1.02·η_MS`, () => {
       const limit = meanSquareLimit(productProblem(prob, c.dyn), c.dyn)!;
+      if (c.dyn.momentum === 0) relClose(sgdSpectralSolution(productProblem(prob, c.dyn))!.meanSquareLimit!, limit, 1e-9, 'spectral 1/μ_max vs bisection');
       assert.ok(c.eta > 0.4 * limit, 'the solve case above is well into the finite-η range');
       const growth = (eta: number): number => {
         const n = (c.dyn.momentum === 0 ? 1 : 2) * D;
