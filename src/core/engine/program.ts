@@ -71,6 +71,23 @@ function describeForm(f: PerExampleGrad, dims: number[], shape: (n: string) => n
   }
 }
 
+/**
+ * The nodes some output depends on, in their order. Rules may emit values no output reads (a reshape
+ * kept for a form that was not chosen); such a reader still counts in ORT's fusions (a Transpose read
+ * by a MatMul and by a dead Reshape is executed as a copy instead of fused into the MatMul).
+ */
+function liveNodes(nodes: GraphNode[], outputs: string[]): GraphNode[] {
+  const live = new Set<string>(outputs);
+  const keep: boolean[] = new Array(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (!n.outputs.some((o) => o !== '' && live.has(o))) continue;
+    keep[i] = true;
+    for (const x of n.inputs) if (x) live.add(x);
+  }
+  return nodes.filter((_, i) => keep[i]);
+}
+
 export function buildProgram(spec: ProgramSpec): Program {
   const { graph, head, values, B, mode } = spec;
   const opset = Math.max(graph.opset, 17);
@@ -257,7 +274,7 @@ export function buildProgram(spec: ProgramSpec): Program {
     ...sum.map((s, i) => ({ op: 'Identity', name: `out_sum_${i}`, inputs: [s], outputs: [outNames.sum[i]], attrs: {} })),
     ...(sumSq ?? []).map((s, i) => ({ op: 'Identity', name: `out_sumsq_${i}`, inputs: [s], outputs: [outNames.sumSq![i]], attrs: {} })),
   ];
-  const nodes = [...forward, ...em.nodes, ...rename];
+  const nodes = liveNodes([...forward, ...em.nodes, ...rename], [outNames.loss, ...outNames.sq, ...outNames.sum, ...(outNames.sumSq ?? [])]);
   const model = buildModel({
     opset,
     name: 'heatcap-gradient-program',

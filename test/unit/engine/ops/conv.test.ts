@@ -29,4 +29,10 @@ describe('engine op Conv', () => {
   check('SAME_LOWER', [2, 2, 4, 4], [2, 2, 2, 2], { auto_pad: attr.string('SAME_LOWER') });
   check('1×1 kernel, no bias', [3, 4, 3, 3], [5, 4, 1, 1], {}, false);
   check('1-D (NCW), stride 2, pads', [2, 3, 9], [4, 3, 3], { strides: attr.ints([2]), pads: attr.ints([1, 2]) });
+  // Stride 1: dx by a Conv with the flipped, channel-swapped kernel (the ConvTranspose only where a pad
+  // exceeds the kernel's reach, the last case).
+  check('stride 1, asymmetric pads', [2, 3, 5, 6], [4, 3, 3, 2], { pads: attr.ints([2, 0, 0, 1]) });
+  check('stride 1, group 2 with dilation 2 and pads', [2, 4, 7, 7], [6, 2, 3, 3], { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([1, 2, 2, 1]) });
+  check('1-D (NCW), stride 1, pads', [2, 3, 9], [4, 3, 3], { pads: attr.ints([1, 2]) });
+  check('stride 1, pads beyond the kernel (ConvTranspose)', [2, 2, 4, 4], [3, 2, 2, 2], { pads: attr.ints([2, 0, 1, 2]) });
 });
