@@ -108,25 +108,25 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
   const loop = async (why?: string) => {
     if (why) notes.push(`vectorised program not applicable (${why}): used the exact per-example loop (B = 1)`);
     const x1 = readInputs(problem, 0, 1, 1);
-    return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1, opts.runtime), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
+    return buildProgram({ graph: problem.graph, head: problem.head, values: await probeValues(problem.graph, x1, opts), B: 1, mode: 'loop', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
   };
   if (opts.engine === 'onnx-loop') return loop();
   let x = readInputs(problem, 0, Math.min(B, problem.n), B);
-  let values = await probeValues(problem.graph, x, opts.runtime);
+  let values = await probeValues(problem.graph, x, opts);
   const perExample = bytesPerExample(values, B);
   const fit = Math.max(1, Math.floor(memoryBudgetBytes() / Math.max(1, perExample)));
   const grown = autoFor ? Math.min(autoFor, AUTO_MAX_BATCH, fit, Math.floor(AUTO_BATCH_BYTES / Math.max(1, perExample))) : B;
   if (grown > B) {
     B = grown;
     x = readInputs(problem, 0, Math.min(B, problem.n), B);
-    values = await probeValues(problem.graph, x, opts.runtime);
+    values = await probeValues(problem.graph, x, opts);
   } else if (fit < B) {
     // A smaller batch whose intermediates fit; the statistics do not depend on it.
     const smaller = 2 ** Math.floor(Math.log2(fit));
     notes.push(`batch size ${smaller} instead of ${B}: the program's intermediates take ≈ ${(perExample / 2 ** 20).toFixed(1)} MiB per example and the memory budget is ${(memoryBudgetBytes() / 2 ** 20).toFixed(0)} MiB (HEATCAP_ENGINE_MEMORY_MB)`);
     B = smaller;
     x = readInputs(problem, 0, Math.min(B, problem.n), B);
-    values = await probeValues(problem.graph, x, opts.runtime);
+    values = await probeValues(problem.graph, x, opts);
   }
   try {
     return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });

@@ -15,7 +15,7 @@ import { createSession, toOrtTensor, type RuntimeChoice } from './runtime';
 const KEEP_INTS = 4096;
 const KEEP_FLOATS = 16;
 
-export async function probeValues(graph: EngineGraph, x: ConstTensor, runtime?: RuntimeChoice): Promise<Map<string, ValueInfo>> {
+export async function probeValues(graph: EngineGraph, x: ConstTensor, rt: { runtime?: RuntimeChoice; threads?: number } = {}): Promise<Map<string, ValueInfo>> {
   const outputs = [...new Set(graph.nodes.flatMap((n) => n.outputs).filter((o) => o !== ''))];
   const model = buildModel({
     opset: graph.opset,
@@ -25,7 +25,7 @@ export async function probeValues(graph: EngineGraph, x: ConstTensor, runtime?: 
     inputs: [{ name: graph.input.name, dtype: graph.input.dtype, shape: x.dims }],
     outputs: outputs.map((name) => ({ name })),
   });
-  const { session, ort } = await createSession(encodeModel(model), { threads: 1, runtime }, graph.file);
+  const { session, ort } = await createSession(encodeModel(model), { threads: rt.threads ?? 1, runtime: rt.runtime }, graph.file);
   let res: Record<string, import('onnxruntime-node').Tensor>;
   try {
     res = await session.run({ [graph.input.name]: toOrtTensor(x, ort) });
