@@ -4,6 +4,7 @@
  */
 import type { Chart as ChartT, ChartConfiguration } from 'chart.js';
 import { formatNumber, intText } from '../src/core/report/format';
+import { eigenTable, FINITE_ETA_STATUS, finiteEtaCurveTable, formLabel, limitsText, methodText } from '../src/core/report/finiteEta';
 import { curvesTable, eventsTable, histogramTable, perWeightTable, pointsTable, runsTable, topTable, type Table } from '../src/core/report/tables';
 import { verdictView } from '../src/core/report/verdict';
 import { CHART_NAMES, type ChartName, type ExportFormat } from '../src/shared/webviewProtocol';
@@ -32,6 +33,7 @@ interface Slots {
   verdict: HTMLElement;
   focus: HTMLElement;
   sweep: HTMLElement;
+  finiteEta: HTMLElement;
   curves: HTMLElement;
   gradnorms: HTMLElement;
   runs: HTMLElement;
@@ -52,6 +54,7 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
     verdict: slot('verdict'),
     focus: slot('focus'),
     sweep: slot('sweep'),
+    finiteEta: slot('finite-eta'),
     curves: slot('curves'),
     gradnorms: slot('gradnorms'),
     runs: slot('runs'),
@@ -179,7 +182,7 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
   function renderSweep(): void {
     const r = state.result;
     if (!r) return slots.sweep.replaceChildren();
-    const m = sweepModel(r, { logX: state.ui.logLr, focusLr: state.focusLr });
+    const m = sweepModel(r, { logX: state.ui.logLr, focusLr: state.focusLr, toLimits: state.ui.etaToLimits });
     const placeholder =
       m.fitted.length + m.excluded.length < 2 && !m.fit
         ? r.observed.fit.method === 'schedule_events'
@@ -199,8 +202,40 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
         summary: m.summary,
         notes,
         placeholder,
-        toggles: [button('log η', () => setUi({ logLr: !state.ui.logLr }), { pressed: state.ui.logLr, title: 'Logarithmic learning-rate axis' })],
+        toggles: [
+          button('log η', () => setUi({ logLr: !state.ui.logLr }), { pressed: state.ui.logLr, title: 'Logarithmic learning-rate axis' }),
+          ...(m.limitsBeyond || state.ui.etaToLimits
+            ? [button('η to the limits', () => setUi({ etaToLimits: !state.ui.etaToLimits }), { pressed: state.ui.etaToLimits, title: 'Extend the η axis to the stability limits of the finite-η prediction' })]
+            : []),
+        ],
       }),
+    );
+  }
+
+  /** The finite-η card (THEORY.md §4, §6): status, how it was computed, both limits, eigenvalues, the curve at a few η. */
+  function renderFiniteEta(): void {
+    const r = state.result;
+    const fe = r?.predicted?.finite_eta;
+    if (!r || !fe) return slots.finiteEta.replaceChildren();
+    const how = methodText(fe);
+    const limits = limitsText(fe);
+    const form = formLabel(fe.form);
+    const eig = eigenTable(r);
+    const curve = finiteEtaCurveTable(r);
+    const facts: [string, string][] = [['Status', `${fe.status} (${FINITE_ETA_STATUS[fe.status]})${fe.message ? `: ${fe.message}` : ''}`]];
+    if (limits) facts.push(['Stability limits', limits]);
+    if (form) facts.push(['Curve', form]);
+    if (how) facts.push(['Computed by', how]);
+    slots.finiteEta.replaceChildren(
+      h(
+        'section',
+        { attrs: { class: `card finite-eta status-${fe.status}`, 'aria-labelledby': 'h-finite-eta', 'data-section': 'finite-eta' } },
+        h('h2', { attrs: { id: 'h-finite-eta' } }, 'Finite η: predicted loss and stability limits'),
+        h('dl', { attrs: { class: 'facts' } }, ...facts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+        eig ? renderTable(eig) : null,
+        curve ? renderTable(curve) : null,
+        fe.notes.length ? h('details', null, h('summary', null, `Notes (${fe.notes.length})`), h('ul', { attrs: { class: 'notes' } }, ...fe.notes.map((n) => h('li', null, n)))) : null,
+      ),
     );
   }
 
@@ -388,12 +423,13 @@ export function startApp(host: PanelHost, root: HTMLElement): void {
     const r = state.result;
     if (!r) {
       for (const n of charts.keys()) destroyChart(n);
-      for (const s of [slots.verdict, slots.focus, slots.sweep, slots.curves, slots.gradnorms, slots.runs, slots.footer]) s.replaceChildren();
+      for (const s of [slots.verdict, slots.focus, slots.sweep, slots.finiteEta, slots.curves, slots.gradnorms, slots.runs, slots.footer]) s.replaceChildren();
       slots.verdict.replaceChildren(h('p', { attrs: { class: 'empty' } }, state.busy ? 'Analysing…' : 'No analysis yet. Run “Heat Capacity: Analyze” on a folder of training runs.'));
     } else {
       slots.verdict.replaceChildren(renderVerdict(verdictView(r)));
       renderFocusCard();
       renderSweep();
+      renderFiniteEta();
       renderCurves();
       renderGradnorms();
       renderRuns();

@@ -38,6 +38,8 @@ export interface Settings {
   momentum: number | null;
   optimizer: OptimizerSetting;
   checkpoint: CheckpointSettings;
+  /** The finite-η prediction (top Hessian eigenpairs, stability limits, L(η) curve) and its number of directions. */
+  finiteEta: { enabled: boolean; directions: number };
   codeLensEnabled: boolean;
   serverMaxFileSize: number;
 }
@@ -56,6 +58,7 @@ export const DEFAULT_SETTINGS: Settings = {
   momentum: null,
   optimizer: 'auto',
   checkpoint: { model: null, data: null, labels: null, loss: null },
+  finiteEta: { enabled: true, directions: 10 },
   codeLensEnabled: true,
   serverMaxFileSize: 1_000_000,
 };
@@ -79,6 +82,8 @@ export const SettingKeys = {
   checkpointData: 'checkpoint.data',
   checkpointLabels: 'checkpoint.labels',
   checkpointLoss: 'checkpoint.loss',
+  finiteEtaEnabled: 'finiteEta.enabled',
+  finiteEtaDirections: 'finiteEta.directions',
   codeLensEnabled: 'codeLens.enabled',
   serverMaxFileSize: 'server.maxFileSize',
 } as const;
@@ -153,6 +158,10 @@ export function readSettings(source: ConfigSource): ReadSettings {
       data: text(SettingKeys.checkpointData),
       labels: text(SettingKeys.checkpointLabels),
       loss: text(SettingKeys.checkpointLoss),
+    },
+    finiteEta: {
+      enabled: take(SettingKeys.finiteEtaEnabled, d.finiteEta.enabled, (v): v is boolean => typeof v === 'boolean', 'true or false'),
+      directions: take(SettingKeys.finiteEtaDirections, d.finiteEta.directions, intIn(1, 200), 'an integer from 1 to 200'),
     },
     codeLensEnabled: take(SettingKeys.codeLensEnabled, d.codeLensEnabled, (v): v is boolean => typeof v === 'boolean', 'true or false'),
     serverMaxFileSize: take(SettingKeys.serverMaxFileSize, d.serverMaxFileSize, intIn(1000, Number.MAX_SAFE_INTEGER), 'an integer ≥ 1000'),

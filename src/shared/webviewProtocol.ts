@@ -147,9 +147,14 @@ export interface PanelUiState {
   /** Runs hidden in the loss-curve chart. */
   hiddenRuns: string[];
   selectedExample: number | null;
+  /**
+   * The η axis of the sweep chart extends to the finite-η stability limits (mean-square and 2/λ_max), so
+   * the predicted curve is seen up to where SGD stops settling. Absent in states saved before it: false.
+   */
+  etaToLimits: boolean;
 }
 
-export const DEFAULT_UI: PanelUiState = { logLr: false, logLoss: false, zoomTail: true, tables: [], hiddenRuns: [], selectedExample: null };
+export const DEFAULT_UI: PanelUiState = { logLr: false, logLoss: false, zoomTail: true, tables: [], hiddenRuns: [], selectedExample: null, etaToLimits: false };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -339,6 +344,7 @@ function parseUi(v: unknown): PanelUiState {
     tables: Array.isArray(v.tables) ? (v.tables.filter((t) => names.includes(t)) as ChartName[]) : [],
     hiddenRuns: Array.isArray(v.hiddenRuns) ? v.hiddenRuns.filter((r): r is string => isStr(r, MAX_ID)).slice(0, 10_000) : [],
     selectedExample: isIndex(v.selectedExample) ? v.selectedExample : null,
+    etaToLimits: v.etaToLimits === true,
   };
 }
 

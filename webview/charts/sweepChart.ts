@@ -52,6 +52,7 @@ export function sweepChartConfig(m: SweepModel, theme: Theme, onPick: (lr: numbe
   if (m.predicted) datasets.push(line('predicted slope', m.predicted, theme.predicted, [7, 4], { order: 2 }));
   if (m.upperBound) datasets.push(line('i.i.d. upper bound', m.upperBound, theme.bound, [2, 3], { order: 3 }));
   if (m.reshuffleCurve) datasets.push(line('reshuffling model', m.reshuffleCurve, theme.bound, [8, 3, 2, 3], { order: 3 }));
+  if (m.finiteCurve) datasets.push(line('finite-η prediction', m.finiteCurve, theme.predicted, [], { order: 2, borderWidth: 2.5 }));
   if (m.fitted.length) datasets.push({ ...points('runs in fit (±1 SE)', m.fitted, theme.fg, true), order: 0 } as AnyDataset);
   if (m.excluded.length) datasets.push({ ...points('runs left out', m.excluded, theme.excluded, false), order: 1 } as AnyDataset);
 

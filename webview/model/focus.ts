@@ -8,8 +8,9 @@ import { fitAt, fitLine } from '../../src/core/report/fitLine';
 import { type Cell, formatNumber, isFiniteNumber, missing, num, plusMinus } from '../../src/core/report/format';
 import { predictedLossAt } from '../../src/core/report/tables';
 import type { Fact } from '../../src/core/report/verdict';
-import { formatSig, formatSigned } from '../../src/server/lens/format';
-import { heatCapacityAt } from '../../src/server/lens/heatCapacity';
+import { formatPercent, formatSig, formatSigned } from '../../src/server/lens/format';
+import { heatCapacityAt, stabilityKind } from '../../src/server/lens/heatCapacity';
+import { limitName } from '../../src/server/lens/lensTitle';
 
 export interface FocusView {
   title: string;
@@ -42,9 +43,16 @@ export function focusView(result: AnalysisResult, lr: number): FocusView {
   const maxUsed = result.observed.fit.lr_max_used;
   if (isFiniteNumber(maxUsed) && lr > maxUsed) notes.push(`η is above the largest η in the fit (${formatNumber(maxUsed)}): the linear law was not checked there.`);
   const stab = result.predicted?.stability_lr;
-  if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated stability limit ${formatNumber(stab)}.`);
+  const limitKind = result.predicted ? stabilityKind(result.predicted) : null;
+  if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated ${limitName(limitKind)} ${formatNumber(stab)}: SGD will not settle.`);
   const slopeFacts: Fact[] = [];
-  const view = heatCapacityAt(result, lr);
+  const finite = heatCapacityAt(result, lr);
+  if (finite.kind === 'finite_eta') {
+    slopeFacts.push({ label: 'Predicted L(η) − L* (finite η)', cell: { text: formatSig(finite.excess, 3) } });
+    if (finite.linear !== null) slopeFacts.push({ label: 'Linear law dL/dη·η', cell: { text: formatSig(finite.linear, 3) } });
+    if (finite.limit !== null) slopeFacts.push({ label: `Share of the ${limitName(finite.limitKind)}`, cell: { text: formatPercent(finite.lr / finite.limit) } });
+  }
+  const view = finite.kind === 'finite_eta' ? (finite.slope ?? finite) : finite;
   if (view.kind === 'linear') {
     slopeFacts.push(
       { label: `dL/dη (${view.source})`, cell: { text: formatSig(view.slope) } },

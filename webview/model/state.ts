@@ -84,7 +84,7 @@ export function changedParts(prev: ViewState, next: ViewState): Set<Part> {
   const a = prev.ui;
   const b = next.ui;
   const tableToggled = (name: ChartName): boolean => a.tables.includes(name) !== b.tables.includes(name);
-  if (a.logLr !== b.logLr || tableToggled('sweep')) parts.add('sweep');
+  if (a.logLr !== b.logLr || a.etaToLimits !== b.etaToLimits || tableToggled('sweep')) parts.add('sweep');
   if (a.logLoss !== b.logLoss || a.zoomTail !== b.zoomTail || a.hiddenRuns !== b.hiddenRuns || tableToggled('curves')) parts.add('curves');
   if (tableToggled('histogram') || tableToggled('weights')) parts.add('gradnorms');
   if (a.selectedExample !== b.selectedExample) parts.add('example');

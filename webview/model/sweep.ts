@@ -1,7 +1,9 @@
 /**
  * The "converged loss vs η" chart as plain data: observed points with ±1 SE error bars, the fitted
- * line with its 95% band, the predicted line, and for random reshuffling the i.i.d. upper bound and
- * the quadratic-model curve. Pure: the DOM layer only maps this onto Chart.js datasets.
+ * line with its 95% band, the predicted line, for random reshuffling the i.i.d. upper bound and the
+ * quadratic-model curve, and with a finite-η prediction (THEORY.md §4, §6) the predicted curve
+ * L* + (L(η) − L*) and both stability limits as vertical lines. Pure: the DOM layer only maps this onto
+ * Chart.js datasets.
  */
 import type { AnalysisResult } from '../../src/core/result/schema';
 import { fitAt, fitLine } from '../../src/core/report/fitLine';
@@ -41,6 +43,10 @@ export interface SweepModel {
   predicted: XY[] | null;
   upperBound: XY[] | null;
   reshuffleCurve: XY[] | null;
+  /** The finite-η curve L* + (L(η) − L*), anchored where the predicted line is (the fitted intercept). */
+  finiteCurve: XY[] | null;
+  /** The finite-η block has limits beyond the observed η range (the "η to the limits" toggle shows them). */
+  limitsBeyond: boolean;
   markers: Marker[];
   /** Why a line is missing, one sentence each (shown under the chart). */
   notes: string[];
@@ -70,7 +76,17 @@ function domain(lrs: number[], logX: boolean): [number, number] {
   return [0, hi * 1.08];
 }
 
-export function sweepModel(result: AnalysisResult, opts: { logX: boolean; focusLr: number | null }): SweepModel {
+/** The finite-η block's limits that are known, largest last. */
+function finiteLimits(result: AnalysisResult): { x: number; label: string }[] {
+  const fe = result.predicted?.finite_eta;
+  if (!fe) return [];
+  const out: { x: number; label: string }[] = [];
+  if (isFiniteNumber(fe.limits.mean_square) && fe.limits.mean_square > 0) out.push({ x: fe.limits.mean_square, label: `mean-square limit ${formatNumber(fe.limits.mean_square)}` });
+  if (isFiniteNumber(fe.limits.deterministic) && fe.limits.deterministic > 0) out.push({ x: fe.limits.deterministic, label: `2/λ_max limit ${formatNumber(fe.limits.deterministic)}` });
+  return out.sort((a, b) => a.x - b.x);
+}
+
+export function sweepModel(result: AnalysisResult, opts: { logX: boolean; focusLr: number | null; toLimits?: boolean }): SweepModel {
   const { logX, focusLr } = opts;
   const obs = result.observed;
   const fitted: SweepPoint[] = [];
@@ -105,7 +121,10 @@ export function sweepModel(result: AnalysisResult, opts: { logX: boolean; focusL
   const drawn = [...fitted, ...excluded];
   const lrs = drawn.map((p) => p.x);
   if (isFiniteNumber(focusLr) && focusLr > 0) lrs.push(focusLr);
+  const limits = finiteLimits(result);
+  if (opts.toLimits) lrs.push(...limits.map((l) => l.x));
   const [x0, x1] = domain(lrs, logX);
+  const limitsBeyond = limits.some((l) => l.x > x1);
 
   let fit: XY[] | null = null;
   let bandLo: XY[] | null = null;
@@ -150,12 +169,30 @@ export function sweepModel(result: AnalysisResult, opts: { logX: boolean; focusL
     }
   }
 
+  let finiteCurve: XY[] | null = null;
+  const fe = pred?.finite_eta;
+  if (fe?.status === 'ok' && fe.curve && isFiniteNumber(a)) {
+    const c = fe.curve;
+    const pts = c.lr
+      .map((x, i) => ({ x, y: a + c.excess[i] }))
+      .filter((p) => isFiniteNumber(p.x) && isFiniteNumber(p.y) && p.x > 0 && p.x <= x1 * (1 + 1e-12));
+    // The curve starts at L* (η = 0) on a linear axis.
+    finiteCurve = [...(logX ? [] : [{ x: 0, y: a }]), ...pts].sort((p, q) => p.x - q.x);
+    if (finiteCurve.length < 2) finiteCurve = null;
+  } else if (fe && fe.status !== 'skipped') {
+    notes.push(`No finite-η curve: ${fe.message}`);
+  }
+  if (fe?.status === 'ok' && fe.curve && !isFiniteNumber(a)) notes.push('No finite-η curve drawn: it is anchored at the fitted intercept, which is unknown.');
+
   const markers: Marker[] = [];
   if (isFiniteNumber(focusLr)) {
     if (logX && focusLr <= 0) notes.push(`The focused η = ${formatNumber(focusLr)} cannot be drawn on a log axis.`);
     else markers.push({ x: focusLr, label: `η = ${formatNumber(focusLr)}`, kind: 'focus' });
   }
-  if (pred && isFiniteNumber(pred.stability_lr) && pred.stability_lr <= x1 && pred.stability_lr >= x0) {
+  if (limits.length) {
+    for (const l of limits) if (l.x <= x1 && l.x >= x0) markers.push({ x: l.x, label: l.label, kind: 'limit' });
+    if (limitsBeyond) notes.push(`Beyond the η range drawn: ${limits.filter((l) => l.x > x1).map((l) => l.label).join(', ')} (“η to the limits” shows them).`);
+  } else if (pred && isFiniteNumber(pred.stability_lr) && pred.stability_lr <= x1 && pred.stability_lr >= x0) {
     markers.push({ x: pred.stability_lr, label: 'stability limit', kind: 'limit' });
   }
 
@@ -163,7 +200,9 @@ export function sweepModel(result: AnalysisResult, opts: { logX: boolean; focusL
     `Converged loss against learning rate: ${fitted.length} run${fitted.length === 1 ? '' : 's'} in the fit, ` +
     `${excluded.length} excluded, ${unplotted.length} not drawn.` +
     (isFiniteNumber(obs.slope) ? ` Observed slope ${formatNumber(obs.slope)}.` : '') +
-    (pred && isFiniteNumber(pred.slope) ? ` Predicted slope ${formatNumber(pred.slope)}.` : '');
+    (pred && isFiniteNumber(pred.slope) ? ` Predicted slope ${formatNumber(pred.slope)}.` : '') +
+    (finiteCurve ? ' Finite-η predicted curve drawn.' : '') +
+    (limits.length ? ` Stability limits: ${limits.map((l) => l.label).join(', ')}.` : '');
 
-  return { logX, xDomain: [x0, x1], fitted, excluded, unplotted, fit, bandLo, bandHi, predicted, upperBound, reshuffleCurve, markers, notes, summary };
+  return { logX, xDomain: [x0, x1], fitted, excluded, unplotted, fit, bandLo, bandHi, predicted, upperBound, reshuffleCurve, finiteCurve, limitsBeyond, markers, notes, summary };
 }

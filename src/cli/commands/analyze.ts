@@ -38,6 +38,9 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --sampling with_replacement|without_replacement|reshuffle
   --optimizer sgd|nesterov|adam|rmsprop   override the training setup read from the runs
   --started-at-checkpoint      the runs started at the checkpoint: use its loss as L* (secant fit)
+  --eigenpairs k               Hessian directions for the finite-η prediction (default 10): top
+                               eigenvalues, deterministic and mean-square stability limits, L(η) − L*
+  --no-finite-eta              skip the finite-η prediction (only the small-η slope)
   --sweep <id>                 analyse this sweep/run when <path> holds several
   --all                        analyse every sweep and lone run (JSON: an array)
   --exclude-run <id>           leave a run out of the fit (repeatable)
@@ -93,6 +96,8 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       sampling: { type: 'string' },
       optimizer: { type: 'string' },
       'started-at-checkpoint': { type: 'boolean' },
+      eigenpairs: { type: 'string' },
+      'no-finite-eta': { type: 'boolean' },
       sweep: { type: 'string' },
       all: { type: 'boolean' },
       'exclude-run': { type: 'string', multiple: true },
@@ -129,12 +134,15 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     sampling: oneOf('sampling', values.sampling, SAMPLINGS),
     optimizer: oneOf('optimizer', values.optimizer, OPTIMIZERS),
     startedAtCheckpoint: values['started-at-checkpoint'] || undefined,
+    finiteEta: values['no-finite-eta'] ? false : undefined,
+    eigenpairs: numberFlag('eigenpairs', values.eigenpairs, { min: 1, integer: true }),
     excludeRuns: values['exclude-run'],
     lrOverrides: parseSetLr(values['set-lr']),
     ...discoveryFromFlags(values),
     overrideSource: 'flag',
   };
   if (opts.gradstats && (opts.model || opts.data || opts.labels)) throw new HeatcapError(undefined, '--gradstats replaces --model/--data/--labels (the statistics are already computed): give one or the other');
+  if (opts.finiteEta === false && opts.eigenpairs !== undefined) throw new HeatcapError(undefined, '--eigenpairs sets up the finite-η prediction that --no-finite-eta turns off: give one or the other');
   if ((opts.data || opts.labels) && !opts.model) throw new HeatcapError(undefined, '--data/--labels need --model (the checkpoint they belong to)');
   return { opts, all: values.all === true, json: values.json === true, html: abs(values.html), md: abs(values.md), out: abs(values.out) };
 }

@@ -1,4 +1,5 @@
-import type { AnalysisResult, ObservedPoint } from '../../core/result/schema';
+import { FINITE_ETA_STATUS, finiteEtaCurveTable, formLabel, limitsText, methodText } from '../../core/report/finiteEta';
+import type { AnalysisResult, FiniteEta, ObservedPoint } from '../../core/result/schema';
 import { printable } from '../commands/runs';
 
 /** Numbers for people: 4 significant digits, "—" for unknown. */
@@ -23,6 +24,24 @@ function pointRow(p: ObservedPoint): string[] {
   return [printable(p.name), num(p.lr), pm(p.loss, p.stderr), String(p.n_used), p.stationary ? 'yes' : 'no', fit];
 }
 
+/** The finite-η block (THEORY.md §4, §6): status, eigenvalues with residuals, both limits, the curve at a few η and its form. */
+export function formatFiniteEta(fe: FiniteEta, r: AnalysisResult): string[] {
+  const lines = [`finite η         ${fe.status === 'ok' ? '' : `${FINITE_ETA_STATUS[fe.status]}: `}${printable(fe.message)}`];
+  const how = methodText(fe);
+  if (how) lines.push(`  ${printable(how)}`);
+  if (fe.eigenvalues.length) lines.push(`  eigenvalues    ${fe.eigenvalues.map((e) => `${num(e.value)} (res ${num(e.residual, 2)})`).join(', ')}`);
+  const limits = limitsText(fe);
+  if (limits) lines.push(`  limits         ${limits}`);
+  const curve = finiteEtaCurveTable(r, 6);
+  if (curve && curve.rows.length) {
+    lines.push(`  L(η) − L*      ${printable(formLabel(fe.form) ?? '')}`);
+    const columns = ['η', '% of limit', 'curve', 'linear', 'additive', 'observed'];
+    lines.push(...table([columns, ...curve.rows.map((row) => row.map((c) => c.text))]).map((l) => `  ${l}`));
+  }
+  for (const n of fe.notes) lines.push(`  ${printable(n)}`);
+  return lines;
+}
+
 /** The readable form of one analysis, as `heatcap analyze` prints it without --json. */
 export function formatAnalysis(r: AnalysisResult): string {
   const lines: string[] = [];
@@ -43,6 +62,7 @@ export function formatAnalysis(r: AnalysisResult): string {
   } else {
     lines.push('predicted dL/dη  — (give --model, --data and --labels for a prediction)');
   }
+  if (r.predicted?.finite_eta) lines.push(...formatFiniteEta(r.predicted.finite_eta, r));
   if (r.gradnorms) lines.push(`  E‖g_b‖² = ${num(r.gradnorms.mean_sq_norm)}, ‖ḡ‖² = ${num(r.gradnorms.mean_grad_sq_norm)}, tr Σ = ${num(r.gradnorms.trace_cov)} over ${r.gradnorms.n} examples (${r.gradnorms.engine}, ${r.gradnorms.backend}, ${num(r.gradnorms.seconds, 3)} s)`);
   if (r.ratio !== null) lines.push(`ratio            ${num(r.ratio, 3)}${r.ratio_ci ? ` (95% CI ${num(r.ratio_ci[0], 3)}–${num(r.ratio_ci[1], 3)})` : ''}`);
   lines.push(`verdict          ${r.verdict.status}: ${r.verdict.message}`);

@@ -4,12 +4,13 @@
  * memory against an exact oracle.
  */
 import type { Run, RunWarning, Sourced } from '../runs/model';
-import { SCHEMA_VERSION, type AnalysisResult, type Predicted, type ResultWarning, type RunSummary } from '../result/schema';
+import { SCHEMA_VERSION, type AnalysisResult, type FiniteEta, type Predicted, type ResultWarning, type RunSummary } from '../result/schema';
 import { slopeRatioCi } from '../stats/ratio';
 import { predictSlope } from '../theory/predict';
 import { setupFromHparams, type SetupOverrides } from '../theory/setup';
 import type { PredictExtras } from '../theory/predict';
 import { downsampleMinMax } from './downsample';
+import { DEFAULT_DIRECTIONS, finiteEtaFor, stabilityFromFiniteEta, type FiniteEtaSource } from './finiteEta';
 import type { GradientInputs } from './gradients';
 import { chooseSweepTag, observeRun, observeUnit, type RunObservation } from './observe';
 import type { AnalyzeOptions } from './options';
@@ -133,7 +134,18 @@ export function needsRefinements(runs: Run[], opts: AnalyzeOptions, gradients: G
   return setup.sampling === 'reshuffle' || (setup.weight_decay > 0 && !setup.loss_includes_penalty);
 }
 
-export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients: GradientInputs | null, ctx: UnitContext, extras: PredictExtras = {}): AnalysisResult {
+/** What a finite-η block that is not `ok` adds to the warnings (`skipped` says why in the block itself). */
+function finiteEtaWarnings(fe: FiniteEta): ResultWarning[] {
+  if (fe.status === 'ok' || fe.status === 'skipped') return [];
+  const severity = fe.status === 'not_near_minimum' || fe.status === 'not_converged' ? 'warning' : 'info';
+  return [{ code: `finite_eta_${fe.status}`, severity, message: `No finite-η curve: ${fe.message}` }];
+}
+
+/**
+ * `finite`: the top-k curvature at the checkpoint (or why there is none) for the finite-η block
+ * (THEORY.md §4, §6); its mean-square limit then becomes `stability_lr`.
+ */
+export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients: GradientInputs | null, ctx: UnitContext, extras: PredictExtras = {}, finite?: FiniteEtaSource): AnalysisResult {
   const warnings: ResultWarning[] = [...toResultWarnings(unit.warnings)];
   const runs = unit.runs.map((r) => withLrOverride(r, opts));
   for (const r of runs) warnings.push(...toResultWarnings(r.warnings, r.id));
@@ -152,9 +164,12 @@ export function analyzeUnit(unit: AnalysisUnit, opts: AnalyzeOptions, gradients:
     const { setup, warnings: setupWarnings } = unitSetup(runs, opts, gradients);
     const lrs = [...new Set(obs.map((o) => o.lr).filter((x): x is number => x !== null && x > 0))].sort((a, b) => a - b);
     if (lrs.length) setup.lrs = lrs;
-    const report = predictSlope(setup, gradients.stats, { ...gradients.extras, ...extras });
-    predicted = report.predicted;
+    const fe = finite ? finiteEtaFor(finite, setup, lrs, opts.eigenpairs ?? DEFAULT_DIRECTIONS) : null;
+    const limit = stabilityFromFiniteEta(fe);
+    const report = predictSlope(setup, gradients.stats, { ...gradients.extras, ...extras, ...(limit ? { stabilityLimit: limit } : {}) });
+    predicted = fe ? { ...report.predicted, finite_eta: fe } : report.predicted;
     warnings.push(...setupWarnings, ...report.warnings);
+    if (fe) warnings.push(...finiteEtaWarnings(fe));
     for (const w of gradients.warnings) warnings.push({ code: 'gradient_engine', severity: 'info', message: w });
   }
 

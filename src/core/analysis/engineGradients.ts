@@ -2,7 +2,8 @@
  * The gradient engine behind `analyze --model`: per-example statistics over the whole training set in
  * worker threads (src/core/gradnorm/run.ts), and — only when a unit's setup needs them (random
  * reshuffling, weight decay outside the logged loss) and the model is small — the Hessian and the
- * per-example gradient matrix for the refinements of THEORY.md §2–3, computed in this thread.
+ * per-example gradient matrix for the refinements of THEORY.md §2–3, computed in this thread; and, for
+ * the finite-η prediction, the loss's curvature in its top-k Hessian directions (src/core/curvature).
  */
 import type { CancelToken, ProgressFn } from '../cancel';
 import { throwIfCancelled } from '../cancel';
@@ -102,6 +103,17 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
     warnings: run.notes,
     // The Hessian refinements use the TF.js model (float64 Dense path or tfjs autodiff): model.json only.
     loadExtras: (token, onProgress) => (/\.json$/i.test(model) ? refinements(opts, paramCount, run.n, token, onProgress) : Promise.resolve({})),
+    // Top-k eigenpairs and per-example projections for the finite-η prediction (src/core/curvature picks
+    // float64 for Dense-only models, Hessian-vector products through the engine otherwise).
+    loadCurvature: async (k, token, onProgress) => {
+      const { computeSubspaceCurvature } = require('../curvature') as typeof import('../curvature');
+      return computeSubspaceCurvature(
+        { model, data: { data: opts.data as string, labels: opts.labels }, loss: opts.loss, semantics: opts.lossSemantics },
+        { k },
+        token,
+        onProgress,
+      );
+    },
   };
   return inputs;
 };

@@ -42,6 +42,14 @@ export interface AnalyzeOptions {
   sampling?: Sampling;
   optimizer?: string;
   weightDecay?: number;
+  /**
+   * The finite-η prediction (issue 20, THEORY.md §4, §6): top Hessian eigenpairs at the checkpoint, the
+   * deterministic and mean-square stability limits and the predicted L(η) − L* curve. Default true;
+   * false (`--no-finite-eta`, `heatcap.finiteEta.enabled`) skips the curvature computation.
+   */
+  finiteEta?: boolean;
+  /** Hessian directions k for the finite-η prediction (`--eigenpairs`, `heatcap.finiteEta.directions`; default 10). */
+  eigenpairs?: number;
   /** Runs the user excluded from the fit (ids). */
   excludeRuns?: string[];
   /** Learning rates the user set for runs that do not record one (id → η). */

@@ -6,7 +6,8 @@
  */
 import { join, resolve, sep } from 'node:path';
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
-import { HeatcapError } from '../errors';
+import { CancelledError, HeatcapError } from '../errors';
+import type { SubspaceCurvature } from '../finite-eta/types';
 import { discoverRuns, type Discovery } from '../runs/discover';
 import type { Run } from '../runs/model';
 import type { AnalysisResult } from '../result/schema';
@@ -14,7 +15,8 @@ import type { PredictExtras } from '../theory/predict';
 import { checkGradStatsAgainstUnit, discoverGradStats } from '../gradstats/analysis';
 import { gradStatsInputs } from '../gradstats/read';
 import { loggedNoiseInputs, markLoggedNoiseResult } from '../noise/inputs';
-import { analyzeUnit, needsRefinements, type AnalysisUnit } from './analyzeUnit';
+import { analyzeUnit, needsRefinements, unitSetup, type AnalysisUnit } from './analyzeUnit';
+import { blockWithoutCurve, DEFAULT_DIRECTIONS, finiteEtaDynamics, type FiniteEtaSource } from './finiteEta';
 import type { GradientInputs, GradientProvider } from './gradients';
 import { readSweepManifest, withManifestDefaults } from './manifest';
 import type { AnalyzeOptions } from './options';
@@ -145,6 +147,38 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
     return p;
   };
   const extrasCache = new Map<string, Promise<PredictExtras>>();
+  const curvatureCache = new Map<string, Promise<SubspaceCurvature>>();
+  /**
+   * The finite-η input of a unit (THEORY.md §4, §6): the curvature from gradstats.json, or computed once
+   * per checkpoint and k, only when the unit's setup has a finite-η model; otherwise the reason.
+   */
+  const finiteEtaOf = async (u: AnalysisUnit, o: AnalyzeOptions, gradients: GradientInputs): Promise<FiniteEtaSource | undefined> => {
+    const k = o.eigenpairs ?? DEFAULT_DIRECTIONS;
+    if (gradients.fromTrainingLogs) return undefined; // no checkpoint: no curvature to speak of
+    if (o.finiteEta === false) return { block: blockWithoutCurve('skipped', 'turned off (--no-finite-eta, or the setting heatcap.finiteEta.enabled)', k) };
+    const d = finiteEtaDynamics(unitSetup(u.runs, o, gradients).setup, k);
+    if ('block' in d) return d;
+    if (gradients.curvature) return { curvature: gradients.curvature };
+    if (!gradients.loadCurvature) {
+      return gradients.origin
+        ? { block: blockWithoutCurve('skipped', `${gradients.origin.file} has no curvature section (heatcap_torch writes one when asked for eigenpairs)`, k) }
+        : undefined;
+    }
+    const key = `${gradientKey(o)}|${k}`;
+    let p = curvatureCache.get(key);
+    if (!p) {
+      progress({ message: `top ${k} Hessian eigenpairs (finite η)` });
+      p = gradients.loadCurvature(k, ctx.token, (q) => progress({ message: q.message ? `curvature: ${q.message}` : undefined }));
+      curvatureCache.set(key, p);
+    }
+    try {
+      return { curvature: await p };
+    } catch (e) {
+      // A model the curvature engine cannot differentiate twice keeps its slope analysis; the block says why.
+      if (e instanceof CancelledError || !(e instanceof HeatcapError)) throw e;
+      return { block: blockWithoutCurve('skipped', `curvature not computed: ${e.message}`, k) };
+    }
+  };
   const results: AnalysisResult[] = [];
   for (const [i, u] of chosen.entries()) {
     let o = unitOpts[i];
@@ -171,7 +205,9 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
       extras = await p;
       throwIfCancelled(ctx.token);
     }
-    const result = analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }, extras);
+    const finite = gradients ? await finiteEtaOf(u, o, gradients) : undefined;
+    throwIfCancelled(ctx.token);
+    const result = analyzeUnit(u, o, gradients, { root, toolVersion: ctx.toolVersion, now: ctx.now }, extras, finite);
     results.push(noise ? markLoggedNoiseResult(result, noise.estimate) : result);
   }
   progress({ fraction: 1, message: 'done' });

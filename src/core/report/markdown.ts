@@ -5,7 +5,9 @@
  * emphasis, no broken table rows.
  */
 import type { AnalysisResult } from '../result/schema';
+import type { FiniteEta } from '../result/schema';
 import { cellText, formatNumber, intText } from './format';
+import { eigenTable, FINITE_ETA_STATUS, finiteEtaCurveTable, formLabel, limitsText, methodText } from './finiteEta';
 import { curvesTable, eventsTable, histogramTable, perWeightTable, pointsTable, runsTable, type Table, topTable } from './tables';
 import { verdictView } from './verdict';
 
@@ -50,6 +52,30 @@ function ratioTitle(label: string): string {
   return label === 'observed / predicted' ? `${t} dL/dη` : t;
 }
 
+/**
+ * The finite-η section (THEORY.md §4, §6): status and why, how the eigenpairs were computed, both
+ * limits, the eigenvalues with residuals, the curve at a few η beside the runs, and the solver's notes.
+ * A checkpoint not near a minimum, or a solve that did not converge, is shown as such, without a curve.
+ */
+function finiteEtaSection(result: AnalysisResult, fe: FiniteEta): string[] {
+  const out = ['## Finite η: predicted loss and stability limits', ''];
+  out.push(`**${escapeMarkdown(fe.status)}** (${escapeMarkdown(FINITE_ETA_STATUS[fe.status])})${fe.message ? `: ${escapeMarkdown(fe.message)}` : ''}`, '');
+  const how = methodText(fe);
+  if (how) out.push(`Computed by: ${escapeMarkdown(how)}  `);
+  const limits = limitsText(fe);
+  out.push(`Stability limits: ${limits ? escapeMarkdown(limits) : 'unknown'}  `);
+  const form = formLabel(fe.form);
+  if (form) out.push(`Curve: ${escapeMarkdown(form)} (${escapeMarkdown(fe.form ?? '')})`);
+  out.push('');
+  const eig = eigenTable(result);
+  if (eig) out.push(`### ${escapeMarkdown(eig.caption)}`, '', markdownTable(eig));
+  const curve = finiteEtaCurveTable(result);
+  if (curve) out.push(`### ${escapeMarkdown(curve.caption)}`, '', markdownTable(curve));
+  else if (fe.status === 'ok') out.push('*No curve: no learning rate below the mean-square limit has a stable solution.*', '');
+  if (fe.notes.length) out.push('### Finite-η notes', '', ...fe.notes.map((n) => `- ${escapeMarkdown(n)}`), '');
+  return out;
+}
+
 export function renderMarkdownReport(result: AnalysisResult): string {
   const v = verdictView(result);
   const out: string[] = [];
@@ -85,6 +111,8 @@ export function renderMarkdownReport(result: AnalysisResult): string {
 
   out.push('## Converged loss vs learning rate', '', markdownTable(pointsTable(result)));
   if (result.observed.events.length) out.push('## Learning-rate steps', '', markdownTable(eventsTable(result)));
+  const fe = result.predicted?.finite_eta;
+  if (fe) out.push(...finiteEtaSection(result, fe));
 
   const g = result.gradnorms;
   const noise = g?.logged_noise;

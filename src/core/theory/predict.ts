@@ -39,6 +39,12 @@ export interface PredictExtras {
   /** λ_max of the data-loss Hessian when the full Hessian is too big (power iteration). */
   hessianTopEigenvalue?: number;
   /**
+   * A stability limit computed elsewhere, preferred to λ_max of `hessian`: the finite-η prediction's
+   * mean-square limit of SGD with this batch size (THEORY.md §4), else its deterministic 2/λ_max with
+   * the momentum factors, from the top Hessian eigenvalues of models of any size.
+   */
+  stabilityLimit?: { lr: number; kind: 'mean_square' | 'deterministic' };
+  /**
    * Largest P for the O(P³) Hessian computations. Default 1500: measured (bench/stats.ts, 2 shared
    * cores) 7.5 s for the eigen-decomposition at P = 800 and ×8 per doubling, so ~1 min at 1500.
    */
@@ -199,14 +205,17 @@ export function predictSlope(setupIn: TrainingSetup, stats: GradStats, extras: P
   if (diagnostics.subsampled) assumptions.push(`Σ estimated from ${stats.n} of ${N} training examples`);
   else assumptions.push(`Σ computed on ${stats.n} examples${N !== null ? ' (the whole training set)' : ''}`);
 
-  const stability = stabilityOf(setup, extras, lambda, decoupled);
+  const limit = stabilityOf(setup, extras, lambda, decoupled);
+  const stability = limit?.lr ?? null;
+  const which = limit?.kind === 'mean_square' ? 'mean-square stability limit' : 'stability limit';
+  const where = limit?.kind === 'mean_square' ? ' of SGD with this batch size (THEORY.md §4)' : ' along the sharpest direction';
   const finish = (p: Partial<Predicted> & { slope: number | null; formula_id: string; formula: string; regime: PredictionRegime }): PredictionReport => {
     const predicted: Predicted = { ...base, upper_bound: null, reshuffle_curve: null, stability_lr: stability, ...p };
     for (const lr of setup.lrs ?? []) {
       if (stability !== null && lr >= stability) {
-        warn(warnings, 'lr_above_stability', 'error', `η = ${num(lr)} is at or above the stability limit ${num(stability)} along the sharpest direction: the run cannot have a stationary state there.`);
+        warn(warnings, 'lr_above_stability', 'error', `η = ${num(lr)} is at or above the ${which} ${num(stability)}${where}: the run cannot have a stationary state there.`);
       } else if (stability !== null && lr > 0.5 * stability) {
-        warn(warnings, 'lr_near_stability', 'warning', `η = ${num(lr)} is above half the stability limit ${num(stability)}: higher-order terms in η are large and the linear law is only leading order.`);
+        warn(warnings, 'lr_near_stability', 'warning', `η = ${num(lr)} is above half the ${which} ${num(stability)}: higher-order terms in η are large and the linear law is only leading order.`);
       }
     }
     return { predicted, warnings, diagnostics };
@@ -338,14 +347,17 @@ export function predictSlope(setupIn: TrainingSetup, stats: GradStats, extras: P
   return finish({ slope, formula_id: idWithMomentum, formula: sgdFormula(slope), regime: 'linear' });
 }
 
-function stabilityOf(setup: TrainingSetup, extras: PredictExtras, lambda: number, decoupled: boolean): number | null {
+/** The learning rate above which SGD has no stationary state: the finite-η limit when given, else 2/λ_max (stability.ts). */
+function stabilityOf(setup: TrainingSetup, extras: PredictExtras, lambda: number, decoupled: boolean): { lr: number; kind: 'mean_square' | 'deterministic' } | null {
   const opts = { momentum: setup.momentum, dampening: setup.dampening, nesterov: setup.nesterov, weightDecay: decoupled ? 0 : lambda };
   if (ADAPTIVE.has(setup.optimizer)) return null; // the preconditioned curvature is not known here
+  if (extras.stabilityLimit && extras.stabilityLimit.lr > 0) return extras.stabilityLimit;
+  const deterministic = (lr: number | null) => (lr === null ? null : { lr, kind: 'deterministic' as const });
   if (extras.hessian) {
     const n = squareSide(extras.hessian, 'Hessian');
-    if (n <= (extras.maxParams ?? DEFAULT_MAX_PARAMS)) return stabilityLimitFromEigenvalue(largestEigenvalue(extras.hessian, n), opts);
+    if (n <= (extras.maxParams ?? DEFAULT_MAX_PARAMS)) return deterministic(stabilityLimitFromEigenvalue(largestEigenvalue(extras.hessian, n), opts));
   }
-  if (extras.hessianTopEigenvalue !== undefined) return stabilityLimitFromEigenvalue(extras.hessianTopEigenvalue, opts);
+  if (extras.hessianTopEigenvalue !== undefined) return deterministic(stabilityLimitFromEigenvalue(extras.hessianTopEigenvalue, opts));
   return null;
 }
 

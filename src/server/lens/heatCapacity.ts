@@ -8,13 +8,39 @@
  * - η at or above the predicted stability limit: no stationary loss to speak of;
  * - random reshuffling (THEORY.md §3): the small-η slope is suppressed, L − L* ~ η², so s·η misleads;
  * - scale-invariant weights with weight decay (THEORY.md §2, last row): no finite slope.
+ * Beyond the slope: when the analysis has a finite-η curve (`predicted.finite_eta`, THEORY.md §4, §6)
+ * that reaches this η, the predicted excess loss L(η) − L* is read off it, beside the linear law, with
+ * the share of the stability limit (mean-square when known) this η uses.
  */
-import type { AnalysisResult } from '../../core/result/schema';
+import { excessAt } from '../../core/finite-eta';
+import type { AnalysisResult, FiniteEta, Predicted } from '../../core/result/schema';
 
 /** 97.5% quantile of the standard normal: a 95% two-sided interval is estimate ± Z95·SE. */
 export const Z95 = 1.959963984540054;
 
+/** Which limit `stability_lr` is: SGD's mean-square limit with this batch size, or 2/λ_max (with momentum factors). */
+export type StabilityKind = 'mean_square' | 'deterministic';
+
+/** The finite-η prediction at one η: excess loss from the curve, the linear law there, and the limit it is measured against. */
+export interface FiniteEtaAt {
+  kind: 'finite_eta';
+  lr: number;
+  /** L(η) − L* from the curve (its form: `form`, over `directions` Hessian directions). */
+  excess: number;
+  /** The linear law η·s at this η, from the same block (null when the curve has no linear column here). */
+  linear: number | null;
+  limit: number | null;
+  limitKind: StabilityKind | null;
+  form: string | null;
+  directions: number;
+  /** The small-η view at this η (observed slope when there is one), for the hover's second part. */
+  slope: LinearView | null;
+}
+
+export type LinearView = Extract<HeatCapacityView, { kind: 'linear' }>;
+
 export type HeatCapacityView =
+  | FiniteEtaAt
   | {
       kind: 'linear';
       lr: number;
@@ -32,7 +58,7 @@ export type HeatCapacityView =
       fitLrMax: number | null;
       extrapolated: boolean;
     }
-  | { kind: 'unstable'; lr: number; stabilityLr: number }
+  | { kind: 'unstable'; lr: number; stabilityLr: number; limitKind: StabilityKind }
   | {
       kind: 'reshuffle';
       lr: number;
@@ -44,9 +70,34 @@ export type HeatCapacityView =
   | { kind: 'no_finite_slope'; lr: number }
   | { kind: 'unavailable'; lr: number; reason: string };
 
+/** Whether `stability_lr` is the finite-η block's mean-square limit (the pipeline prefers it) or the deterministic one. */
+export function stabilityKind(p: Predicted): StabilityKind {
+  const ms = p.finite_eta?.limits.mean_square;
+  return ms != null && p.stability_lr !== null && ms === p.stability_lr ? 'mean_square' : 'deterministic';
+}
+
+/** The curve's value at `lr` when the block is `ok` and its curve reaches `lr` (it stops short of the limit). */
+function finiteEtaAt(p: Predicted, fe: FiniteEta, lr: number, slope: LinearView | null): FiniteEtaAt | null {
+  if (fe.status !== 'ok' || !fe.curve || !(lr > 0)) return null;
+  const excess = excessAt(fe, lr);
+  if (excess === null) return null;
+  const linear = interpolate([0, ...fe.curve.lr], [0, ...fe.curve.linear], lr) ?? null;
+  const limit = p.stability_lr;
+  return { kind: 'finite_eta', lr, excess, linear, limit, limitKind: limit === null ? null : stabilityKind(p), form: fe.form, directions: fe.directions, slope };
+}
+
 export function heatCapacityAt(result: AnalysisResult, lr: number): HeatCapacityView {
   const p = result.predicted;
-  if (p && p.stability_lr !== null && lr >= p.stability_lr) return { kind: 'unstable', lr, stabilityLr: p.stability_lr };
+  if (p && p.stability_lr !== null && lr >= p.stability_lr) return { kind: 'unstable', lr, stabilityLr: p.stability_lr, limitKind: stabilityKind(p) };
+  const slope = slopeView(result, lr);
+  const fe = p?.finite_eta;
+  const finite = p && fe ? finiteEtaAt(p, fe, lr, slope.kind === 'linear' ? slope : null) : null;
+  return finite ?? slope;
+}
+
+/** The small-η view: the linear law with the observed (else predicted) slope, or why it does not apply. */
+function slopeView(result: AnalysisResult, lr: number): HeatCapacityView {
+  const p = result.predicted;
   if (p?.regime === 'no_finite_slope') return { kind: 'no_finite_slope', lr };
   if (p?.regime === 'reshuffle_suppressed') {
     const curve = p.reshuffle_curve;

@@ -9,7 +9,9 @@ import type { AnalysisResult, Predicted } from '../../core/result/schema';
 import type { DetectedSetting } from '../detect/types';
 import type { StoredResult } from '../results/store';
 import { formatInterval, formatPercent, formatSig, formatSigned, formatValue } from './format';
-import { heatCapacityAt, type HeatCapacityView } from './heatCapacity';
+import { formLabel, limitsText } from '../../core/report/finiteEta';
+import { heatCapacityAt, stabilityKind, type FiniteEtaAt, type HeatCapacityView } from './heatCapacity';
+import { limitName } from './lensTitle';
 import { code, escapeMarkdown } from './markdown';
 import { analysisSetup, rescaleFor } from './setup';
 
@@ -51,7 +53,8 @@ export function hoverMarkdown(setting: DetectedSetting, match: StoredResult | un
   const result = match.result;
   const view = heatCapacityAt(result, setting.lr);
   lines.push('', ...viewLines(view, result));
-  if (view.kind === 'linear' || view.kind === 'reshuffle') lines.push(...setupLines(result, setting, view));
+  const base = view.kind === 'finite_eta' ? view.slope : view;
+  if (base && (base.kind === 'linear' || base.kind === 'reshuffle')) lines.push(...setupLines(result, setting, base));
   lines.push('', `---`, provenance(match));
   return lines.join('\n');
 }
@@ -63,9 +66,30 @@ function ownSetup(s: DetectedSetting): string | undefined {
   return parts.length > 0 ? parts.join(' · ') : undefined;
 }
 
+/** The finite-η part (THEORY.md §4, §6): the curve's excess loss here, the linear law, the limits, then the small-η slope. */
+function finiteEtaLines(view: FiniteEtaAt, result: AnalysisResult): string[] {
+  const eta = formatValue(view.lr);
+  const fe = result.predicted?.finite_eta;
+  const out = [`**η = ${eta}: predicted excess loss L(η) − L* ≈ ${formatSig(view.excess)}** (finite-η prediction, THEORY.md §4, §6)`];
+  if (view.linear !== null) {
+    const ratio = view.linear > 0 ? `; the curve is ×${formatSig(view.excess / view.linear, 3)} the linear law here` : '';
+    out.push(`- linear law (predicted dL/dη·η): ${formatSig(view.linear)}${ratio}`);
+  }
+  if (view.limit !== null) out.push(`- stability: this η is ${formatPercent(view.lr / view.limit)} of the ${limitName(view.limitKind)} ≈${formatSig(view.limit)}`);
+  const limits = fe ? limitsText(fe) : null;
+  if (limits) out.push(`- limits: ${escapeMarkdown(limits)}`);
+  const form = formLabel(view.form);
+  if (form) out.push(`- curve: ${escapeMarkdown(form)}; ${view.directions} Hessian direction${view.directions === 1 ? '' : 's'} beyond leading order`);
+  if (fe && fe.eigenvalues.length) out.push(`- top Hessian eigenvalue λ_1 = ${formatSig(fe.eigenvalues[0].value, 4)}`);
+  if (view.slope) out.push('', ...viewLines(view.slope, result).filter((l) => !l.startsWith('- stability:')));
+  return out;
+}
+
 function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
   const eta = formatValue(view.lr);
   switch (view.kind) {
+    case 'finite_eta':
+      return finiteEtaLines(view, result);
     case 'linear': {
       const out: string[] = [];
       if (view.source === 'observed') {
@@ -94,7 +118,10 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
     }
     case 'unstable':
       return [
-        `**η = ${eta} is at or above the stability limit η ≈ ${formatSig(view.stabilityLr)}** of the analysed model: SGD at this η does not settle into a stationary loss near the minimum, so the small-η law gives no number.`,
+        `**η = ${eta} is ${view.lr > view.stabilityLr ? 'above' : 'at'} the ${limitName(view.limitKind)} ≈${formatSig(view.stabilityLr)}** of the analysed model: SGD will not settle into a stationary loss near the minimum at this η, so no excess loss is predicted.`,
+        ...(view.limitKind === 'mean_square'
+          ? ['', 'The mean-square limit (THEORY.md §4) is where the noise of per-example curvatures makes the second moment of SGD’s iterates grow without bound; it lies below the deterministic limit 2/λ_max.']
+          : []),
       ];
     case 'reshuffle': {
       const out = [
@@ -127,9 +154,11 @@ function ratioText(result: AnalysisResult): string {
 }
 
 function stabilityLines(result: AnalysisResult, lr: number): string[] {
-  const limit = result.predicted?.stability_lr;
-  if (limit == null) return [];
-  return [`- stability: the prediction holds only for η below ≈${formatSig(limit)}; this η is ${formatPercent(lr / limit)} of it`];
+  const p = result.predicted;
+  const limit = p?.stability_lr;
+  if (!p || limit == null) return [];
+  const name = stabilityKind(p) === 'mean_square' ? ' (the mean-square stability limit)' : '';
+  return [`- stability: the prediction holds only for η below ≈${formatSig(limit)}${name}; this η is ${formatPercent(lr / limit)} of it`];
 }
 
 function setupLines(result: AnalysisResult, setting: DetectedSetting, view: HeatCapacityView): string[] {

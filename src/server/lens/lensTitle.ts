@@ -1,6 +1,11 @@
 /** The one-line CodeLens text for a setting, from the decision in `heatCapacity.ts`. */
-import { formatValue, formatSig, formatSigned } from './format';
-import type { HeatCapacityView } from './heatCapacity';
+import { formatPercent, formatValue, formatSig, formatSigned } from './format';
+import type { HeatCapacityView, StabilityKind } from './heatCapacity';
+
+/** "mean-square stability limit" (SGD with this batch size) or "stability limit" (2/λ_max). */
+export function limitName(kind: StabilityKind | null): string {
+  return kind === 'mean_square' ? 'mean-square stability limit' : 'stability limit';
+}
 
 /**
  * `η=0.1 · dL/dη = 0.050 (observed) · excess loss ≈ +0.0050 · halving η: −0.0025` and its variants: the
@@ -10,6 +15,11 @@ import type { HeatCapacityView } from './heatCapacity';
 export function lensTitle(view: HeatCapacityView): string {
   const eta = `η=${formatValue(view.lr)}`;
   switch (view.kind) {
+    case 'finite_eta': {
+      const linear = view.linear !== null ? ` (linear law ${formatSig(view.linear)})` : '';
+      const share = view.limit !== null ? ` · ${formatPercent(view.lr / view.limit)} of the ${limitName(view.limitKind)}` : '';
+      return `η = ${formatValue(view.lr)}: predicted excess loss ${formatSig(view.excess)}${linear}${share}`;
+    }
     case 'linear': {
       const parts = [
         eta,
@@ -21,7 +31,7 @@ export function lensTitle(view: HeatCapacityView): string {
       return parts.join(' · ');
     }
     case 'unstable':
-      return `${eta} · above the stability limit η≈${formatSig(view.stabilityLr)}: no stationary loss to predict`;
+      return `η = ${formatValue(view.lr)} is ${view.lr > view.stabilityLr ? 'above' : 'at'} the ${limitName(view.limitKind)} ${formatSig(view.stabilityLr)}: SGD will not settle`;
     case 'reshuffle':
       return `${eta} · random reshuffling: loss is not linear in η here, no dL/dη (hover for details)`;
     case 'no_finite_slope':

@@ -71,6 +71,8 @@ describe('extension: package.json manifest', () => {
     assert.equal(fromManifest(SettingKeys.momentum), d.momentum);
     assert.equal(fromManifest(SettingKeys.optimizer), d.optimizer);
     assert.equal(fromManifest(SettingKeys.engineRuntime), d.engineRuntime);
+    assert.equal(fromManifest(SettingKeys.finiteEtaEnabled), d.finiteEta.enabled);
+    assert.equal(fromManifest(SettingKeys.finiteEtaDirections), d.finiteEta.directions);
     assert.equal(fromManifest(SettingKeys.codeLensEnabled), d.codeLensEnabled);
     assert.equal(fromManifest(SettingKeys.serverMaxFileSize), d.serverMaxFileSize);
   });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnalysisResult } from '../../../src/core/result/schema';
 
-export const FIXTURE_NAMES = ['iid-sweep', 'reshuffle-sweep', 'schedule-events', 'no-prediction', 'hostile', 'gaps'] as const;
+export const FIXTURE_NAMES = ['iid-sweep', 'reshuffle-sweep', 'schedule-events', 'no-prediction', 'hostile', 'gaps', 'finite-eta'] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
 export const FIXTURE_DIR = join(__dirname, '..', '..', 'fixtures', 'results');

@@ -61,7 +61,36 @@ describe('report/markdown', () => {
   it('keeps every hostile string readable as text in the rendered report', () => {
     const tokens = md.parse(renderMarkdownReport(fixture('hostile')), {});
     const text = inlineText(tokens);
-    for (const s of [HOSTILE.img, HOSTILE.script, HOSTILE.iframe, HOSTILE.style]) assert.ok(text.includes(s), s);
+    for (const s of [HOSTILE.img, HOSTILE.script, HOSTILE.iframe, HOSTILE.style, HOSTILE.breakout, HOSTILE.attr]) assert.ok(text.includes(s), s);
+  });
+
+  // Oracle: the fixture's hand-made block (THEORY.md §6 limits for digits; 10 eigenvalues; curve with the sweep's η).
+  it('has a finite-η section: status, both limits, form, eigenvalues with residuals, the curve beside the runs, notes', () => {
+    const text = renderMarkdownReport(fixture('finite-eta'));
+    assert.match(text, /^## Finite η: predicted loss and stability limits$/m);
+    assert.ok(text.includes('**ok** (predicted): L(η) − L\\* predicted up to 0.9 of the mean-square limit 2.572'), text);
+    assert.match(text, /^Stability limits: mean-square η 2\.572 · deterministic η 4\.296 \(2\/λ\\_max with the momentum factor\)/m);
+    assert.match(text, /^Curve: stationary second moment in the top-k subspace, leading order elsewhere \(second\\_moment\\_subspace\)$/m);
+    assert.match(text, /^Computed by: lanczos, HVP central\\_difference\\_float64, 10 directions, 650 parameters, 234 gradient passes, 9\.6 s/m);
+    assert.match(text, /^\| 1 \| 0\.4656 \| 3e-11 \|$/m);
+    assert.match(text, /^\| 10 \| 0\.0421 \| /m);
+    // The sweep's η = 0.01 row: the curve, the linear law and the run's observed excess over L*.
+    const row = text.split('\n').find((l) => l.startsWith('| 0.01 |'));
+    assert.ok(row, text);
+    assert.equal(row.split('|').length - 2, 6, row);
+    assert.match(text, /^### Finite-η notes$/m);
+  });
+
+  it('shows a finite-η block without a curve honestly: not near a minimum, no curve table', () => {
+    const r = fixture('finite-eta');
+    const fe = r.predicted!.finite_eta!;
+    r.predicted!.finite_eta = { ...fe, status: 'not_near_minimum', message: 'The checkpoint does not look like a minimum (negative curvature); no curve.', curve: null, limits: { deterministic: 4.2956, mean_square: null }, form: null };
+    const text = renderMarkdownReport(r);
+    assert.match(text, /^\*\*not\\_near\\_minimum\*\* \(the checkpoint is not near a minimum: no curve\): The checkpoint does not look like a minimum/m);
+    assert.match(text, /^Stability limits: deterministic η 4\.296/m);
+    assert.doesNotMatch(text, /Predicted excess loss/);
+    const skipped = fixture('iid-sweep');
+    assert.doesNotMatch(renderMarkdownReport(skipped), /Finite η/, 'no block, no section (1.0/1.1 results)');
   });
 
   it('leads with the verdict, the ratio and its interval', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { AnalysisResult, Predicted } from '../../../src/core/result/schema';
+import type { AnalysisResult, FiniteEta, Predicted } from '../../../src/core/result/schema';
 import { heatCapacityAt, interpolate, Z95 } from '../../../src/server/lens/heatCapacity';
 import { analyzeLensTitle, lensTitle } from '../../../src/server/lens/lensTitle';
 import { analysisSetup, rescaleFor, type AnalysisSetup } from '../../../src/server/lens/setup';
@@ -54,8 +54,53 @@ describe('server/lens/heatCapacity', () => {
 
   it('at or above the stability limit no number is given', () => {
     const v = heatCapacityAt(fixtureAnalysis(), 0.45);
-    assert.deepEqual(v, { kind: 'unstable', lr: 0.45, stabilityLr: 0.45 });
-    assert.equal(lensTitle(v), 'η=0.45 · above the stability limit η≈0.45: no stationary loss to predict');
+    assert.deepEqual(v, { kind: 'unstable', lr: 0.45, stabilityLr: 0.45, limitKind: 'deterministic' });
+    assert.equal(lensTitle(v), 'η = 0.45 is at the stability limit 0.45: SGD will not settle');
+  });
+
+  describe('finite η (predicted.finite_eta)', () => {
+    // Oracle: hand arithmetic on a curve through (0, 0); limits chosen by hand (mean-square 0.29 < 2/λ_max 0.45).
+    const withCurve = (status: FiniteEta['status'] = 'ok'): AnalysisResult =>
+      withPredicted({
+        stability_lr: 0.29,
+        finite_eta: {
+          status,
+          message: 'm',
+          parameters: 650,
+          directions: 10,
+          method: 'lanczos',
+          hvp: 'exact_float64',
+          eigenvalues: [{ value: 4.4, residual: 1e-9 }],
+          limits: { deterministic: 0.45, mean_square: 0.29 },
+          form: 'second_moment_subspace',
+          curve: { lr: [0.05, 0.1, 0.2], excess: [0.0026, 0.0055, 0.012], linear: [0.0024, 0.0048, 0.0096], additive: [0.0025, 0.0051, 0.011] },
+          cost_gradient_passes: 40,
+          seconds: 1,
+          notes: [],
+        },
+      });
+
+    it('the lens reads the curve, the linear law and the share of the mean-square limit', () => {
+      const v = heatCapacityAt(withCurve(), 0.1);
+      assert.equal(v.kind, 'finite_eta');
+      assert.equal(lensTitle(v), 'η = 0.1: predicted excess loss 0.0055 (linear law 0.0048) · 34% of the mean-square stability limit');
+      // Between grid points: linear interpolation, 0.0055 + (0.012 − 0.0055)/2 at η = 0.15.
+      const mid = heatCapacityAt(withCurve(), 0.15);
+      assert.ok(mid.kind === 'finite_eta');
+      close(mid.excess, 0.00875, 1e-12, 'excess(0.15)');
+      close(mid.linear!, 0.0072, 1e-12, 'linear(0.15)');
+    });
+
+    it('above the mean-square limit: SGD will not settle', () => {
+      const v = heatCapacityAt(withCurve(), 0.5);
+      assert.deepEqual(v, { kind: 'unstable', lr: 0.5, stabilityLr: 0.29, limitKind: 'mean_square' });
+      assert.equal(lensTitle(v), 'η = 0.5 is above the mean-square stability limit 0.29: SGD will not settle');
+    });
+
+    it('beyond the curve (it stops short of the limit), or without a curve, the small-η law is shown', () => {
+      assert.equal(heatCapacityAt(withCurve(), 0.25).kind, 'linear');
+      assert.equal(heatCapacityAt(withCurve('not_near_minimum'), 0.1).kind, 'linear');
+    });
   });
 
   it('reshuffling: no linear number even with an observed slope; the model curve is interpolated', () => {

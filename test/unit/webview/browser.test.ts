@@ -134,6 +134,39 @@ describe('webview in headless Chromium', function () {
       await assertClean(w);
     });
 
+    it('finite η: the curve, both limits once "η to the limits" is pressed, eigenvalues and the curve table', async () => {
+      const w = await openReport('finite-eta');
+      const { page } = w;
+      await chartsDrawn(page);
+      const card = page.locator('[data-section=finite-eta]');
+      assert.match(await card.innerText(), /ok \(predicted\): L\(η\) − L\* predicted up to 0\.9 of the mean-square limit 2\.572/);
+      assert.match(await card.innerText(), /mean-square η 2\.572 · deterministic η 4\.296/);
+      assert.equal(await card.locator('table[data-table=eigenvalues] tbody tr').count(), 10);
+      assert.equal(await card.locator('table[data-table=finite-eta] tbody tr').count(), 8);
+      const sweep = page.locator('[data-section=sweep]');
+      assert.match(await sweep.innerText(), /Beyond the η range drawn: mean-square limit 2\.572/);
+      const before = await page.getAttribute('canvas[data-chart=sweep]', 'aria-label');
+      assert.match(before ?? '', /Finite-η predicted curve drawn/);
+      await sweep.locator('button', { hasText: 'η to the limits' }).click();
+      await page.waitForSelector('button[aria-pressed=true]:has-text("η to the limits")');
+      await chartsDrawn(page);
+      assert.doesNotMatch(await page.innerText('[data-section=sweep]'), /Beyond the η range drawn/);
+      assert.ok((await drawnPixels(page, 'canvas[data-chart=sweep]')) > MIN_DRAWN);
+      await assertNoRawNumbers(w);
+      await assertClean(w);
+    });
+
+    it('finite η with hostile notes, message, method and form: shown as text, nothing injected', async () => {
+      const w = await openReport('hostile');
+      const { page } = w;
+      await chartsDrawn(page);
+      const text = (await page.textContent('[data-section=finite-eta]')) ?? '';
+      for (const s of [HOSTILE.img, HOSTILE.script, HOSTILE.attr, HOSTILE.breakout, HOSTILE.iframe]) assert.ok(text.includes(s), `shown as text: ${s}`);
+      assert.equal(await page.locator('[data-section=finite-eta] *:is(img, iframe, svg, script, style, link)').count(), 0);
+      assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined);
+      await assertClean(w);
+    });
+
     it('explains gaps with a dash and a reason instead of drawing nothing silently', async () => {
       const w = await openReport('gaps');
       const { page } = w;

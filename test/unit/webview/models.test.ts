@@ -32,6 +32,46 @@ describe('webview view models', () => {
       m.fit.forEach((p, i) => assert.ok((m.bandLo as { y: number }[])[i].y < p.y && p.y < (m.bandHi as { y: number }[])[i].y));
     });
 
+    // Oracle: the fixture's hand-made finite-η block (limits 2.572 and 4.2956; curve points at the sweep's η).
+    it('draws the finite-η curve from L* and the two limits, which lie beyond the sweep until "η to the limits"', () => {
+      const r = fixture('finite-eta');
+      const a = r.observed.intercept as number;
+      const fe = r.predicted!.finite_eta!;
+      const m = sweepModel(r, { logX: false, focusLr: null });
+      assert.ok(m.finiteCurve, 'curve drawn');
+      assert.deepEqual(m.finiteCurve[0], { x: 0, y: a }, 'starts at L* on a linear axis');
+      const i = fe.curve!.lr.indexOf(0.02);
+      assert.ok(near(m.finiteCurve.find((p) => p.x === 0.02)!.y, a + fe.curve!.excess[i], 1e-14));
+      assert.ok(m.finiteCurve.every((p) => p.x <= m.xDomain[1]), 'only inside the drawn η range');
+      assert.equal(m.limitsBeyond, true);
+      assert.deepEqual(m.markers, []);
+      assert.ok(m.notes.some((n) => n.startsWith('Beyond the η range drawn: mean-square limit 2.572, 2/λ_max limit 4.296')), m.notes.join('\n'));
+      const wide = sweepModel(r, { logX: false, focusLr: null, toLimits: true });
+      assert.ok(wide.xDomain[1] > 4.2956);
+      assert.deepEqual(wide.markers.map((k) => [k.x, k.label, k.kind]), [
+        [2.572, 'mean-square limit 2.572', 'limit'],
+        [4.2956, '2/λ_max limit 4.296', 'limit'],
+      ]);
+      assert.equal(wide.finiteCurve!.length, fe.curve!.lr.length + 1, 'the whole curve, up to 0.9 of the mean-square limit');
+      assert.match(wide.summary, /Finite-η predicted curve drawn\. Stability limits: mean-square limit 2\.572, 2\/λ_max limit 4\.296\./);
+    });
+
+    it('a finite-η block without a curve says why under the chart', () => {
+      const r = fixture('finite-eta');
+      r.predicted!.finite_eta = { ...r.predicted!.finite_eta!, status: 'not_converged', message: 'The eigen-solver did not converge.', curve: null };
+      const m = sweepModel(r, { logX: false, focusLr: null });
+      assert.equal(m.finiteCurve, null);
+      assert.ok(m.notes.includes('No finite-η curve: The eigen-solver did not converge.'));
+    });
+
+    it('the focus card reads the finite-η curve, the linear law and the share of the limit', () => {
+      const v = focusView(fixture('finite-eta'), 0.02);
+      const labels = v.facts.map((f) => f.label);
+      assert.ok(labels.includes('Predicted L(η) − L* (finite η)'), labels.join(', '));
+      assert.equal(v.facts.find((f) => f.label === 'Share of the mean-square stability limit')?.cell.text, '0.78%');
+      assert.ok(labels.includes('dL/dη (observed)'), 'the small-η slope is still shown');
+    });
+
     it('on a log axis samples η geometrically and keeps the focused η', () => {
       const xs = sampleLr(1e-3, 1e-1, true, 3);
       assert.ok(near(xs[1], 1e-2, 1e-12));
