@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { analyzeOptionsFromArgs } from '../../../src/cli/commands/analyze';
-import { num } from '../../../src/cli/format/analysisText';
+import { formatAnalysis, num } from '../../../src/cli/format/analysisText';
+import { fixture } from '../report/fixtures';
 import { runCli } from '../../support/cli';
 import { requireRealLogOrSkip } from '../../support/external';
 import { assertValidResult } from '../../support/resultSchema';
@@ -21,6 +22,26 @@ describe('heatcap analyze (CLI contract)', () => {
     assert.deepEqual(a.opts.excludeRuns, ['c']);
     assert.equal(a.json, true);
     assert.equal(a.all, true);
+  });
+
+  it('finite η: --eigenpairs k and --no-finite-eta, not both; the text output shows eigenvalues, limits and the curve', () => {
+    assert.equal(analyzeOptionsFromArgs(['x', '--eigenpairs', '20'], '/w').opts.eigenpairs, 20);
+    assert.equal(analyzeOptionsFromArgs(['x', '--no-finite-eta'], '/w').opts.finiteEta, false);
+    assert.equal(analyzeOptionsFromArgs(['x'], '/w').opts.finiteEta, undefined);
+    assert.throws(() => analyzeOptionsFromArgs(['x', '--eigenpairs', '0'], '/w'), /--eigenpairs must be ≥ 1/);
+    assert.throws(() => analyzeOptionsFromArgs(['x', '--no-finite-eta', '--eigenpairs', '5'], '/w'), /give one or the other/);
+    const text = formatAnalysis(fixture('finite-eta'));
+    for (const needle of [
+      'finite η         L(η) − L* predicted up to 0.9 of the mean-square limit 2.572 (deterministic limit 4.2956).',
+      '  lanczos, HVP central_difference_float64, 10 directions, 650 parameters, 234 gradient passes, 9.6 s',
+      '  eigenvalues    0.4656 (res 3e-11), 0.3482 (res 4e-11),',
+      '  limits         mean-square η 2.572 · deterministic η 4.296 (2/λ_max with the momentum factor)',
+      '  L(η) − L*      stationary second moment in the top-k subspace, leading order elsewhere',
+    ]) {
+      assert.ok(text.includes(needle), `missing ${JSON.stringify(needle)} in\n${text}`);
+    }
+    assert.match(text, /^ {4}η +% of limit +curve +linear +additive +observed$/m);
+    assert.match(text, /^ {4}0\.02 +0\.78% +5\.293e-4 +5\.289e-4 +5\.291e-4 +5\.304e-4 ± 4e-6$/m);
   });
 
   it('rejects bad flag values with one line naming the flag', async () => {
