@@ -3,8 +3,9 @@
  * and the choice of ε. The error has two parts: truncation ∝ ε² (third derivatives) and rounding of the
  * gradient ∝ 1/ε (float32 programs: ~1e-7 of the per-example gradients' scale, plus the float32 rounding
  * of w ± εv itself). Neither constant is known in advance, so ε is chosen from a difference table: Hv is
- * formed at steps ε_j = c·4^(2−j) around c = u^(1/3) (u the unit round-off; the optimum of the model error
- * a/ε + bε²) along a probe direction with large top-eigen content, and the adjacent pair that agree best
+ * formed at steps ε_j = c·4^(2−j), j = 0…6, around c = u^(1/3) (u the unit round-off; the optimum of the
+ * model error a/ε + bε² for smooth losses; ReLU/MaxPool kinks make the loss only piecewise smooth along a
+ * line, and then steps far below c, where no kink is crossed, are the accurate ones) along a probe direction with large top-eigen content, and the adjacent pair that agree best
  * fixes ε (their geometric mean) and the error estimate (their relative difference; at the balanced pair
  * it bounds both parts).
  */
@@ -37,7 +38,7 @@ export interface StepChoice {
 
 export async function chooseStep(grad: GradientFn, w0: Float64Array, unitRoundoff: number, seed: number, token?: CancelToken): Promise<StepChoice> {
   const c = Math.cbrt(unitRoundoff);
-  const steps = [16, 4, 1, 1 / 4, 1 / 16].map((f) => c * f);
+  const steps = [16, 4, 1, 1 / 4, 1 / 16, 1 / 64, 1 / 256].map((f) => c * f);
   let gradients = 0;
   // Probe: H·(random), normalised — mostly the top eigen-directions, where the error matters.
   const probe = await centralHvp(grad, w0, c)(randomUnit(w0.length, seed));

@@ -19,8 +19,9 @@
  *    residual ‖Hv − λv‖/|λ_1| from one more product; `converged` when all are below the tolerance
  *    (default 1e-6 for float64 products, 1e-3 for float32 ones).
  * 4. Per-example projections v_iᵀg_b and v_iᵀA_b v_j on min(N, maxExamples) evenly spaced examples
- *    (projections.ts): exact gradients and their differences in float64, or second differences of
- *    per-example losses (forward passes only) in float32.
+ *    (default 2048; projections.ts): per-example gradients projected on V at w₀ and at w₀ ± εv_j, with
+ *    the products' step — exact float64 gradients for Dense models, the float32 gradient program at
+ *    batch 1 otherwise (1 + 2k gradients per example).
  * Runs on the calling thread (ORT's session.run and the float64 loops block it): call it from a worker.
  */
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
@@ -34,7 +35,7 @@ import { openLab, type OpenedLab } from '../lab/open';
 import { centralHvp, chooseStep, type GradientFn, type StepChoice } from './hvp';
 import { lanczosTop, ritzResiduals, type Hvp } from './lanczos';
 import { OnnxCurvatureEvaluator } from './onnx-evaluator';
-import { fromPerExampleGradients, fromPerExampleLosses, type PenaltyTerms, type Projections } from './projections';
+import { addPenalty, perExampleProjections, type ProjectFn, type Projections } from './projections';
 
 export interface CurvatureSpec extends EngineProblemSpec {
   /** `auto` (default): float64 for Dense-only model.json files, ONNX Runtime otherwise. */
@@ -44,7 +45,7 @@ export interface CurvatureSpec extends EngineProblemSpec {
 export interface CurvatureOptions {
   /** Eigenpairs wanted (default 10; at most P). */
   k?: number;
-  /** Examples the per-example projections use (evenly spaced; default all). The Hessian always uses all. */
+  /** Examples the per-example projections use (evenly spaced; default 2048). The Hessian always uses all N. */
   maxExamples?: number;
   /** ONNX Runtime intra-op threads (default 1). */
   threads?: number;
@@ -57,6 +58,7 @@ export interface CurvatureOptions {
 }
 
 export const DEFAULT_K = 10;
+export const DEFAULT_MAX_EXAMPLES = 2048;
 const TOL_F64 = 1e-6;
 const TOL_F32 = 1e-3;
 
@@ -79,12 +81,14 @@ interface HvpSource {
   grad: GradientFn;
   /** Exact curvature added to every product (penalties), if any. */
   exactPart?: (v: Float64Array, out: Float64Array) => void;
-  projections(V: Float64Array[], rows: Int32Array, step: number, token?: CancelToken, onProgress?: ProgressFn): Promise<Projections>;
+  /** V·g_b(w) on the projection examples; `penalty` adds the exact penalty terms afterwards. */
+  project: ProjectFn;
+  penalty?: { grad: Float64Array; hessDiag: Float64Array };
   describe: string;
   release(): Promise<void>;
 }
 
-async function denseSource(spec: CurvatureSpec): Promise<{ source: HvpSource; stats: (rows: Int32Array) => { meanSqNorm: number; meanGradSqNorm: number; traceCov: number } } | null> {
+async function denseSource(spec: CurvatureSpec, rows: Int32Array): Promise<{ source: HvpSource; stats: (rows: Int32Array) => { meanSqNorm: number; meanGradSqNorm: number; traceCov: number } } | null> {
   if (!('data' in spec.data) || spec.labelSmoothing || spec.semantics === 'clipped' || spec.engine === 'onnx') return null;
   let opened: OpenedLab;
   try {
@@ -101,8 +105,25 @@ async function denseSource(spec: CurvatureSpec): Promise<{ source: HvpSource; st
     one[0] = row;
     m.batchLossGrad(w, one, out);
   };
+  const g = new Float64Array(P);
+  const project = (rows: Int32Array): ProjectFn => async (w, V) => {
+    const k = V.length;
+    const out = new Float64Array(rows.length * k);
+    rows.forEach((row, b) => {
+      perExample(w, row, g);
+      for (let i = 0; i < k; i++) {
+        const v = V[i];
+        let s = 0;
+        for (let p = 0; p < P; p++) s += v[p] * g[p];
+        out[b * k + i] = s;
+      }
+    });
+    await new Promise((r) => setImmediate(r));
+    return out;
+  };
   const source: HvpSource = {
     P,
+    project: project(rows),
     w0: Float64Array.from(opened.initial),
     hvpKind: 'central_difference_float64',
     unitRoundoff: 2 ** -53,
@@ -112,7 +133,6 @@ async function denseSource(spec: CurvatureSpec): Promise<{ source: HvpSource; st
       await new Promise((r) => setImmediate(r));
       return g;
     },
-    projections: (V, rows, step, token, onProgress) => fromPerExampleGradients(perExample, rows, source.w0, V, step, token, onProgress),
     describe: `float64 exact gradients of the lab's Dense engine (${opened.notes.filter((n) => /engine/.test(n)).join('; ')})`,
     release: async () => m.dispose(),
   };
@@ -136,7 +156,7 @@ async function denseSource(spec: CurvatureSpec): Promise<{ source: HvpSource; st
   return { source, stats };
 }
 
-function penaltyTerms(problem: EngineProblem, ev: OnnxCurvatureEvaluator): PenaltyTerms | undefined {
+function penaltyTerms(problem: EngineProblem, ev: OnnxCurvatureEvaluator): { grad: Float64Array; hessDiag: Float64Array } | undefined {
   const grad = new Float64Array(ev.P);
   const hessDiag = new Float64Array(ev.P);
   let any = false;
@@ -166,7 +186,8 @@ async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: num
           for (let i = 0; i < out.length; i++) out[i] += pen.hessDiag[i] * v[i];
         }
       : undefined,
-    projections: (V, _rows, _step, tok, onProgress) => fromPerExampleLosses((w) => ev.subsetLosses(w), ev.w0, V, pen, tok, onProgress),
+    project: (w, V) => ev.subsetGradProjections(w, V),
+    penalty: pen,
     describe: ev.describe(),
     release: () => ev.release(),
   };
@@ -218,11 +239,11 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     const pass = await computeOnnxPartial(problem, { threads, token, onProgress: phase(onProgress, 0, 0.05, 'per-example gradient norms') });
     const engineStats = finalize(pass.partial, pass.penaltyGrad, pass.params, { backend: pass.backend, engine: pass.engine, seconds: pass.seconds, notes: [] });
     const N = problem.n;
-    const rows = evenlySpaced(N, Math.max(1, Math.floor(opts.maxExamples ?? N)));
+    const rows = evenlySpaced(N, Math.max(1, Math.floor(opts.maxExamples ?? DEFAULT_MAX_EXAMPLES)));
     throwIfCancelled(token);
 
     const tLoad = performance.now();
-    const dense = await denseSource(spec);
+    const dense = await denseSource(spec, rows);
     let stats = { meanSqNorm: engineStats.meanSqNorm, meanGradSqNorm: engineStats.meanGradSqNorm, traceCov: engineStats.traceCov };
     if (dense) {
       source = dense.source;
@@ -257,11 +278,10 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     notes.push(`residual tolerance ${tolerance.toExponential(0)} (‖Hv − λv‖/|λ_1|, one extra product per pair${eig.method === 'dense_eigen' ? '; 0 for the dense solve' : ''}): ${converged ? 'all converged' : `not converged: largest ${Math.max(...residuals).toExponential(1)}`}`);
 
     // 4. Per-example projections.
-    const proj = await source.projections(vectors, rows, step.step, token, phase(onProgress, 0.7, 1, 'per-example projections'));
+    const proj = await perExampleProjections(source.project, source.w0, vectors, step.step, token, phase(onProgress, 0.7, 1, 'per-example projections'));
+    if (source.penalty) addPenalty(vectors, proj, source.penalty.grad, source.penalty.hessDiag);
     notes.push(
-      source.hvpKind === 'central_difference_float64'
-        ? `per-example projections on ${rows.length} examples: exact float64 gradients; v_iᵀA_b v_j by central differences of them (step ${proj.step.toExponential(2)}), symmetrised`
-        : `per-example projections on ${rows.length} examples: first and second directional differences of ℓ_b (float64 head on the float32 forward pass), step h = ${proj.step.toExponential(2)}, estimated relative error ${proj.relError.toExponential(1)} (difference table on v_1), ${proj.evaluations} forward passes`,
+      `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.hvpKind === 'central_difference_float64' ? 'exact float64 per-example gradients' : 'the float32 gradient program at batch 1, once per example'}; v_iᵀA_b v_j by central differences of V·g_b along v_j (step ${proj.step.toExponential(2)}, as the products), symmetrised; ${proj.evaluationsPerExample} gradients per example`,
     );
     notes.push(consistencyNote(proj, values, rows.length === N));
     const seconds = (performance.now() - t0) / 1000;

@@ -1,7 +1,8 @@
 /**
  * Runs the curvature programs (onnx-program.ts) in ONNX Runtime at arbitrary parameter points: the
- * full-batch mean gradient of the data loss (for Hessian-vector products by differences) and the
- * per-example losses ℓ_b on a set of examples (for per-example projections by directional differences).
+ * full-batch mean gradient of the data loss (for Hessian-vector products by differences), and for a set
+ * of examples their gradients g_b projected on given directions, by the same program at batch 1 run once
+ * per example (the exact per-example loop: every op's VJP, no per-example rule needed).
  * Inputs and targets are read once and kept as ORT tensors per chunk; only the parameters change
  * between runs. Parameters are a flat float64 vector in the engine graph's parameter order
  * (engine/compute.ts describeParams); they are rounded to float32 when fed.
@@ -62,14 +63,14 @@ export class OnnxCurvatureEvaluator {
   /** The checkpoint's parameters (float32 values, exact in float64). */
   readonly w0: Float64Array;
   gradientRuns = 0;
-  lossRuns = 0;
+  exampleRuns = 0;
 
   private constructor(
     private readonly problem: EngineProblem,
     private readonly gradSession: Session,
-    private readonly lossSession: Session,
+    private readonly oneSession: Session,
     private readonly gradProgram: CurvatureProgram,
-    private readonly lossProgram: CurvatureProgram,
+    private readonly oneProgram: CurvatureProgram,
     private readonly all: Chunk[],
     private readonly subset: Chunk[],
     readonly runtime: RuntimeInfo,
@@ -81,38 +82,37 @@ export class OnnxCurvatureEvaluator {
     problem.graph.params.forEach((p, i) => this.w0.set(p.tensor.data as Float32Array, this.params[i].offset));
   }
 
-  /** `subset`: the examples per-example losses are evaluated on (sorted indices). */
+  /** `subset`: the examples whose per-example gradients are projected (sorted indices). */
   static async open(problem: EngineProblem, subset: Int32Array, threads: number, token?: CancelToken): Promise<OnnxCurvatureEvaluator> {
     const B = Math.max(1, Math.min(CHUNK, problem.n));
     const first = readRows(problem, Int32Array.from({ length: Math.min(B, problem.n) }, (_, i) => i), B);
     const values = await probeValues(problem.graph, first.x);
     const gradProgram = buildCurvatureProgram(problem.graph, problem.head, values, B, false);
-    const lossProgram = buildCurvatureProgram(problem.graph, problem.head, values, B, true);
+    const one = readRows(problem, Int32Array.of(0), 1);
+    const oneProgram = buildCurvatureProgram(problem.graph, problem.head, await probeValues(problem.graph, one.x), 1, false);
     const grad = await createSession(gradProgram.bytes, { threads }, problem.graph.file);
-    const loss = await createSession(lossProgram.bytes, { threads }, problem.graph.file);
-    const chunks = (rows: Int32Array): Chunk[] => {
+    const oneSession = await createSession(oneProgram.bytes, { threads }, problem.graph.file);
+    const chunks = (rows: Int32Array, size: number): Chunk[] => {
       const Tensor = ort().Tensor;
       const out: Chunk[] = [];
-      for (let s = 0; s < rows.length; s += B) {
-        const part = rows.subarray(s, Math.min(rows.length, s + B));
-        const { x, y } = readRows(problem, part, B);
-        const w = new Float32Array(B);
+      for (let s = 0; s < rows.length; s += size) {
+        const part = rows.subarray(s, Math.min(rows.length, s + size));
+        const { x, y } = readRows(problem, part, size);
+        const w = new Float32Array(size);
         w.fill(1, 0, part.length);
         out.push({
           count: part.length,
           feed: {
             [gradProgram.input]: new Tensor(x.dtype, x.data as Float32Array, x.dims),
-            targets: new Tensor('float32', y, [B, ...problem.targetShape]),
-            weights: new Tensor('float32', w, [B]),
+            targets: new Tensor('float32', y, [size, ...problem.targetShape]),
+            weights: new Tensor('float32', w, [size]),
           },
         });
       }
       return out;
     };
-    const allRows = Int32Array.from({ length: problem.n }, (_, i) => i);
-    const all = chunks(allRows);
-    const sameSet = subset.length === problem.n;
-    return new OnnxCurvatureEvaluator(problem, grad.session, loss.session, gradProgram, lossProgram, all, sameSet ? all : chunks(subset), grad.info, token);
+    const all = chunks(Int32Array.from({ length: problem.n }, (_, i) => i), B);
+    return new OnnxCurvatureEvaluator(problem, grad.session, oneSession.session, gradProgram, oneProgram, all, chunks(subset, 1), grad.info, token);
   }
 
   get examples(): number {
@@ -120,7 +120,7 @@ export class OnnxCurvatureEvaluator {
   }
 
   describe(): string {
-    return `ONNX Runtime (${this.runtime.provider}, ${this.runtime.threads} thread(s)): gradient program of ${this.gradProgram.nodeCount} nodes and loss program of ${this.lossProgram.nodeCount} nodes at batch ${this.gradProgram.B}, parameters as graph inputs`;
+    return `ONNX Runtime (${this.runtime.provider}, ${this.runtime.threads} thread(s)): gradient program of ${this.gradProgram.nodeCount} nodes at batch ${this.gradProgram.B}, parameters as graph inputs`;
   }
 
   private weightFeed(w: Float64Array): Record<string, OrtTensor> {
@@ -161,24 +161,34 @@ export class OnnxCurvatureEvaluator {
     return g;
   }
 
-  /** ℓ_b(w) on the subset's examples (float64 head on the float32 forward pass), penalties excluded. */
-  async subsetLosses(w: Float64Array): Promise<Float64Array> {
+  /**
+   * V·g_b(w) for every subset example (n × k, row-major), penalties excluded: the batch-1 program once
+   * per example, its float32 gradient projected in float64.
+   */
+  async subsetGradProjections(w: Float64Array, V: Float64Array[]): Promise<Float64Array> {
     const wf = this.weightFeed(w);
-    const n = this.subset.reduce((a, c) => a + c.count, 0);
-    const out = new Float64Array(n);
-    let at = 0;
-    for (const c of this.subset) {
-      const res = await this.run(this.lossSession, { ...c.feed, ...wf }, 'loss');
-      out.set((res[this.lossProgram.outputs.loss].data as Float64Array).subarray(0, c.count), at);
-      at += c.count;
+    const k = V.length;
+    const out = new Float64Array(this.subset.length * k);
+    for (let b = 0; b < this.subset.length; b++) {
+      const res = await this.run(this.oneSession, { ...this.subset[b].feed, ...wf }, 'per-example gradient');
+      this.oneProgram.outputs.grads.forEach((name, p) => {
+        const d = res[name].data as Float32Array;
+        const off = this.params[p].offset;
+        for (let i = 0; i < k; i++) {
+          const v = V[i];
+          let s = 0;
+          for (let q = 0; q < d.length; q++) s += v[off + q] * d[q];
+          out[b * k + i] += s;
+        }
+      });
+      if (b % 256 === 255) await new Promise((r) => setImmediate(r));
     }
-    this.lossRuns++;
-    await new Promise((r) => setImmediate(r));
+    this.exampleRuns += this.subset.length;
     return out;
   }
 
   async release(): Promise<void> {
     await this.gradSession.release();
-    await this.lossSession.release();
+    await this.oneSession.release();
   }
 }
