@@ -81,6 +81,8 @@ interface ChildModel {
   norms0: number[];
   tfjsMs?: number;
   tfjsNote?: string;
+  /** The same program on onnxruntime-web's WebAssembly build (the fallback runtime). */
+  wasm?: { ms: number; cpuMs: number; threads: number } | { note: string };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -179,6 +181,8 @@ async function childModel(c: ModelCase, threads: number, profileDir?: string): P
     }
     await session.release();
     await fwd.release();
+    // (c) the same program and feeds on the WebAssembly runtime (onnxruntime-web).
+    const wasm = await wasmTiming(program.bytes, feeds, threads, graph.file).catch((e: Error) => ({ note: e.message.split('\n')[0] }));
     // (f) the exact per-example loop: the same program at B = 1, one run per example.
     const values1 = await probeValues(graph, inputTensor(problem, 1));
     const loopProgram = buildProgram({ graph, head: problem.head, values: values1, B: 1, mode: 'loop', diagonal: false, penaltyGrads: problem.penaltyGrads });
@@ -199,9 +203,31 @@ async function childModel(c: ModelCase, threads: number, profileDir?: string): P
       forwardNodes: graph.nodes.length,
       forms: program.forms,
       norms0,
+      wasm,
     };
   } finally {
     problem.close();
+  }
+}
+
+/** The gradient program on onnxruntime-web (wasm, threads as asked where its build runs threads): median of 3 passes over the feeds after 2 warm-up runs. */
+async function wasmTiming(bytes: Uint8Array, feeds: Record<string, import('onnxruntime-node').Tensor>[], threads: number, file: string) {
+  const { session, info } = await createSession(bytes, { threads, runtime: 'wasm' }, file);
+  try {
+    for (const f of feeds.slice(0, 2)) await session.run(f);
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (const f of feeds) await session.run(f);
+      const c = process.cpuUsage(c0);
+      wall.push((performance.now() - t0) / feeds.length);
+      cpu.push((c.user + c.system) / 1000 / feeds.length);
+    }
+    return { ms: median(wall), cpuMs: median(cpu), threads: info.threads };
+  } finally {
+    await session.release();
   }
 }
 
@@ -309,7 +335,7 @@ function machineLine(torch: string): string {
   const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
   const blas = (sh('update-alternatives', ['--display', 'libblas.so.3-x86_64-linux-gnu']).match(/currently points to (\S+)/) ?? [])[1] ?? 'unknown';
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
-  return `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, onnxruntime-node ${ortVersion}, torch ${torch}, libblas.so.3 → ${blas}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start (the cores are shared).`;
+  return `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, onnxruntime-node ${ortVersion} (and onnxruntime-web of the same release for the wasm column), torch ${torch}, libblas.so.3 → ${blas}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start (the cores are shared).`;
 }
 
 function runPinned(cpus: string, threads: number, cmd: string, args: string[]) {
@@ -458,8 +484,9 @@ export async function run(): Promise<string> {
         const bestW = t ? Math.min(t.vmap_ms, t.goodfellow_ms ?? Infinity) : NaN;
         const bestC = t ? Math.min(t.vmap_cpu_ms, t.goodfellow_cpu_ms ?? Infinity) : NaN;
         const tfjs = c.tfjs ? (o.tfjsMs !== undefined ? f1(o.tfjsMs) : `failed: ${o.tfjsNote}`) : '–';
+        const wasm = !o.wasm ? '–' : 'note' in o.wasm ? `failed: ${o.wasm.note}` : `${wc(o.wasm.ms, o.wasm.cpuMs)} ${rq(o.wasm.ms, o.engineMs)}${o.wasm.threads !== threads ? ` (${o.wasm.threads} thread)` : ''}`;
         rows.push(
-          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${tfjs} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs).toFixed((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs < 10 ? 1 : 0)}×) |`,
+          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${wasm} | ${tfjs} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs).toFixed((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs < 10 ? 1 : 0)}×) |`,
         );
       }
     }
@@ -495,11 +522,11 @@ export async function run(): Promise<string> {
       '',
       'Each time: ms per batch of 256, wall clock, and in parentheses the CPU ms of the whole process (all its threads) over the same runs. The machine was shared: where wall ≫ CPU at 1 thread, the process waited for the core; the 1-thread CPU figures are the load-independent ones. Ratios: wall (CPU).',
       '',
-      `| model | threads | engine ms/batch | forward ms/batch | engine/forward | torch Goodfellow | torch vmap(grad) | engine/torch (best torch) | tfjs-wasm engine | onnx-loop ms/example (loop ÷ engine) |`,
-      '|---|---|---|---|---|---|---|---|---|---|',
+      `| model | threads | engine ms/batch | forward ms/batch | engine/forward | torch Goodfellow | torch vmap(grad) | engine/torch (best torch) | engine on wasm (onnxruntime-web), wasm ÷ native | tfjs-wasm engine | onnx-loop ms/example (loop ÷ engine) |`,
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      `Median of ${REPS} repetitions over the model's batches (MLP 10, CNN 2, fixtures 1 batch × 3 passes, digits 8 incl. the padded last one × 20 passes); engine and forward interleaved. Engine = norms + summed gradients (default outputs), one session.run per batch, ORT intraOpNumThreads = threads (inter-op 1); forward = the model's own graph (the EngineGraph's nodes, its output) in ORT at the same batch. 1 thread: every process under \`taskset -c 0\`, OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1, torch.set_num_threads(1); 2 threads: \`taskset -c 0,1\`, = 2. torch: float32; Goodfellow = explicit matmuls + autograd to the pre-activations (norms + summed grads); vmap(grad) = functorch over the batch, norms + summed grads, median of 5 over 2 batches (CNN, digits) or 1 (fixtures; MLP: 3 repetitions, no warm-up, as it materialises 256 × 535k gradients). tfjs-wasm: runGradNorms vectorized (backend wasm) on the same architecture as a LayersModel, its engine seconds per 256 examples over all examples, one run (1 thread: in this process after a one-batch warm-up run; 2 threads: 2 fresh workers, so their first batch includes wasm start-up). The TF.js model.json rows ran at 1 thread only. onnx-loop: the engine's exact B = 1 program, one run per example, on a subset (${cases.map((c) => `${c.key} ${c.loopExamples}`).join(', ')}).`,
+      `Median of ${REPS} repetitions over the model's batches (MLP 10, CNN 2, fixtures 1 batch × 3 passes, digits 8 incl. the padded last one × 20 passes); engine and forward interleaved. Engine = norms + summed gradients (default outputs), one session.run per batch, ORT intraOpNumThreads = threads (inter-op 1); forward = the model's own graph (the EngineGraph's nodes, its output) in ORT at the same batch. 1 thread: every process under \`taskset -c 0\`, OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1, torch.set_num_threads(1); 2 threads: \`taskset -c 0,1\`, = 2. torch: float32; Goodfellow = explicit matmuls + autograd to the pre-activations (norms + summed grads); vmap(grad) = functorch over the batch, norms + summed grads, median of 5 over 2 batches (CNN, digits) or 1 (fixtures; MLP: 3 repetitions, no warm-up, as it materialises 256 × 535k gradients). tfjs-wasm: runGradNorms vectorized (backend wasm) on the same architecture as a LayersModel, its engine seconds per 256 examples over all examples, one run (1 thread: in this process after a one-batch warm-up run; 2 threads: 2 fresh workers, so their first batch includes wasm start-up). The TF.js model.json rows ran at 1 thread only. Engine on wasm: the same program and batch feeds in onnxruntime-web's WebAssembly build (the runtime of the universal package and the fallback where no native binary loads), numThreads = threads, median of 3 passes after 2 warm-up runs; measured, not a target. onnx-loop: the engine's exact B = 1 program, one run per example, on a subset (${cases.map((c) => `${c.key} ${c.loopExamples}`).join(', ')}).`,
       '',
       `Correctness (1-thread run, first batch): engine float32 norms vs torch float64 norms, same weights: ${checks.join('; ') || 'torch not available'}${gfCheck !== undefined ? `. torch float32 Goodfellow vs vmap: ${gfCheck.toExponential(1)}` : ''}.`,
       '',
