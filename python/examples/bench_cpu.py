@@ -2,9 +2,10 @@
 """Throughput of heatcap_torch.gradstats against a plain forward pass (and a forward + backward of the
 batch-mean loss) on the same model, data and batch size.
 
-    python python/examples/bench_cpu.py [--threads 2] [--n 4096] [--batch 256] [--device cpu]
+    python python/examples/bench_cpu.py [--threads 2] [--n 4096] [--batch 256] [--device cpu] [--curvature K]
 
-Prints examples/second for each and the ratio to the plain forward. Synthetic data; models: an MLP
+Prints examples/second for each and the ratio to the plain forward; with --curvature K also the cost of
+the top-K Hessian eigenpairs and per-example projections (gradstats(curvature=...)). Synthetic data; models: an MLP
 (784-512-512-10), a small CNN (2 conv + BatchNorm + linear on 1x28x28), a ResNet-18-like stack
 (torchvision-free) on 3x32x32 with --resnet.
 """
@@ -59,6 +60,9 @@ def main():
     ap.add_argument('--n', type=int, default=4096)
     ap.add_argument('--batch', type=int, default=256)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--curvature', type=int, default=0, metavar='K', help='also time curvature={k: K} (0: skip)')
+    ap.add_argument('--curvature-examples', type=int, default=256, metavar='M', help='per-example projections on M examples')
+    ap.add_argument('--curvature-max-iter', type=int, default=100)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -88,6 +92,15 @@ def main():
             doc = heatcap_torch.gradstats(model, loss, loader, method=method, progress=False, device=dev)
             r = a.n / (time.time() - t)
             print(f'  gradstats method={doc["method"]}: {r:.0f} ex/s ({r_f / r:.1f}x slower than the forward)')
+        if a.curvature:
+            t = time.time()
+            doc = heatcap_torch.gradstats(model, loss, loader, progress=False, device=dev, curvature={
+                'k': a.curvature, 'max_examples': a.curvature_examples, 'max_iter': a.curvature_max_iter})
+            c = doc['curvature']
+            print(f'  curvature k={c["k"]}: {c["seconds"]:.1f} s = {c["cost_gradient_passes"]:.1f} gradstats passes; '
+                  f'{c["iterations"]} Lanczos steps, largest residual {max(c["residuals"]):.1e} ({"converged" if c["converged"] else "not converged"}); '
+                  f'per-example ({c["per_example_method"]}) on {c["n"]} examples; lambda_1 = {c["eigenvalues"][0]:.4g} '
+                  f'(total {time.time() - t:.1f} s)')
 
 
 if __name__ == '__main__':

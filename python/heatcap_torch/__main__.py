@@ -29,6 +29,12 @@ def main(argv=None):
     ap.add_argument('--per-example', default=None, metavar='FILE.npy', help='write every ||g_b||^2 (float64, by dataset index)')
     ap.add_argument('--method', choices=['auto', 'vmap', 'hooks'], default='auto')
     ap.add_argument('--chunk-size', type=int, default=None, help='evaluate at most this many examples at once')
+    ap.add_argument('--curvature', type=int, nargs='?', const=10, default=None, metavar='K',
+                    help='also the top-K Hessian eigenpairs (Lanczos, default K = 10) and the per-example projections on them (the curvature section)')
+    ap.add_argument('--curvature-examples', type=int, default=None, metavar='M', help='per-example projections on at most M examples (seeded subsample; default 10000)')
+    ap.add_argument('--curvature-max-iter', type=int, default=None, metavar='STEPS', help='most Lanczos steps, one pass over the data each (default 100)')
+    ap.add_argument('--curvature-tol', type=float, default=None, metavar='TOL', help='relative residual (default 1e-8 for float64 models, 1e-4 otherwise)')
+    ap.add_argument('--seed', type=int, default=0, help='Lanczos start vector and the per-example subsample (default 0)')
     ap.add_argument('--no-progress', action='store_true')
     ap.add_argument('--version', action='version', version=f'heatcap_torch {__version__}')
     a = ap.parse_args(argv)
@@ -49,10 +55,17 @@ def main(argv=None):
         dist.init_process_group('nccl' if cuda else 'gloo')
         if device is None and cuda:
             device = f'cuda:{torch.cuda.current_device()}'
+    curvature = None
+    if a.curvature is not None:
+        curvature = {'k': a.curvature, 'seed': a.seed}
+        for key, v in (('max_examples', a.curvature_examples), ('max_iter', a.curvature_max_iter), ('tol', a.curvature_tol)):
+            if v is not None:
+                curvature[key] = v
     try:
         doc = gradstats(g['model'], g['loss_fn'], g['loader'], device=device, diagonal=a.diagonal, top_k=a.top_k,
                         per_example_path=a.per_example, method=a.method, progress=not a.no_progress,
-                        penalty=g.get('penalty'), loss_name=g.get('loss_name'), out=a.out, chunk_size=a.chunk_size)
+                        penalty=g.get('penalty'), loss_name=g.get('loss_name'), out=a.out, chunk_size=a.chunk_size,
+                        curvature=curvature)
     except GradStatsError as e:
         sys.stderr.write(f'heatcap_torch: error: {e}\n')
         return 2
@@ -63,6 +76,11 @@ def main(argv=None):
     if rank == 0:
         sys.stderr.write(f"heatcap_torch: wrote {a.out}: N = {doc['n']}, E||g_b||^2 = {doc['mean_sq_norm']:.6g}, "
                          f"tr Sigma = {doc['trace_cov']:.6g} ({doc['method']}, {doc['wall_seconds']:.1f} s)\n")
+        c = doc.get('curvature')
+        if c is not None:
+            sys.stderr.write(f"heatcap_torch: curvature: lambda_1..{c['k']} = {', '.join(f'{v:.6g}' for v in c['eigenvalues'])}; "
+                             f"largest residual {max(c['residuals']):.2g} ({'converged' if c['converged'] else 'NOT converged'}), "
+                             f"{c['iterations']} Lanczos steps, per-example projections on {c['n']} examples\n")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 See README.md for the definitions (THEORY.md notation: g_b is the gradient of ONE example's loss, no 1/B
 factor; population normalisation 1/N) and for the gradstats.json format
-(src/core/result/gradstats.schema.json in the heatcap repository, schema_version 1).
+(src/core/result/gradstats.schema.json in the heatcap repository, schema_version 2: version 1 plus the
+optional `curvature` section, see curvature.py).
 """
 import copy
 import datetime
@@ -19,9 +20,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import curvature as _curv
 from .version import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Fixed log10 bins shared with the TypeScript engine (src/core/gradnorm/stats.ts): width 0.05 over [-40, 40].
 HIST_MIN = -40.0
 HIST_MAX = 40.0
@@ -94,6 +96,22 @@ def _dist():
     return None, 0, 1, None
 
 
+def _all_reduce(dist, backend, t):
+    """Sum of t over the ranks (gloo reduces CPU tensors, nccl CUDA ones: moved as needed)."""
+    if dist is None or t is None:
+        return t
+    if backend == 'gloo' and t.device.type != 'cpu':
+        c = t.cpu()
+        dist.all_reduce(c)
+        return c.to(t.device)
+    if backend == 'nccl' and t.device.type == 'cpu':
+        c = t.cuda()
+        dist.all_reduce(c)
+        return c.cpu()
+    dist.all_reduce(t)
+    return t
+
+
 def _split_batch(batch):
     if isinstance(batch, dict):
         x = next((batch[k] for k in ('input', 'inputs', 'x') if k in batch), None)
@@ -137,8 +155,9 @@ def _per_example_loss(loss_fn, notes):
 
 
 # ------------------------------------------------------------------------------------ data iteration
-def _batches(loader, rank, world, notes):
-    """Yields (x, y, indices) for this rank's shard; indices are dataset indices where known."""
+def _batches(loader, rank, world, notes, ordered=False):
+    """Yields (x, y, indices) for this rank's shard; indices are dataset indices where known. ordered: a
+    shuffling sampler's examples in index order (the same batches on every pass)."""
     from torch.utils.data import DataLoader, DistributedSampler, IterableDataset
 
     if isinstance(loader, DataLoader) and not isinstance(loader.dataset, IterableDataset):
@@ -152,6 +171,8 @@ def _batches(loader, rank, world, notes):
             idx = [i for b in chunks for i in b]
             bs = max((len(b) for b in chunks), default=1)
         total = len(idx)
+        if ordered and not isinstance(sampler, DistributedSampler):
+            idx = sorted(idx)
         if isinstance(sampler, DistributedSampler):
             if sampler.num_replicas != world or sampler.rank != rank:
                 raise GradStatsError(f'DistributedSampler(num_replicas={sampler.num_replicas}, rank={sampler.rank}) does not match torch.distributed (world size {world}, rank {rank})')
@@ -516,10 +537,14 @@ def _example_bytes(x, b, index):
     return head + _tensor_bytes(xb)
 
 
-def write_npy(path, values):
-    """Writes a 1-D float64 .npy (format 1.0) without needing numpy."""
+def write_npy(path, values, shape=None):
+    """Writes a float64 .npy (format 1.0, C order; 1-D unless `shape` is given) without needing numpy."""
     values = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % values.numel()
+    shape = tuple(int(d) for d in shape) if shape is not None else (values.numel(),)
+    if math.prod(shape) != values.numel():
+        raise ValueError(f'write_npy: shape {shape} does not hold {values.numel()} values')
+    dims = '(%d,)' % shape[0] if len(shape) == 1 else '(' + ', '.join(str(d) for d in shape) + ')'
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % dims
     pad = 64 - (10 + len(header) + 1) % 64
     header = header + ' ' * pad + '\n'
     tmp = f'{path}.tmp{os.getpid()}'
@@ -546,6 +571,47 @@ def write_gradstats(doc, path):
             os.remove(tmp)
 
 
+def _curvature_section(inner, names, sizes, per_ex_loss, penalty, loader, dist, rank, world, backend, dev, chunk_size,
+                       opts, N, own_idx, notes, progress, loop_seconds, out):
+    """gradstats.json's `curvature` section (curvature.py); large arrays to .npy files beside `out`."""
+    if dist is not None:
+        gathered = [None] * world
+        dist.all_gather_object(gathered, own_idx)
+        all_idx = [i for g in gathered for i in g]
+    else:
+        all_idx = own_idx
+
+    def batches():
+        for x, y, indices, _ in _batches(loader, rank, world, [], ordered=True):
+            yield x, y, indices
+
+    def say(msg):
+        sys.stderr.write(f'heatcap_torch: {msg}\n')
+        sys.stderr.flush()
+
+    ctx = _curv._Ctx(inner, names, sizes, per_ex_loss, penalty, loader, batches, lambda t: _all_reduce(dist, backend, t),
+                     dist, rank, world, dev, chunk_size)
+    try:
+        sec, arrays = _curv.compute(ctx, opts, n_total=N, indices_all=all_idx, notes=notes,
+                                    progress=say if progress and rank == 0 else None, gradient_pass_seconds=loop_seconds)
+    except _curv.CurvatureError as e:
+        raise GradStatsError(str(e)) from None
+    base = os.path.splitext(out)[0] if out is not None else None
+    for key, arr in (('vectors', arrays['vectors']), ('per_example_grad_proj', arrays['per_example_grad_proj']),
+                     ('per_example_curvature', arrays['per_example_curvature'])):
+        big = arr.numel() > INLINE_VECTOR_MAX
+        if not big or (out is None and key != 'vectors'):
+            sec[key] = arr.reshape(-1).tolist()
+        elif out is not None:
+            sec[key + '_npy'] = os.path.basename(f'{base}.curvature_{key}.npy')
+            if rank == 0:
+                write_npy(f'{base}.curvature_{key}.npy', arr, tuple(arr.shape))
+            notes.append(f'curvature: {key} ({"×".join(str(d) for d in arr.shape)}) written to {sec[key + "_npy"]} beside the JSON')
+        else:
+            notes.append(f'curvature: vectors omitted ({arr.shape[0]} × {arr.shape[1]} numbers; pass out= to get them as a .npy file)')
+    return sec
+
+
 class _Progress:
     def __init__(self, enabled, total):
         self.enabled = enabled
@@ -568,7 +634,8 @@ class _Progress:
 
 # ---------------------------------------------------------------------------------------- the API
 def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, per_example_path=None,
-              method='auto', progress=True, penalty=None, loss_name=None, out=None, chunk_size=None):
+              method='auto', progress=True, penalty=None, loss_name=None, out=None, chunk_size=None,
+              curvature=None):
     """Per-example gradient statistics of `model` at its current parameters over every example of `loader`.
 
     model     nn.Module (DDP/DataParallel wrappers are unwrapped); put in eval() for the computation
@@ -588,8 +655,13 @@ def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, 
     out       also write the result to this gradstats.json (rank 0 only; atomic).
     chunk_size  evaluate batches in pieces of at most this many examples (vmap holds chunk x P gradients;
               default for vmap: 2^24 / P examples, i.e. ~64 MB of float32; hooks: the whole batch).
+    curvature  opt-in: True (k = 10), an int k, or a dict of options (k, max_iter, tol, seed, max_examples,
+              per_example_method, basis_device; see curvature.DEFAULTS): the top-k Hessian eigenpairs of the
+              full-dataset loss by Lanczos on autograd Hessian-vector products (one pass over the loader
+              each), their residuals, and per example v_i.g_b and v_i.A_b v_j, in the `curvature` section.
+              The loader is iterated again for that (it must yield the same examples every time).
 
-    Returns the gradstats.json document (a dict; schema_version 1).
+    Returns the gradstats.json document (a dict; schema_version 2).
     """
     t0 = time.time()
     dist, rank, world, backend = _dist()
@@ -609,6 +681,16 @@ def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, 
     P = sum(sizes)
     dtypes = sorted({str(pmap[n].dtype).replace('torch.', '') for n in names})
     per_ex_loss = _per_example_loss(loss_fn, notes)
+    try:
+        curv_opts = _curv.parse_options(curvature)
+    except _curv.CurvatureError as e:
+        raise GradStatsError(str(e)) from None
+    if curv_opts is not None:
+        from torch.utils.data import DataLoader
+
+        if not isinstance(loader, DataLoader) and iter(loader) is loader:
+            raise GradStatsError('curvature needs a loader that can be iterated several times (a DataLoader or a list of batches, not a generator)')
+    own_idx = [] if curv_opts is not None else None
 
     api = _vmap_api()
     if method not in ('auto', 'vmap', 'hooks'):
@@ -687,8 +769,11 @@ def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, 
                 top = _merge_top(top, list(zip(ids, sqc)), top_k)
                 if per_ex is not None:
                     per_ex.append((ids, sqc))
+                if own_idx is not None:
+                    own_idx.extend(ids)
                 done += len(ids)
             prog.update(done * world)
+        loop_seconds = time.time() - t0
         # ----- combine the ranks
         head, grad_sum, diag_sum = sums.head, sums.grad_sum, sums.diag_sum
         if dist is not None:
@@ -798,8 +883,13 @@ def gradstats(model, loss_fn, loader, *, device=None, diagonal=False, top_k=20, 
         doc['versions'] = versions
         doc['wall_seconds'] = time.time() - t0
         doc['created_at'] = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
-        doc['notes'] = notes
         prog.update(N, final=True)
+        if curv_opts is not None:
+            if isinstance(engine, _HookEngine):
+                engine.close()  # its forward hooks would hold every later pass's activations
+            doc['curvature'] = _curvature_section(inner, names, sizes, per_ex_loss, penalty, loader, dist, rank, world,
+                                                  backend, dev, chunk_size, curv_opts, N, own_idx, notes, progress, loop_seconds, out)
+        doc['notes'] = notes
         if rank == 0 and per_example_path:
             size = max((max(ids) for ids, _ in per_ex if ids), default=-1) + 1
             arr = torch.full((size,), float('nan'), dtype=torch.float64)

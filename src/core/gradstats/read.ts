@@ -2,21 +2,25 @@
  * Reads `gradstats.json`: per-example gradient statistics computed by the Python package heatcap_torch
  * (python/ in this repository) where the model lives — the user's own PyTorch job, on its GPUs and
  * ranks — for models too large for the in-process engine. The file is validated against the committed
- * schema (src/core/result/gradstats.schema.json, schema_version 1) and checked for internal consistency,
- * then converted to the shapes the analysis consumes (the theory's GradStats, the result's gradnorms
- * block, the pipeline's GradientInputs).
+ * schema (src/core/result/gradstats.schema.json, schema_version 2; version 1 files are read too) and checked
+ * for internal consistency, then converted to the shapes the analysis consumes (the theory's GradStats, the
+ * result's gradnorms block, the pipeline's GradientInputs, and from version 2's optional `curvature` section
+ * the finite-η prediction's SubspaceCurvature).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readNpy } from '../data/npy';
 import { HeatcapError } from '../errors';
 import type { GradientInputs } from '../analysis/gradients';
+import type { SubspaceCurvature } from '../finite-eta/types';
 import type { GradNormSummary } from '../result/schema';
 import schema from '../result/gradstats.schema.json';
 import type { GradStats } from '../theory/predict';
 import { schemaErrors } from './validate';
 
-export const GRADSTATS_SCHEMA_VERSION = 1;
+/** The version heatcap_torch writes; every version in GRADSTATS_READABLE_VERSIONS is read. */
+export const GRADSTATS_SCHEMA_VERSION = 2;
+export const GRADSTATS_READABLE_VERSIONS: readonly number[] = [1, 2];
 /** The usual file name, looked for beside a checkpoint and in sweep and run folders. */
 export const GRADSTATS_FILE_NAME = 'gradstats.json';
 /** 1e6 inline float64 numbers per vector are ~25 MB each: 256 MiB is far above any valid file. */
@@ -25,7 +29,7 @@ const MAX_BYTES = 256 * 1024 * 1024;
 /** The file's content (snake_case, as written), plus where it was read from and its per-parameter vectors. */
 export interface GradStatsFile {
   file: string;
-  schema_version: 1;
+  schema_version: 1 | 2;
   n: number;
   mean_loss: number;
   mean_sq_norm: number;
@@ -51,6 +55,10 @@ export interface GradStatsFile {
   diagSecondMoment?: Float64Array;
   /** ḡ per parameter. */
   meanGrad?: Float64Array;
+  /** The `curvature` section (schema_version 2, when heatcap_torch was asked for it), checked and converted. */
+  subspaceCurvature?: SubspaceCurvature;
+  /** Dataset indices of the examples behind subspaceCurvature's per-example rows, ascending. */
+  curvatureIndices?: number[];
 }
 
 function sidecar(file: string, name: unknown, what: string, P: number): Float64Array | undefined {
@@ -88,8 +96,8 @@ export function readGradStatsFile(file: string): GradStatsFile {
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new HeatcapError(file, 'expected a JSON object (a gradstats.json written by heatcap_torch)');
   const version = (raw as Record<string, unknown>).schema_version;
-  if (typeof version === 'number' && version !== GRADSTATS_SCHEMA_VERSION) {
-    throw new HeatcapError(file, `schema_version ${version} is not supported: this heatcap reads gradstats.json schema_version ${GRADSTATS_SCHEMA_VERSION} (use the heatcap_torch that comes with this heatcap)`);
+  if (typeof version === 'number' && !GRADSTATS_READABLE_VERSIONS.includes(version)) {
+    throw new HeatcapError(file, `schema_version ${version} is not supported: this heatcap reads gradstats.json schema_version ${GRADSTATS_READABLE_VERSIONS.join(' and ')} (use the heatcap_torch that comes with this heatcap)`);
   }
   const errs = schemaErrors(raw, schema);
   if (errs.length) throw new HeatcapError(file, `does not match gradstats.schema.json: ${errs.join('; ')}`);
@@ -122,9 +130,151 @@ export function readGradStatsFile(file: string): GradStatsFile {
     for (const v of f.meanGrad) g2 += v * v;
     if (Math.abs(g2 - f.mean_grad_sq_norm) > 1e-6 * f.mean_sq_norm + 1e-9 * g2) bad(`‖mean_grad‖² = ${g2} but mean_grad_sq_norm = ${f.mean_grad_sq_norm}`);
   }
+  if (f.curvature !== undefined) {
+    if (f.schema_version < 2) bad(`a curvature section needs schema_version 2, the file says ${f.schema_version}`);
+    const { curvature, indices } = readCurvature(file, f.curvature as Record<string, unknown>, f, P);
+    f.subspaceCurvature = curvature;
+    f.curvatureIndices = indices;
+  }
   delete f.diag_second_moment;
   delete f.mean_grad;
+  delete f.curvature;
   return f;
+}
+
+/** An inline array or its .npy beside the file, with the shape it must have (row-major). */
+function curvatureArray(file: string, c: Record<string, unknown>, key: string, shape: number[]): Float64Array | undefined {
+  const inline = c[key] as number[] | undefined;
+  const npy = c[`${key}_npy`];
+  const count = shape.reduce((a, d) => a * d, 1);
+  if (inline !== undefined && npy !== undefined) throw new HeatcapError(file, `inconsistent statistics: curvature.${key} is given both inline and as ${key}_npy`);
+  if (inline !== undefined) {
+    if (inline.length !== count) throw new HeatcapError(file, `inconsistent statistics: curvature.${key} has ${inline.length} values, expected ${shape.join(' × ')} = ${count}`);
+    return Float64Array.from(inline);
+  }
+  if (npy === undefined) return undefined;
+  if (typeof npy !== 'string' || npy === '' || /[\\/]/.test(npy) || npy === '..') {
+    throw new HeatcapError(file, `curvature.${key}_npy must be a file name beside gradstats.json, got ${JSON.stringify(npy)}`);
+  }
+  const path = join(dirname(file), npy);
+  const arr = readNpy(path);
+  if (arr.shape.length !== shape.length || arr.shape.some((d, i) => d !== shape[i])) {
+    throw new HeatcapError(path, `shape (${arr.shape.join(', ')}), but curvature.${key} must be (${shape.join(', ')})`);
+  }
+  return arr.data;
+}
+
+/**
+ * The `curvature` section (already schema-checked) as a SubspaceCurvature, after the checks a hostile or
+ * corrupt file would fail: sizes against k, n and P, finite numbers, eigenvalues descending, residuals
+ * against `converged`, symmetric per-example curvatures, orthonormal vectors, indices inside the data.
+ */
+function readCurvature(file: string, c: Record<string, unknown>, f: GradStatsFile, P: number): { curvature: SubspaceCurvature; indices: number[] } {
+  const bad = (what: string): never => {
+    throw new HeatcapError(file, `inconsistent curvature section: ${what}`);
+  };
+  const k = c.k as number;
+  const n = c.n as number;
+  const eigenvalues = c.eigenvalues as number[];
+  const residuals = c.residuals as number[];
+  const tolerance = c.tolerance as number;
+  const indices = c.per_example_indices as number[];
+  if (c.parameters !== P) bad(`parameters = ${String(c.parameters)} but per_weight sizes add up to ${P}`);
+  if (k > P) bad(`k = ${k} directions for ${P} parameters`);
+  if (n > f.n) bad(`n = ${n} examples, more than the file's n = ${f.n}`);
+  if (eigenvalues.length !== k) bad(`${eigenvalues.length} eigenvalues for k = ${k}`);
+  if (residuals.length !== k) bad(`${residuals.length} residuals for k = ${k}`);
+  const finite = (name: string, xs: ArrayLike<number>): void => {
+    for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) bad(`${name}[${i}] is not a finite number`);
+  };
+  finite('eigenvalues', eigenvalues);
+  finite('residuals', residuals);
+  if (!Number.isFinite(tolerance) || tolerance <= 0) bad(`tolerance must be a positive number, got ${tolerance}`);
+  for (let i = 1; i < k; i++) if (eigenvalues[i] > eigenvalues[i - 1]) bad(`eigenvalues are not descending (${eigenvalues[i - 1]}, then ${eigenvalues[i]})`);
+  const allBelow = residuals.every((r) => r < tolerance);
+  if (c.converged === true && !allBelow) bad(`converged is true but a residual is ${Math.max(...residuals)} ≥ tolerance ${tolerance}`);
+  if (c.converged === false && allBelow) bad(`converged is false but every residual is below tolerance ${tolerance}`);
+  if (indices.length !== n) bad(`per_example_indices has ${indices.length} entries for n = ${n}`);
+  for (let i = 1; i < n; i++) if (!(indices[i] > indices[i - 1])) bad(`per_example_indices are not strictly ascending at position ${i}`);
+  const dsLen = f.data.dataset_length;
+  if (dsLen !== undefined && n > 0 && indices[n - 1] >= dsLen) bad(`per_example index ${indices[n - 1]} lies beyond data.dataset_length = ${dsLen}`);
+  if (c.subsampled === false && n !== f.n) bad(`subsampled is false but n = ${n} ≠ the file's n = ${f.n}`);
+
+  const gradProj = curvatureArray(file, c, 'per_example_grad_proj', [n, k]);
+  const perCurv = curvatureArray(file, c, 'per_example_curvature', [n, k, k]);
+  if (!gradProj) bad('per_example_grad_proj (or per_example_grad_proj_npy) is missing');
+  if (!perCurv) bad('per_example_curvature (or per_example_curvature_npy) is missing');
+  const G = gradProj as Float64Array;
+  const C = perCurv as Float64Array;
+  finite('per_example_grad_proj', G);
+  finite('per_example_curvature', C);
+  let cmax = 0;
+  for (const v of C) cmax = Math.max(cmax, Math.abs(v));
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++) {
+        const a = C[(b * k + i) * k + j];
+        const t = C[(b * k + j) * k + i];
+        if (Math.abs(a - t) > 1e-9 * cmax) bad(`per_example_curvature is not symmetric (example row ${b}, entries ${i},${j}: ${a} vs ${t})`);
+      }
+    }
+  }
+  const vectors = curvatureArray(file, c, 'vectors', [k, P]);
+  if (vectors) {
+    finite('vectors', vectors);
+    let worst = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < k; j++) {
+        let d = 0;
+        for (let p = 0; p < P; p++) d += vectors[i * P + p] * vectors[j * P + p];
+        worst = Math.max(worst, Math.abs(d - (i === j ? 1 : 0)));
+      }
+    }
+    if (worst > 1e-6) bad(`vectors are not orthonormal (largest deviation of VVᵀ from I: ${worst.toExponential(2)})`);
+  }
+
+  const notes: string[] = [];
+  const fileNotes = (f.notes ?? []).filter((t) => t.startsWith('curvature:'));
+  notes.push(`read from ${file} (heatcap_torch ${f.versions.heatcap_torch}, torch ${f.versions.torch} on ${f.device}${f.world_size > 1 ? ` × ${f.world_size} ranks` : ''}, ${f.dtype})`);
+  notes.push(`residual tolerance ${tolerance} (‖Hv − λv‖/|λ_1|): ${c.converged === true ? 'all converged' : `not converged: largest ${Math.max(...residuals).toExponential(1)}`}`);
+  if (typeof c.iterations === 'number') notes.push(`${c.iterations} Lanczos steps, ${String(c.hvp_count ?? '?')} Hessian-vector products, ${String(c.data_passes ?? '?')} passes over the data`);
+  if (typeof c.per_example_method === 'string') notes.push(`per-example projections: ${c.per_example_method}`);
+  if (c.subsampled === true) notes.push(`per-example projections on ${n} of the ${f.n} examples (seeded subsample${typeof c.seed === 'number' ? `, seed ${c.seed}` : ''})`);
+  else if (n === f.n && n > 0) {
+    // mean_b v_iᵀA_b v_i = λ_i when every example is in (the products and the per-example values are separate computations)
+    let dev = 0;
+    const scale = Math.max(Math.abs(eigenvalues[0]), 1e-300);
+    for (let i = 0; i < k; i++) {
+      let s = 0;
+      for (let b = 0; b < n; b++) s += C[(b * k + i) * k + i];
+      dev = Math.max(dev, Math.abs(s / n - eigenvalues[i]) / scale);
+    }
+    notes.push(`mean over the examples of v_iᵀA_b v_i vs λ_i: largest deviation ${dev.toExponential(1)} of |λ_1|`);
+  }
+  notes.push(...fileNotes.filter((t) => !notes.includes(t)));
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return {
+    curvature: {
+      parameters: P,
+      k,
+      n,
+      eigenvalues: [...eigenvalues],
+      residuals: [...residuals],
+      converged: c.converged === true,
+      ...(vectors ? { vectors } : {}),
+      perExampleCurvature: C,
+      perExampleGradProj: G,
+      traceCovTotal: f.trace_cov,
+      meanGradSqNorm: f.mean_grad_sq_norm,
+      meanSqNorm: f.mean_sq_norm,
+      method: c.method as string,
+      hvp: c.hvp as string,
+      costGradientPasses: num(c.cost_gradient_passes),
+      seconds: num(c.seconds),
+      notes,
+    },
+    indices: [...indices],
+  };
 }
 
 /** The theory's statistics (src/core/theory/predict.ts). */
@@ -178,5 +328,6 @@ export function gradStatsInputs(file: string): GradientInputs {
       ...(f.notes ?? []),
     ],
     origin: { file, n: f.n, lossName: f.loss.name },
+    ...(f.subspaceCurvature ? { curvature: f.subspaceCurvature } : {}),
   };
 }

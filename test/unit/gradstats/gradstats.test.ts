@@ -223,7 +223,10 @@ describe('heatcap_torch (Python package) and gradstats.json', function () {
     });
 
     it('rejects other schema versions, non-JSON and contradictory numbers', () => {
-      expectHeatcapError(() => readGradStatsFile(write('v2.json', { ...good, schema_version: 2 })), /schema_version 2 is not supported/);
+      expectHeatcapError(() => readGradStatsFile(write('v3.json', { ...good, schema_version: 3 })), /schema_version 3 is not supported: this heatcap reads gradstats\.json schema_version 1 and 2/);
+      // heatcap_torch now writes version 2; a version 1 file (no curvature section) is still read
+      assert.equal(good.schema_version, 2);
+      assert.equal(readGradStatsFile(write('v1.json', { ...good, schema_version: 1 })).n, 1797);
       expectHeatcapError(() => readGradStatsFile(write('text.json', 'N = 12')), /not valid JSON/);
       expectHeatcapError(() => readGradStatsFile(write('n.json', { ...good, data: { ...(good.data as object), n: 12 } })), /data\.n = 12 but n = 1797/);
       expectHeatcapError(() => readGradStatsFile(write('tr.json', { ...good, trace_cov: 7 })), /trace_cov 7 ≠/);
