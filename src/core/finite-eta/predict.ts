@@ -159,27 +159,9 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
     result.message = `Second-moment solve over ${keep} directions has no stable learning rate (the stepped curvature in the subspace is not positive definite); no curve.`;
     return result;
   }
-  const additiveSetting: AdditiveSetting = { moments, momentum, weightDecay: dyn.weightDecay, lossIncludesPenalty: includesPenalty };
-  const additiveDirs: NoisyDirection[] = [];
-  let additiveTrace = 0;
-  for (let i = 0; i < c.k; i++) {
-    if (!(c.eigenvalues[i] + dyn.weightDecay > CURVATURE_RELATIVE_TOL * (c.eigenvalues[0] + dyn.weightDecay))) continue;
-    additiveDirs.push({ curvature: c.eigenvalues[i], noiseVariance: fullCov[i * c.k + i] });
-    additiveTrace += fullCov[i * c.k + i];
-  }
-  const additiveOutsideSlope = (moments.noiseFactor * Math.max(0, c.traceCovTotal - additiveTrace) * mf) / 4;
-  const slope = linearSlope(c.traceCovTotal, moments, momentum);
-  const curve = { lr: [] as number[], excess: [] as number[], linear: [] as number[], additive: [] as number[] };
-  for (const eta of curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? [])) {
-    const solved = spectral !== null ? spectral.excess(eta) : (stationarySecondMoment(problem, momentum, eta)?.excess ?? null);
-    const additive = additiveExcess(additiveDirs, additiveSetting, eta);
-    if (solved === null || additive === null) continue;
-    curve.lr.push(eta);
-    curve.excess.push(solved + outsideSlope * eta);
-    curve.linear.push(slope * eta);
-    curve.additive.push(additive + additiveOutsideSlope * eta);
-  }
-  result.curve = curve;
+  const grid = curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? []);
+  const solvedExcess = (eta: number): number | null => (spectral !== null ? spectral.excess(eta) : (stationarySecondMoment(problem, momentum, eta)?.excess ?? null));
+  result.curve = predictedCurve(grid, solvedExcess, outsideSlope, additiveForm(c, dyn, moments, fullCov, includesPenalty), linearSlope(c.traceCovTotal, moments, momentum));
   result.message = `L(η) − L* predicted up to ${CURVE_FRACTION_OF_LIMIT} of the mean-square limit ${meanSquare.toPrecision(4)} (deterministic limit ${deterministic === null ? 'none' : deterministic.toPrecision(4)}).`;
   return result;
 }
@@ -200,6 +182,39 @@ function solveNotes(c: SubspaceCurvature, dyn: SgdDynamics, moments: BatchMoment
     );
   }
   return notes;
+}
+
+/** The additive form over V's non-flat directions (Ritz value, variance of the projection), the rest at leading order. */
+function additiveForm(c: SubspaceCurvature, dyn: SgdDynamics, moments: BatchMoments, cov: Float64Array, includesPenalty: boolean): (eta: number) => number | null {
+  const momentum: MomentumSetting = { momentum: dyn.momentum, dampening: dyn.dampening, nesterov: dyn.nesterov };
+  const setting: AdditiveSetting = { moments, momentum, weightDecay: dyn.weightDecay, lossIncludesPenalty: includesPenalty };
+  const directions: NoisyDirection[] = [];
+  let trace = 0;
+  for (let i = 0; i < c.k; i++) {
+    if (!(c.eigenvalues[i] + dyn.weightDecay > CURVATURE_RELATIVE_TOL * (c.eigenvalues[0] + dyn.weightDecay))) continue;
+    directions.push({ curvature: c.eigenvalues[i], noiseVariance: cov[i * c.k + i] });
+    trace += cov[i * c.k + i];
+  }
+  const outsideSlope = (moments.noiseFactor * Math.max(0, c.traceCovTotal - trace) * momentumFactor(momentum)) / 4;
+  return (eta) => {
+    const inside = additiveExcess(directions, setting, eta);
+    return inside === null ? null : inside + outsideSlope * eta;
+  };
+}
+
+/** The three forms on the grid; a point where any form is undefined (at a limit) is left out. */
+function predictedCurve(grid: number[], solved: (eta: number) => number | null, outsideSlope: number, additive: (eta: number) => number | null, linearSlopePerEta: number): NonNullable<FiniteEta['curve']> {
+  const curve = { lr: [] as number[], excess: [] as number[], linear: [] as number[], additive: [] as number[] };
+  for (const eta of grid) {
+    const inside = solved(eta);
+    const add = additive(eta);
+    if (inside === null || add === null) continue;
+    curve.lr.push(eta);
+    curve.excess.push(inside + outsideSlope * eta);
+    curve.linear.push(linearSlopePerEta * eta);
+    curve.additive.push(add);
+  }
+  return curve;
 }
 
 /** L(η) − L* read off the curve by linear interpolation (from 0 at η = 0); null without a curve or beyond its range. */
