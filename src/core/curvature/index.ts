@@ -89,7 +89,9 @@ interface HvpSource {
 }
 
 async function denseSource(spec: CurvatureSpec, rows: Int32Array): Promise<{ source: HvpSource; stats: (rows: Int32Array) => { meanSqNorm: number; meanGradSqNorm: number; traceCov: number } } | null> {
+  // The lab's float64 engine reads TF.js model.json files (through TF.js); anything else goes to ORT.
   if (!('data' in spec.data) || spec.labelSmoothing || spec.semantics === 'clipped' || spec.engine === 'onnx') return null;
+  if (spec.engine !== 'dense-f64' && !/\.json$/i.test(spec.model)) return null;
   let opened: OpenedLab;
   try {
     opened = await openLab({ model: spec.model, data: spec.data, loss: spec.loss, engine: 'dense-f64', backend: 'auto', batchSize: 1 });
