@@ -112,8 +112,8 @@ export function finiteEtaCurveTable(result: AnalysisResult, max = 8): Table | nu
   return {
     id: 'finite-eta',
     caption: 'Predicted excess loss L(η) − L* across η',
-    columns: ['η', 'of the mean-square limit', `L(η) − L* (${fe.form ?? 'curve'})`, 'linear law η·s', 'additive per direction', 'observed L(η) − L* ± SE'],
+    columns: ['η', '% of the limit', 'Predicted L(η) − L*', 'Linear law', 'Additive', 'Observed ± SE'],
     rows,
-    note: 'Observed: converged loss of the run at that η minus the fitted L(η → 0), with the run’s standard error.',
+    note: `% of the limit: η over the mean-square stability limit. Predicted: ${formLabel(fe.form) ?? 'the curve'}. Linear law: η·dL/dη at η → 0. Additive: each eigen-direction with additive noise, η·σ_i²/(4B(1 − ηh_i/2)). Observed: converged loss of the run at that η minus the fitted L(η → 0), with the run’s standard error.`,
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Regenerates the README screenshots of the analysis panel from the i.i.d. fixture's HTML report:
  *   node esbuild.mjs && npx tsx test/unit/webview/screenshots.ts
- * writes docs/images/panel.png (light) and docs/images/panel-dark.png (dark).
+ * writes docs/images/panel.png (light) and docs/images/panel-dark.png (dark), and from the finite-η
+ * fixture docs/images/panel-finite-eta.png: the sweep chart extended to the stability limits ("η to
+ * the limits") with the predicted curve, and the finite-η card (eigenvalues, curve table).
  */
 import { join } from 'node:path';
 import { renderHtmlReport } from '../../../src/core/report/html';
@@ -21,6 +23,19 @@ async function main(): Promise<void> {
     await w.page.screenshot({ path: join(out, scheme === 'light' ? 'panel.png' : 'panel-dark.png'), clip: { x: 0, y: 0, width: 1000, height: 1500 } });
     await w.context.close();
   }
+  const finite = reportFile(renderHtmlReport(fixture('finite-eta')), 'finite-eta');
+  const w = await watchedPage(browser, { allowed: (u) => u === finite, colorScheme: 'light' });
+  await w.page.setViewportSize({ width: 1000, height: 2400 });
+  await w.page.goto(finite);
+  await chartsDrawn(w.page);
+  await w.page.locator('[data-section=sweep] button', { hasText: 'η to the limits' }).click();
+  await w.page.waitForSelector('button[aria-pressed=true]:has-text("η to the limits")');
+  await chartsDrawn(w.page);
+  const top = await w.page.locator('[data-section=sweep]').boundingBox();
+  const bottom = await w.page.locator('[data-section=finite-eta]').boundingBox();
+  if (!top || !bottom) throw new Error('the sweep chart or the finite-η card is missing');
+  await w.page.screenshot({ path: join(out, 'panel-finite-eta.png'), clip: { x: 0, y: top.y - 8, width: 1000, height: bottom.y + bottom.height - top.y + 16 } });
+  await w.context.close();
   await browser.close();
 }
 
