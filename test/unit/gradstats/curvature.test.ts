@@ -17,6 +17,7 @@ import { isHeatcapError } from '../../../src/core/errors';
 import { gradStatsInputs, readGradStatsFile } from '../../../src/core/gradstats/read';
 import { schemaErrors } from '../../../src/core/gradstats/validate';
 import gradstatsSchema from '../../../src/core/result/gradstats.schema.json';
+import { runCli } from '../../support/cli';
 
 const PY = '/usr/bin/python3';
 const HERE = __dirname;
@@ -258,7 +259,7 @@ describe('heatcap_torch curvature (Lanczos eigenpairs and per-example projection
       }
     });
 
-    it('python -m heatcap_torch --curvature K: the CLI writes the section (digits softmax regression, float32)', () => {
+    it('python -m heatcap_torch --curvature K: the CLI writes the section (digits softmax regression, float32); heatcap analyze --gradstats predicts the finite-η curve from it', async () => {
       const d = mkdtempSync(join(dir, 'cli-'));
       const env = { ...process.env, PYTHONPATH: join(REPO, 'python'), OMP_NUM_THREADS: '1' };
       const r = spawnSync(PY, ['-m', 'heatcap_torch', '--script', join(REPO, 'python/examples/eval_gradstats.py'), '--out', join(d, 'g.json'), '--curvature', '3', '--curvature-examples', '300', '--no-progress'], { env, encoding: 'utf8', cwd: d, timeout: 120_000 });
@@ -274,6 +275,17 @@ describe('heatcap_torch curvature (Lanczos eigenpairs and per-example projection
       assert.ok(c.costGradientPasses !== null && c.costGradientPasses > 0);
       assert.ok(c.residuals.every((x) => x < 1e-4));
       assert.match(c.notes.join('\n'), /per-example projections on 300 of the 1797 examples \(seeded subsample, seed 0\)/);
+
+      const a = await runCli(['analyze', join(REPO, 'examples/digits/sweeps/softmax-iid'), '--gradstats', join(d, 'g.json'), '--json']);
+      assert.equal(a.code, 0, a.err);
+      const fe = JSON.parse(a.out).predicted.finite_eta;
+      assert.equal(fe.status, 'ok', fe.message);
+      assert.equal(fe.method, 'lanczos');
+      assert.equal(fe.hvp, 'torch_autograd');
+      assert.equal(fe.parameters, 650);
+      assert.deepEqual(fe.eigenvalues.map((e: { value: number }) => e.value), c.eigenvalues);
+      assert.ok(Math.abs(fe.limits.deterministic - 2 / c.eigenvalues[0]) < 1e-9 * fe.limits.deterministic, 'deterministic limit 2/λ_1');
+      assert.ok(fe.limits.mean_square > 0 && fe.limits.mean_square < fe.limits.deterministic, `mean-square limit ${fe.limits.mean_square}`);
     });
   });
 });
