@@ -339,6 +339,18 @@ def compute(ctx, opts, *, n_total, indices_all, notes, progress=None, gradient_p
 
     Y, iters, _ = _lanczos(ctx, k, max_iter, tol, opts['seed'], basis_dev, notes, prog)
     k = Y.shape[0]
+    if ctx.dist is not None:
+        # The ranks ran the same arithmetic on the same all-reduced products; rank 0's basis makes sure of it.
+        if str(ctx.dist.get_backend()) == 'nccl' and Y.device.type == 'cpu':
+            c = Y.cuda()
+            ctx.dist.broadcast(c, 0)
+            Y = c.cpu()
+        elif str(ctx.dist.get_backend()) != 'nccl' and Y.device.type != 'cpu':
+            c = Y.cpu()
+            ctx.dist.broadcast(c, 0)
+            Y = c.to(Y.device)
+        else:
+            ctx.dist.broadcast(Y, 0)
 
     # ----- the examples whose projections are computed: every one, or a seeded subsample by dataset index
     limit = opts['max_examples']
