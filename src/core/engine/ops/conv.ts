@@ -47,22 +47,67 @@ function parts(ctx: VjpContext): ConvParts {
   };
 }
 
+/**
+ * Largest (input positions) × (taps · output positions) for which the patches are formed by a MatMul
+ * with a constant 0/1 unfolding matrix instead of the one-hot Conv: on small maps ORT's grouped Conv
+ * spends its time in per-(example, channel) calls. Measured on one core, batch 256, patches plus one
+ * product: 16 channels 4×4, 3×3 pads 1 (16 · 144 = 2304): 2.6 vs 4.9 ms; 8 channels 8×8, 3×3 stride 2
+ * (64 · 144): 2.1 vs 1.8 ms; 8×8 stride 1 (64 · 576): 4.4 vs 3.8 ms.
+ */
+const UNFOLD_BY_MATMUL_MAX = 4096;
+
 /** Patches of x as [B, T, C·K] (channel-major, then kernel taps in row-major order). */
 function unfold(ctx: VjpContext, p: ConvParts): string {
   const em = ctx.em;
   return memo(em, `${ctx.node.outputs[0]}\u0000im2col`, () => {
+    const { geo } = p;
+    const HW = prod(geo.spatial);
+    const rows = (cols: string) => em.transpose(em.reshape(cols, [p.B, p.C * p.K, p.T]), [0, 2, 1]);
+    // A 1×1 kernel at stride 1 without pads: the patches are x itself.
+    if (p.K === 1 && HW === p.T && [...geo.padBegin, ...geo.padEnd].every((v) => v === 0)) return rows(p.x);
+    if (HW * p.K * p.T <= UNFOLD_BY_MATMUL_MAX) {
+      // U [HW, K·T]: column j·T + t has a 1 at the input position tap j of output position t reads
+      // (none where it reads padding). x [B, C, HW]·U = [B, C, K·T] = [B, C·K, T].
+      const n = geo.spatial.length;
+      const out = p.outSpatial;
+      const u = new Array<number>(HW * p.K * p.T).fill(0);
+      const tap = new Array<number>(n);
+      const pos = new Array<number>(n);
+      for (let j = 0; j < p.K; j++) {
+        for (let r = j, i = n - 1; i >= 0; i--) {
+          tap[i] = r % geo.kernel[i];
+          r = Math.floor(r / geo.kernel[i]);
+        }
+        for (let t = 0; t < p.T; t++) {
+          for (let r = t, i = n - 1; i >= 0; i--) {
+            pos[i] = r % out[i];
+            r = Math.floor(r / out[i]);
+          }
+          let flat = 0;
+          let inside = true;
+          for (let i = 0; i < n; i++) {
+            const at = pos[i] * geo.strides[i] - geo.padBegin[i] + tap[i] * geo.dilations[i];
+            if (at < 0 || at >= geo.spatial[i]) inside = false;
+            flat = flat * geo.spatial[i] + at;
+          }
+          if (inside) u[flat * p.K * p.T + j * p.T + t] = 1;
+        }
+      }
+      const U = floatConst(em, [HW, p.K * p.T], u, floatType(ctx, p.x), 'unfold');
+      return rows(em.one('MatMul', [em.reshape(p.x, [p.B, p.C, HW]), U]));
+    }
     // One-hot kernel [C·K, 1, k…]: output channel c·K + j copies tap j of channel c.
     const eye = new Array<number>(p.C * p.K * p.K).fill(0);
     for (let c = 0; c < p.C; c++) for (let j = 0; j < p.K; j++) eye[(c * p.K + j) * p.K + j] = 1;
-    const kernel = floatConst(em, [p.C * p.K, 1, ...p.geo.kernel], eye, floatType(ctx, p.x), 'im2col_kernel');
+    const kernel = floatConst(em, [p.C * p.K, 1, ...geo.kernel], eye, floatType(ctx, p.x), 'im2col_kernel');
     const cols = em.one('Conv', [p.x, kernel], {
       group: attr.int(p.C),
-      kernel_shape: attr.ints(p.geo.kernel),
-      strides: attr.ints(p.geo.strides),
-      dilations: attr.ints(p.geo.dilations),
-      pads: attr.ints([...p.geo.padBegin, ...p.geo.padEnd]),
+      kernel_shape: attr.ints(geo.kernel),
+      strides: attr.ints(geo.strides),
+      dilations: attr.ints(geo.dilations),
+      pads: attr.ints([...geo.padBegin, ...geo.padEnd]),
     });
-    return em.transpose(em.reshape(cols, [p.B, p.C * p.K, p.T]), [0, 2, 1]);
+    return rows(cols);
   });
 }
 

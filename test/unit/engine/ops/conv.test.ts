@@ -35,4 +35,11 @@ describe('engine op Conv', () => {
   check('stride 1, group 2 with dilation 2 and pads', [2, 4, 7, 7], [6, 2, 3, 3], { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([1, 2, 2, 1]) });
   check('1-D (NCW), stride 1, pads', [2, 3, 9], [4, 3, 3], { pads: attr.ints([1, 2]) });
   check('stride 1, pads beyond the kernel (ConvTranspose)', [2, 2, 4, 4], [3, 2, 2, 2], { pads: attr.ints([2, 0, 1, 2]) });
+  // Patches: by a 0/1 unfolding MatMul on small maps (inputs × taps × positions ≤ 4096: most cases
+  // above, and these), by the one-hot Conv on larger ones ('3×3, pads 1', 'group 2', the two below), and
+  // x itself for a 1×1 kernel at stride 1 ('1×1 kernel, no bias').
+  check('small map: 3×3, pads 1, 4×4', [2, 3, 4, 4], [4, 3, 3, 3], { pads: attr.ints([1, 1, 1, 1]) });
+  check('1×1 kernel, stride 2', [2, 3, 5, 5], [2, 3, 1, 1], { strides: attr.ints([2, 2]) });
+  check('larger map: 3×3, stride 2, pads 1, 12×12 (one-hot Conv)', [2, 2, 12, 12], [3, 2, 3, 3], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) });
+  check('larger map: 1-D, 40 long (one-hot Conv)', [2, 2, 40], [3, 2, 3], { pads: attr.ints([1, 1]) });
 });
