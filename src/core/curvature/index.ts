@@ -266,6 +266,10 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     const step: StepChoice = await chooseStep(source.grad, source.w0, source.unitRoundoff, (opts.seed ?? 1) + 7, token);
     phase(onProgress, 0.05, 0.1, 'difference step')({ fraction: 1 });
     notes.push(`difference step ε = ${step.step.toExponential(2)} (unit vectors), chosen from the table ${step.table.map((t) => `${t.step.toExponential(1)}: ${t.relDiff.toExponential(1)}`).join(', ')} (relative difference of Hv to the next step ÷4); estimated relative error ${step.relError.toExponential(1)}`);
+    if (source.hvpKind === 'central_difference_float32') {
+      notes.push('exact Hessian-vector products (a forward-mode R-operator rule per op) are not implemented: float32 differences need steps ≳ 1e-4, and where ReLU/MaxPool switch within the step they measure the loss smoothed over those switches, not the piecewise Hessian autograd reports');
+    }
+    if (step.relError > tolerance) notes.push(`the differences' estimated error ${step.relError.toExponential(1)} exceeds the tolerance ${tolerance.toExponential(0)}: activations switch within every usable step (or rounding dominates); the residuals show it`);
     const hvp = centralHvp(source.grad, source.w0, step.step, source.exactPart);
 
     // 3. Eigenpairs and their true residuals.
