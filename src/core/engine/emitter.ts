@@ -15,6 +15,10 @@ export class Emitter {
   lookup?: (name: string) => number[] | undefined;
   private counter = 0;
   private readonly i64Cache = new Map<string, string>();
+  /** Reshape output → its input (a reshaped value is the same data: see `view`). */
+  private readonly reshapeOf = new Map<string, string>();
+  /** Row sums of squares already emitted, by the [rows, cols] value they reduce. */
+  private readonly rowSqCache = new Map<string, string>();
 
   constructor(
     readonly opset: number,
@@ -39,6 +43,7 @@ export class Emitter {
   constant(tensor: ConstTensor, hint = 'const'): string {
     const name = this.fresh(hint);
     this.constants.push({ name, tensor });
+    this.shapes.set(name, tensor.dims);
     return name;
   }
 
@@ -73,7 +78,34 @@ export class Emitter {
     if (known && known.length === shape.length && known.every((d, i) => d === shape[i])) return x;
     const y = this.one('Reshape', [x, this.i64(shape)]);
     this.shapes.set(y, shape);
+    this.reshapeOf.set(y, x);
     return y;
+  }
+
+  /**
+   * `x` with the given shape: a value of that shape that `x` was reshaped from (or to) if there is one,
+   * else a new Reshape. ORT copies a Reshape whose input has other readers, and a reshape back to a
+   * shape that already exists costs a node, so the per-example forms read the original values.
+   */
+  view(x: string, shape: number[]): string {
+    const same = (v: string) => {
+      const s = this.shapeOf(v);
+      return !!s && s.length === shape.length && s.every((d, i) => d === shape[i]);
+    };
+    for (let v: string | undefined = x; v !== undefined; v = this.reshapeOf.get(v)) if (same(v)) return v;
+    return this.reshape(x, shape);
+  }
+
+  /** Σ_j x[i, j]² of `x` viewed as [rows, cols] → [rows]; emitted once per value (e.g. ‖δ‖² for a kernel and its bias). */
+  rowSumSquares(x: string, rows: number, cols: number): string {
+    const v = this.view(x, [rows, cols]);
+    let out = this.rowSqCache.get(v);
+    if (!out) {
+      out = this.reduce('ReduceSumSquare', v, [1], false);
+      this.shapes.set(out, [rows]);
+      this.rowSqCache.set(v, out);
+    }
+    return out;
   }
 
   transpose(x: string, perm: number[]): string {
@@ -88,7 +120,13 @@ export class Emitter {
     const axesAsInput = op === 'ReduceSum' || this.opset >= 18;
     const kd = { keepdims: attr.int(keepdims ? 1 : 0) };
     if (axes.length === 0) return this.one('Identity', [x]);
-    return axesAsInput ? this.one(op, [x, this.i64(axes)], kd) : this.one(op, [x], { ...kd, axes: attr.ints(axes) });
+    const y = axesAsInput ? this.one(op, [x, this.i64(axes)], kd) : this.one(op, [x], { ...kd, axes: attr.ints(axes) });
+    const s = this.shapeOf(x);
+    if (s) {
+      const reduced = new Set(axes.map((a) => (a < 0 ? a + s.length : a)));
+      this.shapes.set(y, keepdims ? s.map((d, i) => (reduced.has(i) ? 1 : d)) : s.filter((_, i) => !reduced.has(i)));
+    }
+    return y;
   }
 
   unsqueeze(x: string, axes: number[]): string {

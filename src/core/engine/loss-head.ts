@@ -1,7 +1,9 @@
 /**
  * The loss at the end of a gradient program: per-example ℓ_b and δ = ∂(Σ_b w_b ℓ_b)/∂z for the value z the
  * head reads, computed in float64 and cast back to float32 (THEORY.md notation; issue 15: the exact forms
- * PyTorch and TF Keras use, not clipped probabilities).
+ * PyTorch and TF Keras use, not clipped probabilities). Cross-entropy from logits may instead run in float32
+ * (HeadOptions; the per-example gradient program does): its forms are cancellation-free identities, so
+ * float32 adds a few ulps per element, not the 1 − p cancellation (tested against a 60-digit oracle).
  *
  * With cross-entropy on a model that ends in Softmax (or LogSoftmax, or Sigmoid for binary CE) the head
  * reads the logits before it and computes log-softmax by log-sum-exp, as PyTorch always does and TF Keras
@@ -11,7 +13,7 @@
  * Positions: ℓ_b is averaged over every non-batch, non-class axis (Keras' reduction; mean_b ℓ_b is the
  * batch loss a framework reports).
  */
-import type { EngineGraph, GraphNode } from '../graph/types';
+import { attr, type EngineGraph, type GraphNode } from '../graph/types';
 import { HeatcapError } from '../errors';
 import type { Emitter } from './emitter';
 import type { LossSpec } from '../gradnorm/loss';
@@ -25,6 +27,8 @@ export interface LossHead {
   /** The final node the head replaces (its Softmax/LogSoftmax/Sigmoid), if any. */
   drop?: GraphNode;
   labelSmoothing: number;
+  /** Targets are one-hot rows made from class indices (each sums to exactly 1; label smoothing keeps that). */
+  unitTargets?: boolean;
   /** One line for the result's notes. */
   describe: string;
 }
@@ -52,11 +56,11 @@ export function planHead(graph: EngineGraph, loss: LossSpec, semantics: LossSema
   if (isCe) {
     if (loss.fromLogits && last?.op === 'Softmax' && lastAxis(last, rank)) {
       // Softmax applied twice is never what was meant (Keras warns about it too): the outputs are probabilities.
-      return head('ce_logits', `cross-entropy of the output probabilities: the model ends in Softmax '${last.name}', so a from-logits loss would apply softmax twice; computed from the logits before it (log-sum-exp, float64)`, last);
+      return head('ce_logits', `cross-entropy of the output probabilities: the model ends in Softmax '${last.name}', so a from-logits loss would apply softmax twice; computed from the logits before it (log-sum-exp)`, last);
     }
-    if (loss.fromLogits) return head('ce_logits', 'cross-entropy from logits (log-sum-exp, float64)');
+    if (loss.fromLogits) return head('ce_logits', 'cross-entropy from logits (log-sum-exp)');
     if (semantics === 'exact' && last?.op === 'Softmax' && lastAxis(last, rank)) {
-      return head('ce_logits', `cross-entropy from the logits before the final Softmax '${last.name}' (log-sum-exp in float64, as PyTorch and TF Keras compute it)`, last);
+      return head('ce_logits', `cross-entropy from the logits before the final Softmax '${last.name}' (log-sum-exp, as PyTorch and TF Keras compute it)`, last);
     }
     if (ls > 0) throw new HeatcapError(undefined, 'label smoothing needs logits (a model ending in Softmax, or a from-logits loss)');
     const why = semantics === 'clipped' ? 'clipped probabilities, as tfjs-layers computes it (--loss-semantics clipped)' : 'the output is not a Softmax, so the probabilities are clipped as Keras does';
@@ -64,7 +68,7 @@ export function planHead(graph: EngineGraph, loss: LossSpec, semantics: LossSema
   }
   if (loss.kind === 'nll') {
     if (semantics === 'exact' && last?.op === 'LogSoftmax' && lastAxis(last, rank)) {
-      return head('ce_logits', `negative log-likelihood of the final LogSoftmax '${last.name}', from its logits (log-sum-exp, float64)`, last);
+      return head('ce_logits', `negative log-likelihood of the final LogSoftmax '${last.name}', from its logits (log-sum-exp)`, last);
     }
     return head('nll_logprobs', 'negative log-likelihood of the output log-probabilities');
   }
@@ -83,6 +87,74 @@ function log1p(em: Emitter, u: string): string {
   return em.one('Where', [em.one('Greater', [u, d(1e-4)]), em.one('Log', [em.add(d(1), u)]), series]);
 }
 
+/**
+ * log(1 + u) for u ≥ 0 given v = fl(1 + u), in the program's float type: log v − ((v − 1) − u)/v. The
+ * correction is log(1 + u) − log v to first order in the rounding of 1 + u (its square is below the
+ * type's ε²); v − 1 and (v − 1) − u are exact where it matters (Sterbenz), and where v rounds to 1 the
+ * result is u itself. So float32 keeps ℓ_b's relative precision for confident examples (ℓ_b ≈ u ≪ 1),
+ * with no branch and no comparison (tested against Math.log1p).
+ */
+function log1pOf(em: Emitter, u: string, v: string, one: string): string {
+  return em.sub(em.one('Log', [v]), em.div(em.sub(em.sub(v, one), u), v));
+}
+
+/**
+ * Cross-entropy from logits z with targets y (rows summing to S) in `dtype`, for every position:
+ * with s = z − max z, e = exp(s) and rest = Σ_{j ≠ k*} e_j (k* the first largest logit, where e = 1
+ * exactly since s = 0), Σ e = 1 + rest and
+ *   ℓ = S·log1p(rest) − Σ_k y_k s_k,    δ_k = w·((S·e_k − y_k) − y_k·rest) / (1 + rest)
+ * (w the example's weight). At k* the numerator is (S − y) − y·rest: a confident example's δ keeps its
+ * digits (p − 1 is never formed); elsewhere there is no cancellation to begin with (a target class that
+ * is not the largest has p ≤ 1/2). These are identities, so float32 adds only rounding (a few ulps per
+ * element; tested against a float64 oracle), and the per-example program skips the float64 casts of
+ * [B, C] tensors. With class-index targets (`head.unitTargets`) S = 1 and its products are left out.
+ */
+function ceLogits(em: Emitter, head: LossHead, z: string, zShape: number[], y: string, w: string, dtype: 'float32' | 'float64'): HeadValues {
+  const f = (v: number) => em.scalar(v, dtype);
+  const r = zShape.length;
+  const B = zShape[0];
+  const C = zShape[r - 1];
+  const cls = r - 1;
+  const positions = zShape.slice(1).reduce((a, b) => a * b, 1) / C;
+  const wide = dtype === 'float64';
+  const zc = wide ? em.cast(z, 'float64') : z;
+  let yc = wide ? em.cast(y, 'float64') : y;
+  if (head.labelSmoothing > 0) yc = em.add(em.mul(yc, f(1 - head.labelSmoothing)), f(head.labelSmoothing / C));
+  const s = em.sub(zc, em.reduce('ReduceMax', zc, [cls], true));
+  const e = em.one('Exp', [s]);
+  // Per-position scalars (shape [B, …, 1]) meet constants of their own shape: ORT broadcasts a rank-0
+  // operand elementwise far more slowly (measured 3× on [1797, 1]).
+  const rowShape = [...zShape.slice(0, -1), 1];
+  const rows = rowShape.reduce((a, b) => a * b, 1);
+  const one = em.constant({ dims: rowShape, dtype, data: dtype === 'float32' ? new Float32Array(rows).fill(1) : new Float64Array(rows).fill(1) }, 'ones');
+  // rest: Σ e with the first largest logit's e (= 1) set to 0 (ties after the first count, as they should).
+  const first = em.one('ArgMax', [z], { axis: attr.int(cls), keepdims: attr.int(1) });
+  const zeros = em.constant({ dims: rowShape, dtype, data: dtype === 'float32' ? new Float32Array(rows) : new Float64Array(rows) }, 'zeros');
+  const rest = em.reduce('ReduceSum', em.one('ScatterElements', [e, first, zeros], { axis: attr.int(cls) }), [cls], true);
+  const se = em.add(rest, one);
+  const S = head.unitTargets ? undefined : em.reduce('ReduceSum', yc, [cls], true);
+  // q = w/(positions·Σe) per position; δ = (S·e − y)·q − y·(rest·q).
+  let wr = em.reshape(wide ? em.cast(w, 'float64') : w, [B, ...zShape.slice(1).map(() => 1)]);
+  if (positions > 1) wr = em.mul(wr, f(1 / positions));
+  const q = em.div(wr, se);
+  const delta = em.sub(em.mul(em.sub(S ? em.mul(e, S) : e, yc), q), em.mul(yc, em.mul(rest, q)));
+  const lse = log1pOf(em, rest, se, one);
+  const lpos = em.sub(S ? em.mul(S, lse) : lse, em.reduce('ReduceSum', em.mul(yc, s), [cls], true));
+  const perExample = positions > 1 ? em.reduce('ReduceMean', em.reshape(lpos, [B, positions]), [1], false) : em.reshape(lpos, [B]);
+  const dz = wide ? em.cast(delta, 'float32') : delta;
+  em.shapes.set(dz, zShape);
+  return { loss: wide ? perExample : em.cast(perExample, 'float64'), dz };
+}
+
+export interface HeadOptions {
+  /**
+   * Precision of the cross-entropy-from-logits head (the other heads always run in float64): `float64`
+   * (default: loss values for differences, as the curvature module takes them) or `float32` (the
+   * per-example gradient program: the same cancellation-free forms, no [B, C] casts).
+   */
+  crossEntropyPrecision?: 'float32' | 'float64';
+}
+
 export interface HeadValues {
   /** [B] float64 per-example losses (no penalty). */
   loss: string;
@@ -94,7 +166,8 @@ export interface HeadValues {
  * Emits the head. `z`: the value read (float32, shape `zShape`, batch first); `y`: targets of the same
  * shape (one-hot rows for the categorical losses); `w`: [B] example weights (1, or 0 for padding rows).
  */
-export function emitHead(em: Emitter, head: LossHead, z: string, zShape: number[], y: string, w: string): HeadValues {
+export function emitHead(em: Emitter, head: LossHead, z: string, zShape: number[], y: string, w: string, opts: HeadOptions = {}): HeadValues {
+  if (head.kind === 'ce_logits') return ceLogits(em, head, z, zShape, y, w, opts.crossEntropyPrecision ?? 'float64');
   const d = (v: number) => em.scalar(v, 'float64');
   const r = zShape.length;
   const B = zShape[0];
@@ -102,7 +175,7 @@ export function emitHead(em: Emitter, head: LossHead, z: string, zShape: number[
   const elements = zShape.slice(1).reduce((a, b) => a * b, 1);
   const positions = elements / C;
   const zd = em.cast(z, 'float64');
-  let yd = em.cast(y, 'float64');
+  const yd = em.cast(y, 'float64');
   const wShape = [B, ...zShape.slice(1).map(() => 1)];
   const wd = em.reshape(em.cast(w, 'float64'), wShape);
   const cls = r - 1;
@@ -112,27 +185,6 @@ export function emitHead(em: Emitter, head: LossHead, z: string, zShape: number[
   let loss: string;
   let delta: string;
   switch (head.kind) {
-    case 'ce_logits': {
-      if (head.labelSmoothing > 0) yd = em.add(em.mul(yd, d(1 - head.labelSmoothing)), d(head.labelSmoothing / C));
-      const m = em.reduce('ReduceMax', zd, [cls], true);
-      const s = em.sub(zd, m);
-      const e = em.one('Exp', [s]);
-      const isMax = em.cast(em.one('Equal', [s, d(0)]), 'float64');
-      const notMax = em.sub(d(1), isMax);
-      // se = Σ_j e_j = (#max) + rest; rest = se − 1 without cancellation.
-      const rest = em.add(em.reduce('ReduceSum', em.mul(e, notMax), [cls], true), em.sub(em.reduce('ReduceSum', isMax, [cls], true), d(1)));
-      const se = em.add(d(1), rest);
-      const S = em.reduce('ReduceSum', yd, [cls], true);
-      // ℓ = S·log Σ e − Σ_k y_k s_k (log-softmax shifted by the maximum).
-      const lpos = em.sub(em.mul(S, log1p(em, rest)), em.reduce('ReduceSum', em.mul(yd, s), [cls], true));
-      loss = perExample(em.reshape(lpos, [B, positions]));
-      // δ_k = S·p_k − y_k; at a maximum p_k = 1/se, so δ_k = ((S − y_k) − y_k·rest)/se.
-      const atMax = em.div(em.sub(em.sub(S, yd), em.mul(yd, rest)), se);
-      const elsewhere = em.sub(em.div(em.mul(S, e), se), yd);
-      delta = em.add(em.mul(isMax, atMax), em.mul(notMax, elsewhere));
-      delta = em.div(delta, d(positions));
-      break;
-    }
     case 'ce_probs_sparse': {
       // tfjs/Keras sparse CE on probabilities: −log(pc_y / Σ pc), pc = clip(p, ε, 1 − ε).
       const pc = em.one('Clip', [zd, d(EPS), d(1 - EPS)]);

@@ -25,6 +25,8 @@ export interface WeightStatsRequest {
   shape(name: string): number[];
   /** The penalty gradient r as a constant of the weight's dims (absent: no penalty). */
   penaltyGrad?: string;
+  /** ‖r‖², when the caller knows it (saves a reduction and a broadcast). */
+  penaltySq?: number;
   diagonal: boolean;
 }
 
@@ -51,21 +53,27 @@ export function materialize(em: Emitter, form: PerExampleGrad, dims: number[], B
 
 function denseStats(em: Emitter, g: string, req: WeightStatsRequest): WeightStatsNames {
   const P = prod(req.dims);
-  const g2 = em.reshape(g, [req.B, P]);
-  let sq = em.reduce('ReduceSumSquare', g2, [1], false);
+  const g2 = em.view(g, [req.B, P]);
+  let sq = em.rowSumSquares(g2, req.B, P);
   if (req.penaltyGrad) {
     const r = em.reshape(req.penaltyGrad, [1, P]);
-    sq = penaltyTerms(em, sq, em.reduce('ReduceSum', em.mul(g2, r), [1], false), req.penaltyGrad);
+    sq = penaltyTerms(em, sq, em.reduce('ReduceSum', em.mul(g2, r), [1], false), req);
   }
   const sum = em.reshape(em.reduce('ReduceSum', g2, [0], false), req.dims);
   const sumSq = req.diagonal ? em.reshape(em.reduce('ReduceSumSquare', g2, [0], false), req.dims) : undefined;
   return { sq, sum, sumSq };
 }
 
-/** ‖h + r‖² = ‖h‖² + 2⟨h, r⟩ + ‖r‖². */
-function penaltyTerms(em: Emitter, sq: string, dot: string, r: string): string {
-  // No axes: every axis (both before and after opset 18).
-  const rAll = em.one('ReduceSumSquare', [r], { keepdims: attr.int(0) });
+/**
+ * ‖h + r‖² = ‖h‖² + 2⟨h, r⟩ + ‖r‖². ‖r‖² is the same for every example (a layout chain does not change
+ * it): given as `penaltySq`, it is a [B] constant (a rank-0 operand broadcasts slowly in ORT), else the
+ * program reduces r.
+ */
+function penaltyTerms(em: Emitter, sq: string, dot: string, req: WeightStatsRequest): string {
+  const rAll =
+    req.penaltySq !== undefined
+      ? em.constant({ dims: [req.B], dtype: 'float32', data: new Float32Array(req.B).fill(req.penaltySq) }, 'penalty_sq')
+      : em.one('ReduceSumSquare', [req.penaltyGrad!], { keepdims: attr.int(0) });
   return em.add(em.add(sq, em.add(dot, dot)), rAll);
 }
 
@@ -73,37 +81,46 @@ function outerStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'outer' }
   const [B, T, K] = req.shape(form.a);
   const M = req.shape(form.d)[2];
   const P = prod(req.dims);
+  // Batch and positions as rows: [B·T, K] and [B·T, M] (for T = 1 the layer's own 2-D values, no copies).
+  const a2 = em.view(form.a, [B * T, K]);
+  const d2 = em.view(form.d, [B * T, M]);
+  const [x2, y2] = form.layout === 'KM' ? [a2, d2] : [d2, a2];
   // The per-example gradients [B, P], built at most once and only where a form needs them.
   let perExample: string | undefined;
   const materialized = () => (perExample ??= em.reshape(materialize(em, form, req.dims, B, req.shape), [B, P]));
   let sq: string;
   if (T === 1) {
-    sq = em.mul(em.reduce('ReduceSumSquare', form.a, [1, 2], false), em.reduce('ReduceSumSquare', form.d, [1, 2], false));
+    sq = em.mul(em.rowSumSquares(a2, B, K), em.rowSumSquares(d2, B, M));
   } else if (2 * T * T * (K + M) < T * K * M) {
     // Ghost norm: ‖a_bᵀd_b‖² = ⟨a_b a_bᵀ, d_b d_bᵀ⟩, cost ∝ T²(K+M) instead of T·K·M.
     const ga = em.one('MatMul', [form.a, em.transpose(form.a, [0, 2, 1])]);
     const gd = em.one('MatMul', [form.d, em.transpose(form.d, [0, 2, 1])]);
     sq = em.reduce('ReduceSum', em.mul(ga, gd), [1, 2], false);
   } else {
-    sq = em.reduce('ReduceSumSquare', materialized(), [1], false);
+    sq = em.rowSumSquares(materialized(), B, P);
   }
   if (req.penaltyGrad) {
-    // ⟨a_bᵀd_b, R⟩ = Σ_t (a_b,t·R)·d_b,t (KM); for MK, R is M×K and the roles swap.
-    const [x, y, rows, cols] = form.layout === 'KM' ? [form.a, form.d, K, M] : [form.d, form.a, M, K];
+    // ⟨a_bᵀd_b, R⟩ = Σ_t (a_b,t·R)·d_b,t (KM); for MK, R is M×K and the roles swap. Rows = B·T: one
+    // 2-D MatMul with the constant R (ORT pre-packs it), then per example the sum over its T rows.
+    const [rows, cols] = form.layout === 'KM' ? [K, M] : [M, K];
     const R = em.reshape(req.penaltyGrad, [rows, cols]);
-    const dot = em.reduce('ReduceSum', em.mul(em.one('MatMul', [x, R]), y), [1, 2], false);
-    sq = penaltyTerms(em, sq, dot, req.penaltyGrad);
+    const prodRows = em.reduce('ReduceSum', em.mul(em.one('MatMul', [x2, R]), y2), [1], false);
+    const dot = T === 1 ? prodRows : em.reduce('ReduceSum', em.reshape(prodRows, [B, T]), [1], false);
+    sq = penaltyTerms(em, sq, dot, req);
   }
-  const a2 = em.reshape(form.a, [B * T, K]);
-  const d2 = em.reshape(form.d, [B * T, M]);
-  const [x2, y2] = form.layout === 'KM' ? [a2, d2] : [d2, a2];
   let sumSq: string | undefined;
   if (req.diagonal) {
     // Σ_b (a_b ⊗ d_b)² = (A∘A)ᵀ(D∘D) for one position (THEORY.md §2); else from the per-example gradients.
     sumSq = T === 1 ? em.reshape(em.one('Gemm', [em.mul(x2, x2), em.mul(y2, y2)], { transA: attr.int(1) }), req.dims) : em.reshape(em.reduce('ReduceSumSquare', materialized(), [0], false), req.dims);
   }
   // Σ_b g_b: the batch sum of the per-example gradients when they exist (no second large product), else AᵀD.
-  const sum = perExample ? em.reshape(em.reduce('ReduceSum', perExample, [0], false), req.dims) : em.reshape(em.one('Gemm', [x2, y2], { transA: attr.int(1) }), req.dims);
+  let sum: string;
+  if (perExample) sum = em.reshape(em.reduce('ReduceSum', perExample, [0], false), req.dims);
+  else {
+    const g = em.one('Gemm', [x2, y2], { transA: attr.int(1) });
+    em.shapes.set(g, form.layout === 'KM' ? [K, M] : [M, K]);
+    sum = em.reshape(g, req.dims);
+  }
   return { sq, sum, sumSq };
 }
 
@@ -116,7 +133,7 @@ function gatherStats(em: Emitter, form: Extract<PerExampleGrad, { kind: 'gather'
   let sq = em.reduce('ReduceSum', em.mul(same, gd), [1, 2], false);
   if (req.penaltyGrad) {
     const dot = em.reduce('ReduceSum', em.mul(em.one('Gather', [req.penaltyGrad, form.ids]), form.d), [1, 2], false);
-    sq = penaltyTerms(em, sq, dot, req.penaltyGrad);
+    sq = penaltyTerms(em, sq, dot, req);
   }
   const zeros = em.constant({ dims: [V, D], dtype: 'float32', data: new Float32Array(V * D) }, 'zeros');
   const idx = em.one('Expand', [em.reshape(form.ids, [B * T, 1]), em.i64([B * T, D])]);

@@ -77,7 +77,7 @@ export async function openEngineProblem(spec: EngineProblemSpec): Promise<Engine
     if (inputs.rowShape.join() !== arrays.inputs.rowShape.join()) {
       notes.push(`inputs reshaped from (${arrays.inputs.rowShape.join(', ')}) to (${inputs.rowShape.join(', ')}) per example`);
     }
-    return { graph, loss, head, inputs, targets, targetShape, n: inputs.n, penaltyValue: pen.value, penaltyGrads: pen.grads, notes, close: () => arrays.close() };
+    return { graph, loss, head: { ...head, unitTargets: targets.fromIndices === true }, inputs, targets, targetShape, n: inputs.n, penaltyValue: pen.value, penaltyGrads: pen.grads, notes, close: () => arrays.close() };
   } catch (e) {
     arrays.close();
     throw e;

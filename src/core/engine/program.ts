@@ -125,7 +125,7 @@ export function buildProgram(spec: ProgramSpec): Program {
 
   // The head, on the value it reads.
   const zShape = shapeOf(head.input);
-  const { loss, dz } = emitHead(em, head, head.input, zShape, 'targets', 'weights');
+  const { loss, dz } = emitHead(em, head, head.input, zShape, 'targets', 'weights', { crossEntropyPrecision: 'float32' });
   const cts = new Map<string, string[]>([[head.input, [dz]]]);
   const addCt = (v: string, g: string) => {
     em.shapes.set(g, shapeOf(v));
@@ -195,6 +195,14 @@ export function buildProgram(spec: ProgramSpec): Program {
   const sum: string[] = new Array(P);
   const sumSq: string[] | undefined = spec.diagonal ? new Array(P) : undefined;
   const forms: string[] = new Array(P).fill('not on the path to the loss (zero gradient)');
+  /** ‖r‖² of parameter i's penalty gradient, summed in float64. */
+  const penaltySq = (i: number) => {
+    const r = spec.penaltyGrads[i];
+    if (!r) return undefined;
+    let s = 0;
+    for (let k = 0; k < r.length; k++) s += r[k] * r[k];
+    return s;
+  };
   const penaltyConst = (i: number) => {
     const r = spec.penaltyGrads[i];
     return r ? em.constant({ dims: graph.params[i].tensor.dims, dtype: 'float32', data: r }, 'penalty_grad') : undefined;
@@ -236,7 +244,7 @@ export function buildProgram(spec: ProgramSpec): Program {
       if (list.length > 1) throw new NeedsLoop(`parameter '${graph.params[i].name}' is read by ${list.length} ops (shared weights)`);
       const { form, value, chain } = list[0];
       const r = penaltyConst(i);
-      const st = weightStats(em, { form, dims: shapeOf(value), B, shape: shapeOf, penaltyGrad: r ? forwardChain(r, chain) : undefined, diagonal: spec.diagonal });
+      const st = weightStats(em, { form, dims: shapeOf(value), B, shape: shapeOf, penaltyGrad: r ? forwardChain(r, chain) : undefined, penaltySq: penaltySq(i), diagonal: spec.diagonal });
       sq[i] = st.sq;
       sum[i] = chain.length ? backChain(st.sum, chain) : st.sum;
       if (sumSq && st.sumSq) sumSq[i] = chain.length ? backChain(st.sumSq, chain) : st.sumSq;
@@ -248,7 +256,7 @@ export function buildProgram(spec: ProgramSpec): Program {
       if (!list) return;
       const g = em.sum(list);
       const r = penaltyConst(i);
-      const st = weightStats(em, { form: { kind: 'dense', g: em.unsqueeze(g, [0]) }, dims: p.tensor.dims, B, shape: shapeOf, penaltyGrad: r, diagonal: spec.diagonal });
+      const st = weightStats(em, { form: { kind: 'dense', g: em.unsqueeze(g, [0]) }, dims: p.tensor.dims, B, shape: shapeOf, penaltyGrad: r, penaltySq: penaltySq(i), diagonal: spec.diagonal });
       sq[i] = st.sq;
       sum[i] = st.sum;
       if (sumSq && st.sumSq) sumSq[i] = st.sumSq;
@@ -268,13 +276,24 @@ export function buildProgram(spec: ProgramSpec): Program {
   });
 
   const outNames = { loss: 'loss', sq: sq.map((_, i) => `sq/${i}`), sum: sum.map((_, i) => `sum/${i}`), sumSq: sumSq?.map((_, i) => `sumsq/${i}`) };
-  const rename: GraphNode[] = [
-    { op: 'Identity', name: 'out_loss', inputs: [loss], outputs: [outNames.loss], attrs: {} },
-    ...sq.map((s, i) => ({ op: 'Identity', name: `out_sq_${i}`, inputs: [s], outputs: [outNames.sq[i]], attrs: {} })),
-    ...sum.map((s, i) => ({ op: 'Identity', name: `out_sum_${i}`, inputs: [s], outputs: [outNames.sum[i]], attrs: {} })),
-    ...(sumSq ?? []).map((s, i) => ({ op: 'Identity', name: `out_sumsq_${i}`, inputs: [s], outputs: [outNames.sumSq![i]], attrs: {} })),
+  // Each output names the node that computes it (an Identity rename is a copy in ORT when its input has
+  // other readers); a value that is not emitted here, or is already another output, gets an Identity.
+  const pairs: [string, string][] = [
+    [loss, outNames.loss],
+    ...sq.map((v, i): [string, string] => [v, outNames.sq[i]]),
+    ...sum.map((v, i): [string, string] => [v, outNames.sum[i]]),
+    ...(sumSq ?? []).map((v, i): [string, string] => [v, outNames.sumSq![i]]),
   ];
-  const nodes = liveNodes([...forward, ...em.nodes, ...rename], [outNames.loss, ...outNames.sq, ...outNames.sum, ...(outNames.sumSq ?? [])]);
+  const emitted = new Set(em.nodes.flatMap((n) => n.outputs));
+  const renamed = new Map<string, string>();
+  const rename: GraphNode[] = [];
+  for (const [v, name] of pairs) {
+    if (emitted.has(v) && !renamed.has(v)) renamed.set(v, name);
+    else rename.push({ op: 'Identity', name: `out_${name}`, inputs: [renamed.get(v) ?? v], outputs: [name], attrs: {} });
+  }
+  const sub = (x: string) => renamed.get(x) ?? x;
+  const emNodes = em.nodes.map((n) => ({ ...n, inputs: n.inputs.map(sub), outputs: n.outputs.map(sub) }));
+  const nodes = liveNodes([...forward, ...emNodes, ...rename], pairs.map(([, name]) => name));
   const model = buildModel({
     opset,
     name: 'heatcap-gradient-program',

@@ -13,6 +13,8 @@ export interface TargetReader {
   readonly size: number;
   /** How the labels were interpreted, for the result's notes. */
   readonly interpretation: string;
+  /** One-hot rows made from class indices: every row sums to exactly 1. */
+  readonly fromIndices?: boolean;
   read(start: number, count: number): Float32Array;
 }
 
@@ -39,6 +41,7 @@ export function targetReader(labels: ArraySource, loss: LossSpec, outShape: numb
     return {
       size,
       interpretation: asIndices ? `class indices 0..${classes - 1}` : `one-hot rows over ${classes} classes`,
+      fromIndices: asIndices,
       read(start, count) {
         const per = asIndices ? positions : size;
         if (buf.length < count * per) buf = new Float64Array(count * per);
