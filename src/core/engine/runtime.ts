@@ -26,7 +26,7 @@ export interface RuntimeInfo {
   runtime: string;
   provider: 'cpu' | 'cuda' | 'wasm';
   threads: number;
-  /** Set when `auto` fell back to wasm: why the native runtime did not load. */
+  /** Set when the run is not what was asked for: why `auto` fell back to wasm, or why wasm runs fewer threads. */
   fallback?: string;
 }
 
@@ -133,7 +133,8 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions, fil
   const rt = loadRuntime(opts.runtime);
   const o = rt.ort;
   const provider = opts.provider ?? 'cpu';
-  let threads = Math.max(1, opts.threads);
+  const asked = Math.max(1, opts.threads);
+  let threads = asked;
   if (rt.kind === 'wasm') {
     if (provider === 'cuda') throw new HeatcapError(undefined, `ONNX Runtime's CUDA provider needs the native runtime (onnxruntime-node); this run has ${rt.name} (${rt.fallback ?? 'asked for by --runtime wasm'})`);
     // Set before the first session initialises the module; later sessions in this thread share its pool.
@@ -150,8 +151,16 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions, fil
       // ORT's optimiser warnings ("cannot remove node …") are about its own rewrites, not the user's model.
       logSeverityLevel: 3,
     });
-    if (rt.kind === 'wasm') threads = o.env.wasm.numThreads ?? threads;
-    return { session, info: { runtime: rt.kind === 'wasm' ? `${rt.name} (wasm)` : rt.name, provider: rt.kind === 'wasm' ? 'wasm' : provider, threads, fallback: rt.fallback }, ort: o };
+    let fallback = rt.fallback;
+    if (rt.kind === 'wasm') {
+      // onnxruntime-web drops to 1 thread where WebAssembly threads are unavailable; a pool sized by an earlier session stays.
+      threads = o.env.wasm.numThreads ?? threads;
+      if (threads < asked) {
+        const why = threads < (wasmThreads ?? asked) ? 'WebAssembly threads are not available here' : 'its thread pool was sized by an earlier session in this thread';
+        fallback = [fallback, `${rt.name} ran ${threads} thread${threads === 1 ? '' : 's'}, not the ${asked} asked for: ${why}`].filter(Boolean).join('; ');
+      }
+    }
+    return { session, info: { runtime: rt.kind === 'wasm' ? `${rt.name} (wasm)` : rt.name, provider: rt.kind === 'wasm' ? 'wasm' : provider, threads, fallback }, ort: o };
   } catch (e) {
     const msg = firstLine(e);
     if (provider === 'cuda') throw new HeatcapError(undefined, `ONNX Runtime's CUDA provider is not available (${msg}); install onnxruntime-node with its CUDA binaries or use --provider cpu`, { cause: e });
