@@ -45,7 +45,8 @@ export interface AnalyzeOptions {
   /**
    * The finite-η prediction (issue 20, THEORY.md §4, §6): top Hessian eigenpairs at the checkpoint, the
    * deterministic and mean-square stability limits and the predicted L(η) − L* curve. Default true;
-   * false (`--no-finite-eta`, `heatcap.finiteEta.enabled`) skips the curvature computation.
+   * false (`--no-finite-eta`, `heatcap.finiteEta.enabled`) skips the curvature computation and the
+   * result has no `finite_eta` block.
    */
   finiteEta?: boolean;
   /** Hessian directions k for the finite-η prediction (`--eigenpairs`, `heatcap.finiteEta.directions`; default 10). */

@@ -154,8 +154,8 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
    */
   const finiteEtaOf = async (u: AnalysisUnit, o: AnalyzeOptions, gradients: GradientInputs): Promise<FiniteEtaSource | undefined> => {
     const k = o.eigenpairs ?? DEFAULT_DIRECTIONS;
-    if (gradients.fromTrainingLogs) return undefined; // no checkpoint: no curvature to speak of
-    if (o.finiteEta === false) return { block: blockWithoutCurve('skipped', 'turned off (--no-finite-eta, or the setting heatcap.finiteEta.enabled)', k) };
+    // Turned off, or no checkpoint (tr Σ from training logs): no block at all.
+    if (o.finiteEta === false || gradients.fromTrainingLogs) return undefined;
     const d = finiteEtaDynamics(unitSetup(u.runs, o, gradients).setup, k);
     if ('block' in d) return d;
     if (gradients.curvature) return { curvature: gradients.curvature };

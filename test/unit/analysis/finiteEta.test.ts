@@ -114,13 +114,19 @@ describe('finite η in the analysis pipeline (issue 20)', function () {
       assert.ok(above && /η = 0\.6 is at or above the mean-square stability limit 0\.4455/.test(above.message), JSON.stringify(r.warnings));
     });
 
-    it('--no-finite-eta: a skipped block that says so, and the deterministic limit stays unknown', async () => {
+    it('--no-finite-eta: no block, and the stability limit stays unknown (no Hessian here)', async () => {
       const gradients: GradientProvider = async () => goldenInputs();
       const { results } = await analyzeFolder({ root, model: 'exact', data: 'exact', finiteEta: false }, { toolVersion: 'test', gradients }, false);
+      assert.equal(results[0].predicted?.finite_eta, undefined);
+      assert.equal(results[0].predicted?.stability_lr, null);
+    });
+
+    it('a gradstats.json without a curvature section: skipped, naming the file', async () => {
+      const gradients: GradientProvider = async () => ({ ...goldenInputs(), curvature: undefined, origin: { file: '/runs/gradstats.json', n: 6, lossName: 'mse' } });
+      const { results } = await analyzeFolder({ root, model: 'exact', data: 'exact' }, { toolVersion: 'test', gradients }, false);
       const fe = results[0].predicted?.finite_eta;
       assert.equal(fe?.status, 'skipped');
-      assert.match(fe?.message ?? '', /turned off/);
-      assert.equal(results[0].predicted?.stability_lr, null);
+      assert.match(fe?.message ?? '', /\/runs\/gradstats\.json has no curvature section/);
     });
   });
 

@@ -16,7 +16,8 @@ import { runCli } from '../../support/cli';
  *    is suppressed far below the i.i.d. figure (THEORY.md §3: 0.045–0.25 of it, smallest at small η).
  */
 describe('heatcap demo (bundled digits sweeps)', function () {
-  this.timeout(120000);
+  // The finite-η curvature of softmax-iid (≈ 10 s on 2 cores) runs in the before hook too.
+  this.timeout(240000);
   const cwd = mkdtempSync(join(tmpdir(), 'heatcap-demo-'));
   after(() => rmSync(cwd, { recursive: true, force: true }));
   let results: AnalysisResult[];
@@ -60,6 +61,14 @@ describe('heatcap demo (bundled digits sweeps)', function () {
     const iid = byName('softmax-iid');
     assert.ok(Math.abs(upper / (iid.predicted?.slope ?? NaN) - 1) < 0.01, 'i.i.d. figure shown as the upper bound');
     assert.ok(r.observed.slope !== null && r.observed.slope < 0.1 * upper, `observed ${r.observed.slope} ≪ ${upper}`);
+  });
+
+  it('the report’s sweep (softmax-iid) carries the finite-η prediction; the other sweeps skip its cost', () => {
+    const fe = byName('softmax-iid').predicted?.finite_eta;
+    assert.equal(fe?.status, 'ok', fe?.message);
+    assert.ok((fe?.limits.mean_square ?? 0) > 0 && (fe?.limits.deterministic ?? 0) > (fe?.limits.mean_square ?? 0));
+    assert.equal(byName('softmax-reshuffle').predicted?.finite_eta, undefined);
+    assert.equal(byName('mlp-iid').predicted?.finite_eta, undefined);
   });
 
   it('writes report.html (the i.i.d. sweep) in the current folder and prints a table', async () => {
