@@ -1,7 +1,8 @@
 /**
  * Pooling (N-d, NC…): MaxPool routes each output cotangent to the input element ORT picked (the second
- * output `Indices` of a MaxPool recomputed on the same input, flat over N·C·spatial, scattered with
- * ScatterElements add; ORT keeps the first maximum of a window, as PyTorch does); AveragePool spreads
+ * output `Indices` of a MaxPool recomputed on the same input, flat over N·C·spatial, placed by
+ * MaxUnpool where windows are disjoint, else scattered with ScatterElements add; ORT keeps the first
+ * maximum of a window, as PyTorch does); AveragePool spreads
  * dy/count over each window by a depthwise ConvTranspose with a ones kernel (count per output position
  * computed here from the geometry, as ORT counts: with count_include_pad the window clipped to the
  * padded input, without it the window clipped to the input); GlobalAveragePool / GlobalMaxPool.
@@ -23,6 +24,20 @@ export const maxPool: OpRule = {
     if (!indices) {
       const attrs = { ...ctx.node.attrs };
       indices = em.node('MaxPool', [x], attrs, 2, 'MaxPool_indices')[1];
+    }
+    const kernel = intsAttr(ctx.node, 'kernel_shape', []);
+    const geo = convGeometry(ctx.node, xs.slice(2), kernel);
+    if (floatType(ctx, x) === 'float32' && geo.strides.every((s, i) => s >= kernel[i]) && geo.dilations.every((d) => d === 1)) {
+      // Disjoint windows: every input element is the maximum of at most one window, so placing each dy
+      // at its index (MaxUnpool, zeros elsewhere, the output shape given) equals the scatter-add. ORT's
+      // MaxUnpool: 13.5 vs 31.4 ms for ScatterElements in one profile (dy 256×16×13×13 into 26×26);
+      // it has no double kernel (float64 programs scatter).
+      out[0] = em.one('MaxUnpool', [dy, indices, em.i64(xs)], {
+        kernel_shape: attr.ints(kernel),
+        strides: attr.ints(geo.strides),
+        pads: attr.ints([...geo.padBegin, ...geo.padEnd]),
+      });
+      return out;
     }
     const n = prod(xs);
     const dyFlat = em.reshape(dy, [-1]);
