@@ -130,4 +130,12 @@ describe('shared/webviewProtocol', () => {
     assert.equal(parsePanelState({ ...saved, result: { nope: 1 } }).result, null);
     assert.deepEqual(parsePanelState(undefined), { protocol: PROTOCOL_VERSION, root: null, sweepId: null, result: null, focusLr: null, ui: DEFAULT_UI });
   });
+
+  it('keeps "η to the limits" across reloads; a state saved before it existed reads as off', () => {
+    const on = parsePanelState(JSON.parse(JSON.stringify({ protocol: PROTOCOL_VERSION, root: '/r', sweepId: null, result: null, focusLr: null, ui: { ...DEFAULT_UI, etaToLimits: true } })));
+    assert.equal(on.ui.etaToLimits, true);
+    const { etaToLimits: _dropped, ...older } = DEFAULT_UI;
+    assert.equal(parsePanelState({ protocol: PROTOCOL_VERSION, root: '/r', sweepId: null, result: null, focusLr: null, ui: older }).ui.etaToLimits, false);
+    assert.equal(parsePanelState({ protocol: PROTOCOL_VERSION, root: '/r', sweepId: null, result: null, focusLr: null, ui: { ...DEFAULT_UI, etaToLimits: 'yes' } }).ui.etaToLimits, false);
+  });
 });

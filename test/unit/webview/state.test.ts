@@ -24,6 +24,7 @@ describe('webview state (message handling)', () => {
     assert.deepEqual([...changedParts(s, applyMessage(s, { type: 'busy', busy: { message: 'm', fraction: null, cancellable: false } }))], ['busy']);
     assert.deepEqual([...changedParts(s, applyMessage(s, { type: 'error', error: { message: 'e', file: null } }))], ['error']);
     assert.deepEqual([...changedParts(s, updateUi(s, { logLr: true }))], ['sweep']);
+    assert.deepEqual([...changedParts(s, updateUi(s, { etaToLimits: true }))], ['sweep']);
     assert.deepEqual([...changedParts(s, updateUi(s, { zoomTail: false }))], ['curves']);
     assert.deepEqual([...changedParts(s, updateUi(s, { tables: ['weights'] }))], ['gradnorms']);
   });
