@@ -174,9 +174,10 @@ export async function analyzeFolder(opts: AnalyzeOptions, ctx: PipelineContext, 
     try {
       return { curvature: await p };
     } catch (e) {
-      // A model the curvature engine cannot differentiate twice keeps its slope analysis; the block says why.
-      if (e instanceof CancelledError || !(e instanceof HeatcapError)) throw e;
-      return { block: blockWithoutCurve('skipped', `curvature not computed: ${e.message}`, k) };
+      // The curvature is an addition: a model the curvature engine cannot handle keeps its slope
+      // analysis, and the block says why. Only a cancellation stops the analysis.
+      if (e instanceof CancelledError) throw e;
+      return { block: blockWithoutCurve('skipped', `curvature not computed: ${e instanceof Error ? e.message : String(e)}`, k) };
     }
   };
   const results: AnalysisResult[] = [];

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { engineGradients } from '../../../src/core/analysis/engineGradients';
+import { CancelSource } from '../../../src/core/cancel';
+import { CancelledError } from '../../../src/core/errors';
 import { finiteEtaDynamics, stabilityFromFiniteEta } from '../../../src/core/analysis/finiteEta';
 import type { GradientInputs, GradientProvider } from '../../../src/core/analysis/gradients';
 import { analyzeFolder } from '../../../src/core/analysis/pipeline';
@@ -119,6 +121,24 @@ describe('finite η in the analysis pipeline (issue 20)', function () {
       const { results } = await analyzeFolder({ root, model: 'exact', data: 'exact', finiteEta: false }, { toolVersion: 'test', gradients }, false);
       assert.equal(results[0].predicted?.finite_eta, undefined);
       assert.equal(results[0].predicted?.stability_lr, null);
+    });
+
+    it('a curvature engine that fails leaves the slope analysis intact (skipped, with its message); a cancellation stops it', async () => {
+      const failing: GradientProvider = async () => ({ ...goldenInputs(), curvature: undefined, loadCurvature: async () => Promise.reject(new Error('no HVP for op Foo')) });
+      const { results } = await analyzeFolder({ root, model: 'exact', data: 'exact' }, { toolVersion: 'test', gradients: failing }, false);
+      assert.equal(results[0].predicted?.finite_eta?.status, 'skipped');
+      assert.match(results[0].predicted?.finite_eta?.message ?? '', /curvature not computed: no HVP for op Foo/);
+      assert.ok(results[0].predicted?.slope !== null);
+      const source = new CancelSource();
+      const cancelling: GradientProvider = async () => ({
+        ...goldenInputs(),
+        curvature: undefined,
+        loadCurvature: async () => {
+          source.cancel();
+          throw new CancelledError();
+        },
+      });
+      await assert.rejects(analyzeFolder({ root, model: 'exact', data: 'exact' }, { toolVersion: 'test', gradients: cancelling, token: source.token }, false), CancelledError);
     });
 
     it('a gradstats.json without a curvature section: skipped, naming the file', async () => {
