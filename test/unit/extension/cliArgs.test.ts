@@ -23,6 +23,13 @@ describe('extension: CLI command lines from settings and run overrides', () => {
     ]);
   });
 
+  it('finite η: off gives --no-finite-eta, another number of directions gives --eigenpairs, the default neither', () => {
+    const args = (finiteEta: Settings['finiteEta']) => analyzeArgs({ root: '/r', all: true, checkpoint: null, overrides: none }, settings({ finiteEta }));
+    assert.deepEqual(args({ enabled: true, directions: 10 }), ['analyze', '/r', '--all', '--max-depth=8', '--json']);
+    assert.deepEqual(args({ enabled: false, directions: 20 }).slice(4, -1), ['--no-finite-eta']);
+    assert.deepEqual(args({ enabled: true, directions: 20 }).slice(4, -1), ['--eigenpairs=20']);
+  });
+
   it('passes exclusions and η set by hand, sorted, each value glued to its flag', () => {
     const o = RunOverrides.empty().withExcluded('/r', 'b', true).withExcluded('/r', 'a', true).withLr('/r', 'z', 0.05).withLr('/r', '--all', 1e-3);
     const args = analyzeArgs({ root: '/r', all: true, checkpoint: null, overrides: o.for('/r') }, settings());

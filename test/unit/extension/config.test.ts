@@ -58,6 +58,14 @@ describe('extension: settings reader', () => {
     assert.ok(r.problems.some((p) => p.startsWith('heatcap.momentum: expected a number in [0, 1)')));
   });
 
+  it('finite η: enabled and directions, a directions value outside 1–200 falls back to 10', () => {
+    assert.deepEqual(readSettings(source({ 'finiteEta.enabled': false, 'finiteEta.directions': 20 })).settings.finiteEta, { enabled: false, directions: 20 });
+    const r = readSettings(source({ 'finiteEta.directions': 0, 'finiteEta.enabled': 'no' }));
+    assert.deepEqual(r.settings.finiteEta, DEFAULT_SETTINGS.finiteEta);
+    assert.ok(r.problems.some((p) => p.startsWith('heatcap.finiteEta.directions: expected an integer from 1 to 200')));
+    assert.ok(r.problems.some((p) => p.startsWith('heatcap.finiteEta.enabled: expected true or false')));
+  });
+
   it('momentum 1 is refused (no stationary distribution), null is "from the runs"', () => {
     assert.equal(readSettings(source({ momentum: 1 })).settings.momentum, null);
     assert.equal(readSettings(source({ momentum: null })).problems.length, 0);
