@@ -191,11 +191,19 @@ def determinism():
     a = heatcap_torch.gradstats(m, nn.CrossEntropyLoss(), loader, progress=False, curvature=opts)['curvature']
     b = heatcap_torch.gradstats(m, nn.CrossEntropyLoss(), loader, progress=False, curvature=opts)['curvature']
     c = heatcap_torch.gradstats(m, nn.CrossEntropyLoss(), loader, progress=False, curvature=dict(opts, seed=6))['curvature']
+    errors = []
+    for bad_loader, bad_opts in ((loader, {'bogus': 1}), (loader, {'k': 0}), ((batch for batch in loader), True)):
+        try:
+            heatcap_torch.gradstats(m, nn.CrossEntropyLoss(), bad_loader, progress=False, curvature=bad_opts)
+            errors.append(None)
+        except heatcap_torch.GradStatsError as e:
+            errors.append(str(e))
     same = all(a[key] == b[key] for key in ('eigenvalues', 'vectors', 'per_example_grad_proj', 'per_example_curvature', 'per_example_indices'))
     return {
         'same': same, 'n': a['n'], 'subsampled': a['subsampled'], 'indices': a['per_example_indices'],
         'other_seed_indices_differ': c['per_example_indices'] != a['per_example_indices'],
         'other_seed_eig_diff': max(rel(u, v) for u, v in zip(c['eigenvalues'], a['eigenvalues'])),
+        'errors': errors,
     }
 
 

@@ -116,6 +116,9 @@ describe('heatcap_torch curvature (Lanczos eigenpairs and per-example projection
     assert.ok(r.indices.every((v: number, i: number) => i === 0 || v > r.indices[i - 1]), 'ascending dataset indices');
     assert.equal(r.other_seed_indices_differ, true);
     assert.ok(r.other_seed_eig_diff < 1e-8, `another start vector, the same eigenvalues: ${r.other_seed_eig_diff}`);
+    assert.match(r.errors[0], /curvature options: unknown \['bogus'\]/);
+    assert.match(r.errors[1], /curvature k must be a positive integer, got 0/);
+    assert.match(r.errors[2], /curvature needs a loader that can be iterated several times/);
   });
 
   it('two gloo processes (spawn; DDP, DistributedSampler with padding) write the same curvature as one process', function () {
