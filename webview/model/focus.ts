@@ -9,7 +9,7 @@ import { type Cell, formatNumber, isFiniteNumber, missing, num, plusMinus } from
 import { predictedLossAt } from '../../src/core/report/tables';
 import type { Fact } from '../../src/core/report/verdict';
 import { formatPercent, formatSig, formatSigned } from '../../src/server/lens/format';
-import { heatCapacityAt, stabilityKind } from '../../src/server/lens/heatCapacity';
+import { finiteEtaViewAt, heatCapacityAt, stabilityKind } from '../../src/server/lens/heatCapacity';
 import { limitName } from '../../src/server/lens/lensTitle';
 
 export interface FocusView {
@@ -46,13 +46,14 @@ export function focusView(result: AnalysisResult, lr: number): FocusView {
   const limitKind = result.predicted ? stabilityKind(result.predicted) : null;
   if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated ${limitName(limitKind)} ${formatNumber(stab)}: SGD will not settle.`);
   const slopeFacts: Fact[] = [];
-  const finite = heatCapacityAt(result, lr);
-  if (finite.kind === 'finite_eta') {
+  const finite = finiteEtaViewAt(result, lr);
+  if (finite) {
     slopeFacts.push({ label: 'Predicted L(η) − L* (finite η)', cell: { text: formatSig(finite.excess, 3) } });
     if (finite.linear !== null) slopeFacts.push({ label: 'Linear law dL/dη·η', cell: { text: formatSig(finite.linear, 3) } });
     if (finite.limit !== null) slopeFacts.push({ label: `Share of the ${limitName(finite.limitKind)}`, cell: { text: formatPercent(finite.lr / finite.limit) } });
   }
-  const view = finite.kind === 'finite_eta' ? (finite.slope ?? finite) : finite;
+  const shown = heatCapacityAt(result, lr);
+  const view = shown.kind === 'finite_eta' ? (shown.slope ?? shown) : shown;
   if (view.kind === 'linear') {
     slopeFacts.push(
       { label: `dL/dη (${view.source})`, cell: { text: formatSig(view.slope) } },

@@ -10,7 +10,9 @@
  * - scale-invariant weights with weight decay (THEORY.md §2, last row): no finite slope.
  * Beyond the slope: when the analysis has a finite-η curve (`predicted.finite_eta`, THEORY.md §4, §6)
  * that reaches this η, the predicted excess loss L(η) − L* is read off it, beside the linear law, with
- * the share of the stability limit (mean-square when known) this η uses.
+ * the share of the stability limit (mean-square when known) this η uses. A measurement beats a
+ * prediction: inside the range an observed sweep fitted, the observed slope stays the lens's number
+ * (the hover adds the curve); beyond it, or without an observed slope, the curve is.
  */
 import { excessAt } from '../../core/finite-eta';
 import type { AnalysisResult, FiniteEta, Predicted } from '../../core/result/schema';
@@ -86,13 +88,21 @@ function finiteEtaAt(p: Predicted, fe: FiniteEta, lr: number, slope: LinearView 
   return { kind: 'finite_eta', lr, excess, linear, limit, limitKind: limit === null ? null : stabilityKind(p), form: fe.form, directions: fe.directions, slope };
 }
 
+/** The finite-η curve's view at `lr` (whatever the observed slope says), or null when the curve does not reach it. */
+export function finiteEtaViewAt(result: AnalysisResult, lr: number): FiniteEtaAt | null {
+  const p = result.predicted;
+  const fe = p?.finite_eta;
+  if (!p || !fe || (p.stability_lr !== null && lr >= p.stability_lr)) return null;
+  const slope = slopeView(result, lr);
+  return finiteEtaAt(p, fe, lr, slope.kind === 'linear' ? slope : null);
+}
+
 export function heatCapacityAt(result: AnalysisResult, lr: number): HeatCapacityView {
   const p = result.predicted;
   if (p && p.stability_lr !== null && lr >= p.stability_lr) return { kind: 'unstable', lr, stabilityLr: p.stability_lr, limitKind: stabilityKind(p) };
   const slope = slopeView(result, lr);
-  const fe = p?.finite_eta;
-  const finite = p && fe ? finiteEtaAt(p, fe, lr, slope.kind === 'linear' ? slope : null) : null;
-  return finite ?? slope;
+  if (slope.kind === 'linear' && slope.source === 'observed' && !slope.extrapolated) return slope;
+  return finiteEtaViewAt(result, lr) ?? slope;
 }
 
 /** The small-η view: the linear law with the observed (else predicted) slope, or why it does not apply. */

@@ -10,7 +10,7 @@ import type { DetectedSetting } from '../detect/types';
 import type { StoredResult } from '../results/store';
 import { formatInterval, formatPercent, formatSig, formatSigned, formatValue } from './format';
 import { formLabel, limitsText } from '../../core/report/finiteEta';
-import { heatCapacityAt, stabilityKind, type FiniteEtaAt, type HeatCapacityView } from './heatCapacity';
+import { finiteEtaViewAt, heatCapacityAt, stabilityKind, type FiniteEtaAt, type HeatCapacityView } from './heatCapacity';
 import { limitName } from './lensTitle';
 import { code, escapeMarkdown } from './markdown';
 import { analysisSetup, rescaleFor } from './setup';
@@ -81,7 +81,7 @@ function finiteEtaLines(view: FiniteEtaAt, result: AnalysisResult): string[] {
   const form = formLabel(view.form);
   if (form) out.push(`- curve: ${escapeMarkdown(form)}; ${view.directions} Hessian direction${view.directions === 1 ? '' : 's'} beyond leading order`);
   if (fe && fe.eigenvalues.length) out.push(`- top Hessian eigenvalue λ_1 = ${formatSig(fe.eigenvalues[0].value, 4)}`);
-  if (view.slope) out.push('', ...viewLines(view.slope, result).filter((l) => !l.startsWith('- stability:')));
+  if (view.slope) out.push('', ...viewLines(view.slope, result).filter((l) => !l.startsWith('- stability:') && !l.startsWith('- finite-η prediction')));
   return out;
 }
 
@@ -114,6 +114,11 @@ function viewLines(view: HeatCapacityView, result: AnalysisResult): string[] {
         out.push(`- predicted dL/dη = ${formatSig(result.predicted.slope)}${ratioText(result)}`);
       }
       out.push(...stabilityLines(result, view.lr));
+      const finite = finiteEtaViewAt(result, view.lr);
+      if (finite) {
+        const linear = finite.linear !== null ? ` (linear law ${formatSig(finite.linear)})` : '';
+        out.push(`- finite-η prediction at this η: excess loss ${formatSig(finite.excess)}${linear}, from ${escapeMarkdown(formLabel(finite.form) ?? 'the curve')} (THEORY.md §4, §6)`);
+      }
       return out;
     }
     case 'unstable':

@@ -73,7 +73,7 @@ describe('server/lens/heatCapacity', () => {
           eigenvalues: [{ value: 4.4, residual: 1e-9 }],
           limits: { deterministic: 0.45, mean_square: 0.29 },
           form: 'second_moment_subspace',
-          curve: { lr: [0.05, 0.1, 0.2], excess: [0.0026, 0.0055, 0.012], linear: [0.0024, 0.0048, 0.0096], additive: [0.0025, 0.0051, 0.011] },
+          curve: { lr: [0.05, 0.1, 0.2, 0.26], excess: [0.0026, 0.0055, 0.012, 0.0175], linear: [0.0024, 0.0048, 0.0096, 0.0125], additive: [0.0025, 0.0051, 0.011, 0.015] },
           cost_gradient_passes: 40,
           seconds: 1,
           notes: [],
@@ -98,8 +98,21 @@ describe('server/lens/heatCapacity', () => {
     });
 
     it('beyond the curve (it stops short of the limit), or without a curve, the small-η law is shown', () => {
-      assert.equal(heatCapacityAt(withCurve(), 0.25).kind, 'linear');
+      assert.equal(heatCapacityAt(withCurve(), 0.27).kind, 'linear');
       assert.equal(heatCapacityAt(withCurve('not_near_minimum'), 0.1).kind, 'linear');
+    });
+
+    it('a measurement beats a prediction: inside the observed fit range (η ≤ 0.2) the observed slope stays; beyond it, the curve', () => {
+      const r = withCurve();
+      r.observed.slope = 0.05;
+      r.observed.slope_stderr = 0.002;
+      const inside = heatCapacityAt(r, 0.1);
+      assert.ok(inside.kind === 'linear' && inside.source === 'observed');
+      const beyond = heatCapacityAt(r, 0.25);
+      assert.equal(beyond.kind, 'finite_eta');
+      assert.ok(beyond.kind === 'finite_eta' && beyond.slope?.source === 'observed' && beyond.slope.extrapolated);
+      // 0.012 + (0.0175 − 0.012)·(0.05/0.06) at η = 0.25; 0.25/0.29 = 86%.
+      assert.equal(lensTitle(beyond), 'η = 0.25: predicted excess loss 0.017 (linear law 0.012) · 86% of the mean-square stability limit');
     });
   });
 

@@ -58,15 +58,16 @@ describe('server/lens/hoverText', () => {
       finite_eta: {
         status: 'ok', message: 'm', parameters: 650, directions: 10, method: 'lanczos', hvp: 'exact_float64',
         eigenvalues: [{ value: 4.4, residual: 1e-9 }], limits: { deterministic: 0.45, mean_square: 0.29 }, form: 'second_moment_subspace',
-        curve: { lr: [0.05, 0.1, 0.2], excess: [0.0026, 0.0055, 0.012], linear: [0.0024, 0.0048, 0.0096], additive: [0.0025, 0.0051, 0.011] },
+        curve: { lr: [0.05, 0.1, 0.2, 0.26], excess: [0.0026, 0.0055, 0.012, 0.0175], linear: [0.0024, 0.0048, 0.0096, 0.0125], additive: [0.0025, 0.0051, 0.011, 0.015] },
         cost_gradient_passes: 40, seconds: 1, notes: ['<img src=x onerror=alert(1)>'],
       },
     };
-    const md = hoverMarkdown(setting(), match(r));
+    // Beyond the observed fit range (η ≤ 0.2): the curve leads, then the observed slope.
+    const md = hoverMarkdown(setting({ lr: 0.25, text: '0.25' }), match(r));
     for (const needle of [
-      '**η = 0.1: predicted excess loss L(η) − L* ≈ 0.0055** (finite-η prediction, THEORY.md §4, §6)',
-      '- linear law (predicted dL/dη·η): 0.0048; the curve is ×1.15 the linear law here',
-      '- stability: this η is 34% of the mean-square stability limit ≈0.29',
+      '**η = 0.25: predicted excess loss L(η) − L* ≈ 0.017** (finite-η prediction, THEORY.md §4, §6)',
+      '- linear law (predicted dL/dη·η): 0.012; the curve is ×1.38 the linear law here',
+      '- stability: this η is 86% of the mean-square stability limit ≈0.29',
       '- limits: mean-square η 0.29 · deterministic η 0.45 (2/λ\\_max with the momentum factor)',
       '- curve: stationary second moment in the top-k subspace, leading order elsewhere; 10 Hessian directions beyond leading order',
       '**dL/dη = 0.050** (observed: weighted fit over 4 runs',
@@ -74,6 +75,10 @@ describe('server/lens/hoverText', () => {
       assert.ok(md.includes(needle), `missing ${JSON.stringify(needle)} in\n${md}`);
     }
     assert.ok(!md.includes('<img'), md);
+    // Inside it: the observed slope leads, and the curve's value is one line of it (0.0055 at η = 0.1).
+    const inside = hoverMarkdown(setting(), match(r));
+    assert.ok(inside.includes('**dL/dη = 0.050** (observed'), inside);
+    assert.ok(inside.includes('- finite-η prediction at this η: excess loss 0.0055 (linear law 0.0048), from stationary second moment in the top-k subspace, leading order elsewhere (THEORY.md §4, §6)'), inside);
     const above = hoverMarkdown(setting({ lr: 0.5, text: '0.5' }), match(r));
     assert.ok(above.includes('**η = 0.5 is above the mean-square stability limit ≈0.29**'), above);
   });
