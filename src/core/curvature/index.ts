@@ -20,8 +20,10 @@
  *    (default 1e-6 for float64 products, 1e-3 for float32 ones).
  * 4. Per-example projections v_iᵀg_b and v_iᵀA_b v_j on min(N, maxExamples) evenly spaced examples
  *    (default 2048; projections.ts): per-example gradients projected on V at w₀ and at w₀ ± εv_j, with
- *    the products' step — exact float64 gradients for Dense models, the float32 gradient program at
- *    batch 1 otherwise (1 + 2k gradients per example).
+ *    the products' step — exact float64 gradients for Dense models; otherwise the float32 projection
+ *    program (projection-program.ts: ⟨g_b, v_i⟩ for a batch of examples from each layer's per-example
+ *    form), or the gradient program at batch 1 once per example where a weight has no per-example form
+ *    (1 + 2k projection passes over the examples).
  * Runs on the calling thread (ORT's session.run and the float64 loops block it): call it from a worker.
  */
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
@@ -55,6 +57,11 @@ export interface CurvatureOptions {
   maxSteps?: number;
   /** Seed of the random start vectors (default 1). */
   seed?: number;
+  /**
+   * ONNX path only: per-example projections by the vectorised projection program (`auto`, default; the
+   * batch-1 loop where it cannot be built) or by the batch-1 gradient program per example (`loop`).
+   */
+  projections?: 'auto' | 'loop';
 }
 
 export const DEFAULT_K = 10;
@@ -83,6 +90,8 @@ interface HvpSource {
   exactPart?: (v: Float64Array, out: Float64Array) => void;
   /** V·g_b(w) on the projection examples; `penalty` adds the exact penalty terms afterwards. */
   project: ProjectFn;
+  /** How `project` computes them, in words. */
+  projectNote: () => string;
   penalty?: { grad: Float64Array; hessDiag: Float64Array };
   describe: string;
   release(): Promise<void>;
@@ -126,6 +135,7 @@ async function denseSource(spec: CurvatureSpec, rows: Int32Array): Promise<{ sou
   const source: HvpSource = {
     P,
     project: project(rows),
+    projectNote: () => 'exact float64 per-example gradients',
     w0: Float64Array.from(opened.initial),
     hvpKind: 'central_difference_float64',
     unitRoundoff: 2 ** -53,
@@ -174,8 +184,8 @@ function penaltyTerms(problem: EngineProblem, ev: OnnxCurvatureEvaluator): { gra
   return any ? { grad, hessDiag } : undefined;
 }
 
-async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token?: CancelToken): Promise<HvpSource> {
-  const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token);
+async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token: CancelToken | undefined, k: number, projections: 'auto' | 'loop'): Promise<HvpSource> {
+  const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections });
   const pen = penaltyTerms(problem, ev);
   return {
     P: ev.P,
@@ -189,6 +199,7 @@ async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: num
         }
       : undefined,
     project: (w, V) => ev.subsetGradProjections(w, V),
+    projectNote: () => ev.projectionNote,
     penalty: pen,
     describe: ev.describe(),
     release: () => ev.release(),
@@ -252,7 +263,7 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       stats = dense.stats(Int32Array.from({ length: N }, (_, i) => i));
       notes.push('tr Σ, E‖g_b‖², ‖ḡ‖² in float64 over every example (exact per-example gradients)');
     } else {
-      source = await onnxSource(problem, rows, threads, token);
+      source = await onnxSource(problem, rows, threads, token, Math.floor(opts.k ?? DEFAULT_K), opts.projections ?? 'auto');
       notes.push(`tr Σ, E‖g_b‖², ‖ḡ‖² from the engine's per-example-norm pass over every example (${pass.engine})`);
     }
     loadSeconds += (performance.now() - tLoad) / 1000;
@@ -287,7 +298,7 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     const proj = await perExampleProjections(source.project, source.w0, vectors, step.step, token, phase(onProgress, 0.7, 1, 'per-example projections'));
     if (source.penalty) addPenalty(vectors, proj, source.penalty.grad, source.penalty.hessDiag);
     notes.push(
-      `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.hvpKind === 'central_difference_float64' ? 'exact float64 per-example gradients' : 'the float32 gradient program at batch 1, once per example'}; v_iᵀA_b v_j by central differences of V·g_b along v_j (step ${proj.step.toExponential(2)}, as the products), symmetrised; ${proj.evaluationsPerExample} gradients per example`,
+      `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.projectNote()}; v_iᵀA_b v_j by central differences of V·g_b along v_j (step ${proj.step.toExponential(2)}, as the products), symmetrised; ${proj.evaluationsPerExample} parameter points (w₀, w₀ ± εv_j) per example`,
     );
     notes.push(consistencyNote(proj, values, rows.length === N));
     const seconds = (performance.now() - t0) / 1000;

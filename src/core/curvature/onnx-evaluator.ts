@@ -1,8 +1,11 @@
 /**
  * Runs the curvature programs (onnx-program.ts) in ONNX Runtime at arbitrary parameter points: the
  * full-batch mean gradient of the data loss (for Hessian-vector products by differences), and for a set
- * of examples their gradients g_b projected on given directions, by the same program at batch 1 run once
- * per example (the exact per-example loop: every op's VJP, no per-example rule needed).
+ * of examples their gradients g_b projected on given directions. The projections come from the
+ * vectorised projection program (projection-program.ts: ⟨g_b, v_i⟩ for a batch of examples at once, from
+ * each layer's per-example form) where every weight has one; else (an op without a per-example rule,
+ * shared weights) from the gradient program at batch 1 run once per example (the exact per-example loop:
+ * every op's VJP, no per-example rule needed), and `projectionNote` says why.
  * Inputs and targets are read once and kept as ORT tensors per chunk; only the parameters change
  * between runs. Parameters are a flat float64 vector in the engine graph's parameter order
  * (engine/compute.ts describeParams); they are rounded to float32 when fed.
@@ -11,18 +14,47 @@
 import { throwIfCancelled, type CancelToken } from '../cancel';
 import { HeatcapError } from '../errors';
 import type { ConstTensor } from '../graph/types';
-import { describeParams } from '../engine/compute';
+import { describeParams, memoryBudgetBytes } from '../engine/compute';
 import type { EngineProblem } from '../engine/problem';
 import { probeValues } from '../engine/probe';
+import { NeedsLoop, type ValueInfo } from '../engine/program';
 import { createSession, ort, type RuntimeInfo } from '../engine/runtime';
 import type { ParamDescription } from '../gradnorm/stats';
 import { buildCurvatureProgram, type CurvatureProgram } from './onnx-program';
+import { buildProjectionProgram, type ProjectionProgram } from './projection-program';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 type Session = import('onnxruntime-node').InferenceSession;
 
 /** Examples per ORT run: large enough that ORT's per-run cost is paid rarely, small enough for memory. */
 const CHUNK = 512;
+/** Most examples per run of the projection program, and the intermediates one run may hold. */
+const PROJ_MAX_BATCH = 2048;
+const PROJ_BATCH_BYTES = 256 * 2 ** 20;
+
+export interface EvaluatorOptions {
+  /** `auto` (default): the vectorised projection program where it can be built; `loop`: batch 1 per example. */
+  projections?: 'auto' | 'loop';
+  /** Directions per projection call expected (the program is built for it; other counts build lazily). */
+  k?: number;
+}
+
+/**
+ * Bytes per example of the projection program: the forward values that scale with the batch, three
+ * times over (value, cotangent, per-example form), plus the largest layer's per-example gradients
+ * (materialised for multi-position layers) and the k-wide products.
+ */
+function projectionBytesPerExample(values: Map<string, ValueInfo>, B: number, maxParam: number, k: number): number {
+  let total = 0;
+  let widest = 0;
+  for (const v of values.values()) {
+    if (v.dims[0] !== B) continue;
+    const per = (v.dims.reduce((a, b) => a * b, 1) / B) * (v.dtype === 'float64' || v.dtype === 'int64' ? 8 : 4);
+    total += per;
+    widest = Math.max(widest, per);
+  }
+  return 3 * total + 4 * maxParam + k * widest;
+}
 
 interface Chunk {
   count: number;
@@ -57,6 +89,27 @@ function readRows(problem: EngineProblem, rows: Int32Array, B: number): { x: Con
   return { x: { dims, dtype: 'float32', data: f }, y };
 }
 
+/** The rows as ORT feeds in chunks of `size` (the last padded with weight-0 copies of its first row). */
+function makeChunks(problem: EngineProblem, input: string, rows: Int32Array, size: number): Chunk[] {
+  const Tensor = ort().Tensor;
+  const out: Chunk[] = [];
+  for (let s = 0; s < rows.length; s += size) {
+    const part = rows.subarray(s, Math.min(rows.length, s + size));
+    const { x, y } = readRows(problem, part, size);
+    const w = new Float32Array(size);
+    w.fill(1, 0, part.length);
+    out.push({
+      count: part.length,
+      feed: {
+        [input]: new Tensor(x.dtype, x.data as Float32Array, x.dims),
+        targets: new Tensor('float32', y, [size, ...problem.targetShape]),
+        weights: new Tensor('float32', w, [size]),
+      },
+    });
+  }
+  return out;
+}
+
 export class OnnxCurvatureEvaluator {
   readonly params: ParamDescription[];
   readonly P: number;
@@ -64,15 +117,20 @@ export class OnnxCurvatureEvaluator {
   readonly w0: Float64Array;
   gradientRuns = 0;
   exampleRuns = 0;
+  /** Runs of the projection program (vectorised path) or of the batch-1 program (loop). */
+  projectionRuns = 0;
+  /** How the projections are computed, in words (the loop's reason when it is used). */
+  projectionNote = '';
+  private proj?: { program: ProjectionProgram; session: Session; chunks: Chunk[]; values: Map<string, ValueInfo> };
+  private loop?: { program: CurvatureProgram; session: Session; chunks: Chunk[] };
 
   private constructor(
     private readonly problem: EngineProblem,
     private readonly gradSession: Session,
-    private readonly oneSession: Session,
     private readonly gradProgram: CurvatureProgram,
-    private readonly oneProgram: CurvatureProgram,
     private readonly all: Chunk[],
-    private readonly subset: Chunk[],
+    private readonly subsetRows: Int32Array,
+    private readonly threads: number,
     readonly runtime: RuntimeInfo,
     private readonly token?: CancelToken,
   ) {
@@ -83,36 +141,50 @@ export class OnnxCurvatureEvaluator {
   }
 
   /** `subset`: the examples whose per-example gradients are projected (sorted indices). */
-  static async open(problem: EngineProblem, subset: Int32Array, threads: number, token?: CancelToken): Promise<OnnxCurvatureEvaluator> {
+  static async open(problem: EngineProblem, subset: Int32Array, threads: number, token?: CancelToken, opts: EvaluatorOptions = {}): Promise<OnnxCurvatureEvaluator> {
     const B = Math.max(1, Math.min(CHUNK, problem.n));
     const first = readRows(problem, Int32Array.from({ length: Math.min(B, problem.n) }, (_, i) => i), B);
     const values = await probeValues(problem.graph, first.x);
     const gradProgram = buildCurvatureProgram(problem.graph, problem.head, values, B, false);
-    const one = readRows(problem, Int32Array.of(0), 1);
-    const oneProgram = buildCurvatureProgram(problem.graph, problem.head, await probeValues(problem.graph, one.x), 1, false);
     const grad = await createSession(gradProgram.bytes, { threads }, problem.graph.file);
-    const oneSession = await createSession(oneProgram.bytes, { threads }, problem.graph.file);
-    const chunks = (rows: Int32Array, size: number): Chunk[] => {
-      const Tensor = ort().Tensor;
-      const out: Chunk[] = [];
-      for (let s = 0; s < rows.length; s += size) {
-        const part = rows.subarray(s, Math.min(rows.length, s + size));
-        const { x, y } = readRows(problem, part, size);
-        const w = new Float32Array(size);
-        w.fill(1, 0, part.length);
-        out.push({
-          count: part.length,
-          feed: {
-            [gradProgram.input]: new Tensor(x.dtype, x.data as Float32Array, x.dims),
-            targets: new Tensor('float32', y, [size, ...problem.targetShape]),
-            weights: new Tensor('float32', w, [size]),
-          },
-        });
-      }
-      return out;
-    };
-    const all = chunks(Int32Array.from({ length: problem.n }, (_, i) => i), B);
-    return new OnnxCurvatureEvaluator(problem, grad.session, oneSession.session, gradProgram, oneProgram, all, chunks(subset, 1), grad.info, token);
+    const all = makeChunks(problem, gradProgram.input, Int32Array.from({ length: problem.n }, (_, i) => i), B);
+    const ev = new OnnxCurvatureEvaluator(problem, grad.session, gradProgram, all, subset, threads, grad.info, token);
+    const k = Math.max(1, Math.min(opts.k ?? 10, ev.P));
+    if (opts.projections === 'loop') await ev.openLoop('batch-1 loop asked for');
+    else await ev.openProjection(k, values, B);
+    return ev;
+  }
+
+  /** The vectorised projection program for k directions, at a batch its intermediates allow; else the loop. */
+  private async openProjection(k: number, values: Map<string, ValueInfo>, probedB: number): Promise<void> {
+    const problem = this.problem;
+    const n = this.subsetRows.length;
+    const maxParam = Math.max(...this.params.map((p) => p.size));
+    const perExample = projectionBytesPerExample(values, probedB, maxParam, k);
+    const fit = Math.floor(Math.min(memoryBudgetBytes(), PROJ_BATCH_BYTES) / Math.max(1, perExample));
+    const B = Math.max(1, Math.min(n, PROJ_MAX_BATCH, fit));
+    const rows = this.subsetRows.subarray(0, Math.min(B, n));
+    const pv = B === probedB && n >= B ? values : await probeValues(problem.graph, readRows(problem, rows, B).x);
+    let program: ProjectionProgram;
+    try {
+      program = buildProjectionProgram(problem.graph, problem.head, pv, B, k);
+    } catch (e) {
+      if (e instanceof NeedsLoop) return this.openLoop(`no vectorised projection program: ${e.message}`);
+      throw e;
+    }
+    const session = await createSession(program.bytes, { threads: this.threads }, problem.graph.file);
+    this.proj = { program, session: session.session, chunks: makeChunks(problem, program.input, this.subsetRows, B), values: pv };
+    const chunks = Math.ceil(n / B);
+    this.projectionNote = `the vectorised projection program (${program.nodeCount} nodes, batch ${B}, ${chunks} run${chunks === 1 ? '' : 's'} per point; per layer: ${[...new Set(program.forms)].join('; ')})`;
+  }
+
+  private async openLoop(why: string): Promise<void> {
+    const problem = this.problem;
+    const one = readRows(problem, Int32Array.of(0), 1);
+    const program = buildCurvatureProgram(problem.graph, problem.head, await probeValues(problem.graph, one.x), 1, false);
+    const session = await createSession(program.bytes, { threads: this.threads }, problem.graph.file);
+    this.loop = { program, session: session.session, chunks: makeChunks(problem, program.input, this.subsetRows, 1) };
+    this.projectionNote = `the float32 gradient program at batch 1, once per example (${why})`;
   }
 
   get examples(): number {
@@ -161,17 +233,54 @@ export class OnnxCurvatureEvaluator {
     return g;
   }
 
-  /**
-   * V·g_b(w) for every subset example (n × k, row-major), penalties excluded: the batch-1 program once
-   * per example, its float32 gradient projected in float64.
-   */
+  /** V·g_b(w) for every subset example (n × k, row-major), penalties excluded. */
   async subsetGradProjections(w: Float64Array, V: Float64Array[]): Promise<Float64Array> {
+    if (!this.loop && (!this.proj || this.proj.program.k !== V.length)) {
+      const old = this.proj;
+      this.proj = undefined;
+      await this.openProjection(V.length, old?.values ?? (await probeValues(this.problem.graph, readRows(this.problem, this.subsetRows.subarray(0, 1), 1).x)), old?.program.B ?? 1);
+      await old?.session.release();
+    }
+    return this.proj ? this.vectorisedProjections(w, V) : this.loopProjections(w, V);
+  }
+
+  /** The projection program over chunks of examples: ⟨g_b, v_i⟩ in float32, [B, k] per run. */
+  private async vectorisedProjections(w: Float64Array, V: Float64Array[]): Promise<Float64Array> {
+    const { program, session, chunks } = this.proj!;
+    const Tensor = ort().Tensor;
+    const k = V.length;
+    const feed = this.weightFeed(w);
+    this.problem.graph.params.forEach((p, i) => {
+      const { offset, size } = this.params[i];
+      const d = new Float32Array(k * size);
+      V.forEach((v, j) => {
+        for (let q = 0; q < size; q++) d[j * size + q] = v[offset + q];
+      });
+      feed[program.directions[i]] = new Tensor('float32', d, [k, ...p.tensor.dims]);
+    });
+    const out = new Float64Array(this.subsetRows.length * k);
+    let at = 0;
+    for (const c of chunks) {
+      const res = await this.run(session, { ...c.feed, ...feed }, 'projection');
+      const d = res[program.output].data as Float32Array;
+      for (let q = 0; q < c.count * k; q++) out[at * k + q] = d[q];
+      at += c.count;
+      this.projectionRuns++;
+    }
+    this.exampleRuns += this.subsetRows.length;
+    await new Promise((r) => setImmediate(r));
+    return out;
+  }
+
+  /** The batch-1 program once per example, its float32 gradient projected in float64. */
+  private async loopProjections(w: Float64Array, V: Float64Array[]): Promise<Float64Array> {
+    const { program, session, chunks } = this.loop!;
     const wf = this.weightFeed(w);
     const k = V.length;
-    const out = new Float64Array(this.subset.length * k);
-    for (let b = 0; b < this.subset.length; b++) {
-      const res = await this.run(this.oneSession, { ...this.subset[b].feed, ...wf }, 'per-example gradient');
-      this.oneProgram.outputs.grads.forEach((name, p) => {
+    const out = new Float64Array(chunks.length * k);
+    for (let b = 0; b < chunks.length; b++) {
+      const res = await this.run(session, { ...chunks[b].feed, ...wf }, 'per-example gradient');
+      program.outputs.grads.forEach((name, p) => {
         const d = res[name].data as Float32Array;
         const off = this.params[p].offset;
         for (let i = 0; i < k; i++) {
@@ -181,14 +290,16 @@ export class OnnxCurvatureEvaluator {
           out[b * k + i] += s;
         }
       });
+      this.projectionRuns++;
       if (b % 256 === 255) await new Promise((r) => setImmediate(r));
     }
-    this.exampleRuns += this.subset.length;
+    this.exampleRuns += chunks.length;
     return out;
   }
 
   async release(): Promise<void> {
     await this.gradSession.release();
-    await this.oneSession.release();
+    await this.proj?.session.release();
+    await this.loop?.session.release();
   }
 }

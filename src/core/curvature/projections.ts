@@ -5,8 +5,9 @@
  *   v_iᵀA_b v_j        ≈ (V·g_b(w₀ + hv_j) − V·g_b(w₀ − hv_j))_i / (2h), then symmetrised,
  * with the Hessian-vector products' step h (hvp.ts), so the per-example values average exactly to the
  * full-batch ones (mean_b v_iᵀA_b v_j = v_iᵀHv_j up to rounding): 1 + 2k gradient evaluations per example.
- * Float64 Dense models: exact gradients, error ~1e-9. Other models: the float32 per-example gradient
- * program, the same error as the products (the step table's estimate).
+ * Float64 Dense models: exact gradients, error ~1e-9. Other models: float32 (the vectorised projection
+ * program, projection-program.ts, or the batch-1 gradient program), the same error as the products (the
+ * step table's estimate).
  * Second differences of per-example losses (forward passes only) were tried first and dropped: in float32
  * their rounding ∝ 1/h² forces h ≈ 1e-2, where ReLU/MaxPool kinks make 5–15 % errors (digits MLP).
  */
