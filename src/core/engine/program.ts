@@ -203,6 +203,11 @@ export function buildProgram(spec: ProgramSpec): Program {
     for (let k = 0; k < r.length; k++) s += r[k] * r[k];
     return s;
   };
+  /** s when parameter i's penalty gradient is r = s·w (L2 only: s = 2·l2). */
+  const penaltyScale = (i: number) => {
+    const pen = graph.params[i].penalty;
+    return spec.penaltyGrads[i] && pen && pen.l1 === 0 && pen.l2 > 0 ? 2 * pen.l2 : undefined;
+  };
   const penaltyConst = (i: number) => {
     const r = spec.penaltyGrads[i];
     return r ? em.constant({ dims: graph.params[i].tensor.dims, dtype: 'float32', data: r }, 'penalty_grad') : undefined;
@@ -244,7 +249,7 @@ export function buildProgram(spec: ProgramSpec): Program {
       if (list.length > 1) throw new NeedsLoop(`parameter '${graph.params[i].name}' is read by ${list.length} ops (shared weights)`);
       const { form, value, chain } = list[0];
       const r = penaltyConst(i);
-      const st = weightStats(em, { form, dims: shapeOf(value), B, shape: shapeOf, penaltyGrad: r ? forwardChain(r, chain) : undefined, penaltySq: penaltySq(i), diagonal: spec.diagonal });
+      const st = weightStats(em, { form, dims: shapeOf(value), B, shape: shapeOf, penaltyGrad: r ? forwardChain(r, chain) : undefined, penaltySq: penaltySq(i), penaltyScale: penaltyScale(i), diagonal: spec.diagonal });
       sq[i] = st.sq;
       sum[i] = chain.length ? backChain(st.sum, chain) : st.sum;
       if (sumSq && st.sumSq) sumSq[i] = chain.length ? backChain(st.sumSq, chain) : st.sumSq;

@@ -36,11 +36,11 @@ export const matmul: OpRule = {
     if (k === 1 && sb.length === 2 && sa.length >= 2) {
       // Y_b[t] = A_b[t]·W: G_b = Σ_t A_b[t]ᵀ dY_b[t].
       const T = prod(sa.slice(1, -1));
-      return { kind: 'outer', a: em.reshape(a, [B, T, sb[0]]), d: em.reshape(dy, [B, T, sb[1]]), layout: 'KM' };
+      return { kind: 'outer', a: em.reshape(a, [B, T, sb[0]]), d: em.reshape(dy, [B, T, sb[1]]), layout: 'KM', linear: { y: ctx.node.outputs[0], dy } };
     }
     if (k === 0 && sa.length === 2 && sb.length === 3) {
       // Y_b = W·X_b (W n×k, X_b k×m): G_b = dY_b X_bᵀ = (X_b dY_bᵀ)ᵀ over the m columns.
-      return { kind: 'outer', a: em.transpose(b, [0, 2, 1]), d: em.transpose(dy, [0, 2, 1]), layout: 'MK' };
+      return { kind: 'outer', a: em.transpose(b, [0, 2, 1]), d: em.transpose(dy, [0, 2, 1]), layout: 'MK', linear: { y: ctx.node.outputs[0], dy } };
     }
     return undefined;
   },

@@ -30,10 +30,21 @@ export interface VjpContext {
  *   weight is G_b (K×M, `layout` KM) or its transpose (M×K, `layout` MK), reshaped to its dims
  *   (Goodfellow 2015; the ghost norm over T > 1, PERFORMANCE-NOTES.md "the method");
  * - `gather`: G_b[v] = Σ_t [ids_b,t = v]·d_b,t with ids [B, T] int64 and d [B, T, D] (embedding tables).
+ * An outer form may name the op's `linear` output (see LinearOutput).
  */
+/**
+ * An output y of the op that is linear and homogeneous in the weight W (MatMul's A·W), with its cotangent
+ * dy: then ⟨G_b, W⟩ = Σ over example b's elements of y·dy, so a penalty proportional to W (L2) needs no
+ * product with W of its own (per-example.ts).
+ */
+export interface LinearOutput {
+  y: string;
+  dy: string;
+}
+
 export type PerExampleGrad =
   | { kind: 'dense'; g: string }
-  | { kind: 'outer'; a: string; d: string; layout: 'KM' | 'MK' }
+  | { kind: 'outer'; a: string; d: string; layout: 'KM' | 'MK'; linear?: LinearOutput }
   | { kind: 'gather'; ids: string; d: string };
 
 export interface OpRule {
