@@ -28,6 +28,19 @@ describe('report/resultShape and the result fixtures', () => {
     assert.ok(errs.includes('schema_version: expected a 1.x schema version'), errs.join('\n'));
   });
 
+  it('checks predicted.finite_eta when present (1.2), and accepts its absence (1.0/1.1)', () => {
+    const r = fixture('finite-eta');
+    const fe = r.predicted!.finite_eta!;
+    const bad = { ...r, predicted: { ...r.predicted!, finite_eta: { ...fe, status: 'great', curve: { ...fe.curve!, linear: [1] } } } };
+    assert.deepEqual(checkResultShape(bad), [
+      'predicted.finite_eta.status: expected one of ok, not_near_minimum, not_converged, unsupported, skipped',
+      'predicted.finite_eta.curve: lr and linear have different lengths',
+    ]);
+    const older = fixture('iid-sweep');
+    assert.equal(older.predicted?.finite_eta, undefined);
+    assert.deepEqual(checkResultShape(older), []);
+  });
+
   it('never throws and never reports more than 20 problems, whatever the input (property, seeded)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
