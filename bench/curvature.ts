@@ -1,0 +1,144 @@
+/**
+ * Issue 20: the cost of the top k = 10 Hessian eigenpairs and their per-example projections
+ * (src/core/curvature, `computeSubspaceCurvature`) as a multiple of one per-example-norm pass of the
+ * engine over the same examples — the figure the CLI prints as `cost_gradient_passes`. Models: those of
+ * bench/onnx.ts that the curvature module runs:
+ *  - MLP 784-512-256-10 (ReLU, softmax, random weights as a TF.js model.json), 512 random examples, through
+ *    the float32 ONNX program (engine `onnx`: the float64 Dense path would be pure JS over 535k parameters);
+ *  - the CNN 28×28×1 (conv 16, pool, conv 32, pool, dense 10; model.json), 256 random examples, ONNX program;
+ *  - the digits MLP 64-32-10 (examples/digits, 1797 examples) on its default float64 Dense path, and forced
+ *    through the ONNX program for comparison.
+ * One thread (ORT intra-op 1). Run pinned for the README figures:
+ *   taskset -c 0 npx tsx bench/run.ts curvature     (or taskset -c 0 npx tsx bench/curvature.ts)
+ * The per-example-norm pass (its seconds are the yardstick) is timed inside the same call, on the same
+ * core; model loading and session creation are excluded from the ratio and shown apart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { computeSubspaceCurvature, type CurvatureSpec } from '../src/core/curvature';
+import { writeNpy } from '../src/core/data/npy';
+import { mulberry32 } from '../src/core/random';
+
+const REPO = join(__dirname, '..');
+const DIGITS = join(REPO, 'examples/digits');
+const K = 10;
+/** Examples of the random-weight MLP and CNN: fewer than bench/onnx.ts's 2560 and 512, so the section takes minutes on one shared core (the ratio is per pass over the same examples). */
+const N_MLP = 512;
+const N_CNN = 256;
+
+function randn(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+}
+function labels(n: number, k: number, seed: number): Int32Array {
+  const r = mulberry32(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(r() * k));
+}
+
+function affinity(): string {
+  try {
+    // Linux: the CPUs this process may run on (taskset's mask), from /proc/self/status.
+    const m = /Cpus_allowed_list:\s*(\S+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8') as string);
+    return m ? m[1] : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machineLine(): string {
+  const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
+  return `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores (this process on CPUs ${affinity()}), Node ${process.version}, onnxruntime-node ${ortVersion} (native CPU provider), 1 thread (ORT intra-op 1); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start (the cores are shared).`;
+}
+
+interface Case {
+  label: string;
+  spec: CurvatureSpec;
+}
+
+export async function run(): Promise<string> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-curvature-'));
+  try {
+    const { buildSequential } = await import('../src/core/model/build');
+    const { saveLayersModel } = await import('../src/core/model/load');
+    const { initBackend } = await import('../src/core/tf/backend');
+    await initBackend('cpu');
+    writeNpy(join(dir, 'mlp_x.npy'), randn(N_MLP * 784, 11), [N_MLP, 784]);
+    writeNpy(join(dir, 'mlp_y.npy'), labels(N_MLP, 10, 12), [N_MLP]);
+    writeNpy(join(dir, 'cnn_x.npy'), randn(N_CNN * 784, 13), [N_CNN, 28, 28, 1]);
+    writeNpy(join(dir, 'cnn_y.npy'), labels(N_CNN, 10, 14), [N_CNN]);
+    const mlp = await saveLayersModel(
+      buildSequential([784], [
+        { type: 'dense', units: 512, activation: 'relu' },
+        { type: 'dense', units: 256, activation: 'relu' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ], 1),
+      join(dir, 'mlp'),
+      { loss: 'sparse_categorical_crossentropy' },
+    );
+    const cnn = await saveLayersModel(
+      buildSequential([28, 28, 1], [
+        { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
+        { type: 'maxPool2d', poolSize: 2 },
+        { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+        { type: 'maxPool2d', poolSize: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ], 1),
+      join(dir, 'cnn'),
+      { loss: 'sparse_categorical_crossentropy' },
+    );
+    const digitsData = { data: join(DIGITS, 'data/x.npy'), labels: join(DIGITS, 'data/y.npy') };
+    const cases: Case[] = [
+      { label: `MLP 784-512-256-10 (model.json, random weights), ${N_MLP} examples, ONNX program`, spec: { model: mlp, data: { data: join(dir, 'mlp_x.npy'), labels: join(dir, 'mlp_y.npy') }, engine: 'onnx' } },
+      { label: `CNN 28×28×1 (model.json, random weights), ${N_CNN} examples, ONNX program`, spec: { model: cnn, data: { data: join(dir, 'cnn_x.npy'), labels: join(dir, 'cnn_y.npy') }, engine: 'onnx' } },
+      { label: 'digits MLP 64-32-10 (model.json, L2), 1797 examples, float64 Dense path (default)', spec: { model: join(DIGITS, 'checkpoints/mlp/model.json'), data: digitsData } },
+      { label: 'digits MLP 64-32-10 (model.json, L2), 1797 examples, ONNX program (forced)', spec: { model: join(DIGITS, 'checkpoints/mlp/model.json'), data: digitsData, engine: 'onnx' } },
+    ];
+    const rows: string[] = [];
+    const notes: string[] = [];
+    const header = machineLine();
+    for (const c of cases) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = await computeSubspaceCurvature(c.spec, { k: K, threads: 1 });
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(c0);
+      const cpuS = (cpu.user + cpu.system) / 1e6;
+      const costNote = r.notes.find((n) => n.startsWith('cost:')) ?? '';
+      const pass = /× one per-example-norm pass \(([\d.]+) s/.exec(costNote)?.[1] ?? '?';
+      const products = /; (\d+) Hessian-vector products/.exec(costNote)?.[1] ?? '?';
+      const lanczos = /Lanczos with full reorthogonalisation: (\d+) steps/.exec(r.notes.join('\n'))?.[1] ?? (r.method === 'dense_eigen' ? 'dense' : '?');
+      rows.push(
+        `| ${c.label} | ${r.parameters.toLocaleString('en-US')} | ${r.hvp} | ${lanczos} | ${products} | ${Math.max(...r.residuals).toExponential(1)} (${r.converged ? 'converged' : 'not converged'}) | ${pass} | ${r.costGradientPasses?.toFixed(1) ?? '?'}× | ${wall.toFixed(1)} (${cpuS.toFixed(1)} CPU) |`,
+      );
+      notes.push(`- ${c.label}: λ_1…λ_3 = ${r.eigenvalues.slice(0, 3).map((v) => v.toPrecision(4)).join(', ')}; ${costNote}`);
+      process.stderr.write(`[curvature bench] ${c.label}: ${wall.toFixed(1)} s\n`);
+    }
+    return [
+      `## Curvature: top ${K} Hessian eigenpairs (issue 20)`,
+      '',
+      header,
+      '',
+      `| model | params | Hessian-vector products | Lanczos steps | products | largest residual ‖Hv − λv‖/λ_1 | one per-example-norm pass (s) | cost (× that pass) | whole call, s wall (CPU) |`,
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      `Cost = seconds of computation of \`computeSubspaceCurvature(spec, { k: ${K}, threads: 1 })\` (per-example-norm pass, difference step, Lanczos, residuals, per-example projections on every example) ÷ the seconds of its own per-example-norm pass over the same examples (steady state), as the CLI reports it; opening files and sessions is excluded from the ratio (the last column includes it). Random-weight models are not at a minimum (their eigenvalues are what they are); the cost does not depend on that.`,
+      '',
+      ...notes,
+    ].join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  run().then(
+    (md) => console.log(md),
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}
