@@ -2,8 +2,9 @@
  * The loss at the end of a gradient program: per-example ℓ_b and δ = ∂(Σ_b w_b ℓ_b)/∂z for the value z the
  * head reads, computed in float64 and cast back to float32 (THEORY.md notation; issue 15: the exact forms
  * PyTorch and TF Keras use, not clipped probabilities). Cross-entropy from logits may instead run in float32
- * (HeadOptions; the per-example gradient program does): its forms are cancellation-free identities, so
- * float32 adds a few ulps per element, not the 1 − p cancellation (tested against a 60-digit oracle).
+ * (HeadOptions; the per-example gradient program does for one-hot targets without label smoothing): its
+ * forms are cancellation-free identities, so float32 adds a few ulps per element, not the 1 − p
+ * cancellation (tested against a 60-digit oracle).
  *
  * With cross-entropy on a model that ends in Softmax (or LogSoftmax, or Sigmoid for binary CE) the head
  * reads the logits before it and computes log-softmax by log-sum-exp, as PyTorch always does and TF Keras
