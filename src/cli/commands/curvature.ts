@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../../core/engine/runtime';
 import { computeSubspaceCurvature, DEFAULT_K } from '../../core/curvature';
 import { HeatcapError } from '../../core/errors';
 import { finiteEtaPrediction } from '../../core/finite-eta';
@@ -24,6 +25,7 @@ limit from how unevenly the examples curve along those directions.
   --max-examples <n>       examples for the per-example projections (evenly spaced; the Hessian uses all)
   --tolerance <t>          residual tolerance ‖Hv − λv‖/|λ_1| (default 1e-6 in float64, 1e-3 in float32)
   --threads <n>            ONNX Runtime threads (default 1)
+  --runtime <r>            ONNX Runtime build: auto (default: native, else wasm with a note), native or wasm
   --engine auto|dense-f64|onnx   Hessian-vector products (default auto: float64 for Dense-only model.json)
   --batch-size B           SGD's batch size: gives the mean-square limit (without it: 2/λ_max only)
   --sampling with_replacement|without_replacement   how batches are drawn (default with_replacement)
@@ -58,6 +60,7 @@ export const curvatureCommand: CliCommand = {
         'max-examples': { type: 'string' },
         tolerance: { type: 'string' },
         threads: { type: 'string' },
+        runtime: { type: 'string' },
         engine: { type: 'string' },
         'batch-size': { type: 'string' },
         sampling: { type: 'string' },
@@ -81,6 +84,8 @@ export const curvatureCommand: CliCommand = {
     const weightDecay = numberFlag('weight-decay', values['weight-decay'], { min: 0 }) ?? 0;
     const batchSize = numberFlag('batch-size', values['batch-size'], { min: 1, integer: true });
     const nesterov = values.nesterov === true;
+    const runtime = (values.runtime ?? 'auto') as RuntimeChoice;
+    if (!RUNTIME_CHOICES.includes(runtime)) throw new HeatcapError(undefined, `--runtime must be ${RUNTIME_CHOICES.join(', ')}, got '${values.runtime}'`);
     return cancellableBySignals(async (token) => {
       const c = await computeSubspaceCurvature(
         {
@@ -95,6 +100,7 @@ export const curvatureCommand: CliCommand = {
           maxExamples: numberFlag('max-examples', values['max-examples'], { min: 1, integer: true }),
           tolerance: numberFlag('tolerance', values.tolerance, { min: 0 }),
           threads: numberFlag('threads', values.threads, { min: 1, integer: true }),
+          runtime,
         },
         token,
         (p) => io.ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),

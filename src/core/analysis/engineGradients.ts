@@ -109,7 +109,7 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
       const { computeSubspaceCurvature } = require('../curvature') as typeof import('../curvature');
       return computeSubspaceCurvature(
         { model, data: { data: opts.data as string, labels: opts.labels }, loss: opts.loss, semantics: opts.lossSemantics },
-        { k },
+        { k, runtime: opts.runtime },
         token,
         onProgress,
       );

@@ -29,6 +29,7 @@
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { computeOnnxPartial } from '../engine/compute';
 import { openEngineProblem, type EngineProblem, type EngineProblemSpec } from '../engine/problem';
+import type { RuntimeChoice } from '../engine/runtime';
 import { HeatcapError } from '../errors';
 import type { SubspaceCurvature } from '../finite-eta/types';
 import { finalize } from '../gradnorm/stats';
@@ -51,6 +52,8 @@ export interface CurvatureOptions {
   maxExamples?: number;
   /** ONNX Runtime intra-op threads (default 1). */
   threads?: number;
+  /** ONNX Runtime build (default `auto`: native onnxruntime-node, else its wasm build with a note). */
+  runtime?: RuntimeChoice;
   /** Residual tolerance ‖Hv − λv‖/|λ_1| for `converged` (default 1e-6 float64, 1e-3 float32). */
   tolerance?: number;
   /** Most Lanczos steps (default min(P, 6k + 20)). */
@@ -184,8 +187,8 @@ function penaltyTerms(problem: EngineProblem, ev: OnnxCurvatureEvaluator): { gra
   return any ? { grad, hessDiag } : undefined;
 }
 
-async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token: CancelToken | undefined, k: number, projections: 'auto' | 'loop'): Promise<HvpSource> {
-  const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections });
+async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token: CancelToken | undefined, k: number, projections: 'auto' | 'loop', runtime: RuntimeChoice | undefined): Promise<HvpSource> {
+  const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections, runtime });
   const pen = penaltyTerms(problem, ev);
   return {
     P: ev.P,
@@ -249,7 +252,7 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
   try {
     // 1. The per-example-norm pass: the yardstick of the cost, and tr Σ / E‖g_b‖² / ‖ḡ‖² over all N.
     phase(onProgress, 0, 0.05, 'per-example gradient norms')({ fraction: 0 });
-    const pass = await computeOnnxPartial(problem, { threads, token, onProgress: phase(onProgress, 0, 0.05, 'per-example gradient norms') });
+    const pass = await computeOnnxPartial(problem, { threads, runtime: opts.runtime, token, onProgress: phase(onProgress, 0, 0.05, 'per-example gradient norms') });
     const engineStats = finalize(pass.partial, pass.penaltyGrad, pass.params, { backend: pass.backend, engine: pass.engine, seconds: pass.seconds, notes: [] });
     const N = problem.n;
     const rows = evenlySpaced(N, Math.max(1, Math.floor(opts.maxExamples ?? DEFAULT_MAX_EXAMPLES)));
@@ -263,7 +266,7 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       stats = dense.stats(Int32Array.from({ length: N }, (_, i) => i));
       notes.push('tr Σ, E‖g_b‖², ‖ḡ‖² in float64 over every example (exact per-example gradients)');
     } else {
-      source = await onnxSource(problem, rows, threads, token, Math.floor(opts.k ?? DEFAULT_K), opts.projections ?? 'auto');
+      source = await onnxSource(problem, rows, threads, token, Math.floor(opts.k ?? DEFAULT_K), opts.projections ?? 'auto', opts.runtime);
       notes.push(`tr Σ, E‖g_b‖², ‖ḡ‖² from the engine's per-example-norm pass over every example (${pass.engine})`);
     }
     loadSeconds += (performance.now() - tLoad) / 1000;

@@ -18,7 +18,7 @@ import { describeParams, memoryBudgetBytes } from '../engine/compute';
 import type { EngineProblem } from '../engine/problem';
 import { probeValues } from '../engine/probe';
 import { NeedsLoop, type ValueInfo } from '../engine/program';
-import { createSession, ort, type RuntimeInfo } from '../engine/runtime';
+import { createSession, ort, type RuntimeChoice, type RuntimeInfo } from '../engine/runtime';
 import type { ParamDescription } from '../gradnorm/stats';
 import { buildCurvatureProgram, type CurvatureProgram } from './onnx-program';
 import { buildProjectionProgram, type ProjectionProgram } from './projection-program';
@@ -37,6 +37,8 @@ export interface EvaluatorOptions {
   projections?: 'auto' | 'loop';
   /** Directions per projection call expected (the program is built for it; other counts build lazily). */
   k?: number;
+  /** ONNX Runtime build (`auto`: native, else wasm), as `--runtime` / `heatcap.engineRuntime` ask. */
+  runtime?: RuntimeChoice;
 }
 
 /**
@@ -133,6 +135,7 @@ export class OnnxCurvatureEvaluator {
     private readonly threads: number,
     readonly runtime: RuntimeInfo,
     private readonly token?: CancelToken,
+    private readonly runtimeChoice: RuntimeChoice = 'auto',
   ) {
     this.params = describeParams(problem);
     this.P = this.params.reduce((a, p) => a + p.size, 0);
@@ -146,9 +149,9 @@ export class OnnxCurvatureEvaluator {
     const first = readRows(problem, Int32Array.from({ length: Math.min(B, problem.n) }, (_, i) => i), B);
     const values = await probeValues(problem.graph, first.x);
     const gradProgram = buildCurvatureProgram(problem.graph, problem.head, values, B, false);
-    const grad = await createSession(gradProgram.bytes, { threads }, problem.graph.file);
+    const grad = await createSession(gradProgram.bytes, { threads, runtime: opts.runtime }, problem.graph.file);
     const all = makeChunks(problem, gradProgram.input, Int32Array.from({ length: problem.n }, (_, i) => i), B);
-    const ev = new OnnxCurvatureEvaluator(problem, grad.session, gradProgram, all, subset, threads, grad.info, token);
+    const ev = new OnnxCurvatureEvaluator(problem, grad.session, gradProgram, all, subset, threads, grad.info, token, opts.runtime);
     const k = Math.max(1, Math.min(opts.k ?? 10, ev.P));
     if (opts.projections === 'loop') await ev.openLoop('batch-1 loop asked for');
     else await ev.openProjection(k, values, B);
@@ -172,7 +175,7 @@ export class OnnxCurvatureEvaluator {
       if (e instanceof NeedsLoop) return this.openLoop(`no vectorised projection program: ${e.message}`);
       throw e;
     }
-    const session = await createSession(program.bytes, { threads: this.threads }, problem.graph.file);
+    const session = await createSession(program.bytes, { threads: this.threads, runtime: this.runtimeChoice }, problem.graph.file);
     this.proj = { program, session: session.session, chunks: makeChunks(problem, program.input, this.subsetRows, B), values: pv };
     const chunks = Math.ceil(n / B);
     this.projectionNote = `the vectorised projection program (${program.nodeCount} nodes, batch ${B}, ${chunks} run${chunks === 1 ? '' : 's'} per point; per layer: ${[...new Set(program.forms)].join('; ')})`;
@@ -182,7 +185,7 @@ export class OnnxCurvatureEvaluator {
     const problem = this.problem;
     const one = readRows(problem, Int32Array.of(0), 1);
     const program = buildCurvatureProgram(problem.graph, problem.head, await probeValues(problem.graph, one.x), 1, false);
-    const session = await createSession(program.bytes, { threads: this.threads }, problem.graph.file);
+    const session = await createSession(program.bytes, { threads: this.threads, runtime: this.runtimeChoice }, problem.graph.file);
     this.loop = { program, session: session.session, chunks: makeChunks(problem, program.input, this.subsetRows, 1) };
     this.projectionNote = `the float32 gradient program at batch 1, once per example (${why})`;
   }

@@ -30,6 +30,35 @@ describe('heatcap curvature (CLI contract)', function () {
     assert.ok(j.limits.mean_square > 0 && j.limits.mean_square < j.limits.deterministic, JSON.stringify(j.limits));
   });
 
+  // Oracle: the native runtime's own λ_1 (a different ORT build running the same program); float32
+  // differences agree to the products' stated error (~1e-4), so 1e-3 relative.
+  it('--runtime wasm runs the Hessian-vector products on onnxruntime-web, says so, and agrees with native', async () => {
+    const args = (runtime: string) => [
+      'curvature',
+      '--model', path.join(digits, 'checkpoints/mlp-onnx/model.onnx'),
+      '--data', path.join(digits, 'data/x.npy'),
+      '--labels', path.join(digits, 'data/y.npy'),
+      '--loss', 'cross_entropy',
+      '--eigenpairs', '2',
+      '--max-examples', '100',
+      '--runtime', runtime,
+      '--json',
+    ];
+    const wasm = await runCli(args('wasm'));
+    assert.equal(wasm.code, 0, wasm.err);
+    const native = await runCli(args('native'));
+    assert.equal(native.code, 0, native.err);
+    const w = JSON.parse(wasm.out);
+    const n = JSON.parse(native.out);
+    assert.ok(w.notes.some((t: string) => /ONNX Runtime \(wasm/.test(t)), w.notes.join('\n'));
+    assert.ok(!n.notes.some((t: string) => /ONNX Runtime \(wasm/.test(t)), n.notes.join('\n'));
+    const rel = Math.abs(w.eigenvalues[0].value - n.eigenvalues[0].value) / n.eigenvalues[0].value;
+    assert.ok(rel < 1e-3, `λ_1 wasm ${w.eigenvalues[0].value} vs native ${n.eigenvalues[0].value}`);
+    const bad = await runCli(['curvature', '--model', 'm.json', '--data', 'x.npy', '--runtime', 'gpu']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--runtime must be auto, native, wasm/);
+  });
+
   it('without --model or with a bad --sampling: one line naming the flag, non-zero exit', async () => {
     const a = await runCli(['curvature', '--data', 'x.npy']);
     assert.notEqual(a.code, 0);
