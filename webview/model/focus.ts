@@ -44,7 +44,7 @@ export function focusView(result: AnalysisResult, lr: number): FocusView {
   if (isFiniteNumber(maxUsed) && lr > maxUsed) notes.push(`η is above the largest η in the fit (${formatNumber(maxUsed)}): the linear law was not checked there.`);
   const stab = result.predicted?.stability_lr;
   const limitKind = result.predicted ? stabilityKind(result.predicted) : null;
-  if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated ${limitName(limitKind)} ${formatNumber(stab)}: SGD will not settle.`);
+  if (isFiniteNumber(stab) && lr >= stab) notes.push(`η is at or above the estimated ${limitName(limitKind)} ${formatNumber(stab)}: SGD does not settle near the minimum, no prediction.`);
   const slopeFacts: Fact[] = [];
   const finite = finiteEtaViewAt(result, lr);
   if (finite) {

@@ -8,6 +8,16 @@ export function limitName(kind: StabilityKind | null): string {
 }
 
 /**
+ * What happens beyond a limit, as measured (test/unit/finite-eta/sgd-sweep.test.ts): above the mean-square
+ * limit SGD leaves the minimum's quadratic region, but with a bounded-gradient loss (cross-entropy) it may
+ * still settle, far higher (digits softmax at 1.15× the limit: 5.8× the linear law); above 2/λ_max the
+ * sharpest direction's own step diverges.
+ */
+export function unstableConsequence(kind: StabilityKind | null): string {
+  return kind === 'mean_square' ? 'SGD leaves the minimum, no prediction' : 'SGD will not settle near the minimum';
+}
+
+/**
  * `η=0.1 · dL/dη = 0.050 (observed) · excess loss ≈ +0.0050 · halving η: −0.0025` and its variants: the
  * number is labelled as what it is, the slope of the converged loss in η (the heat capacity of the prose),
  * then what it implies at this η (dL/dη·η, the loss the noise adds) and on halving η (−dL/dη·η/2).
@@ -31,7 +41,7 @@ export function lensTitle(view: HeatCapacityView): string {
       return parts.join(' · ');
     }
     case 'unstable':
-      return `η = ${formatValue(view.lr)} is ${view.lr > view.stabilityLr ? 'above' : 'at'} the ${limitName(view.limitKind)} ${formatSig(view.stabilityLr)}: SGD will not settle`;
+      return `η = ${formatValue(view.lr)} is ${view.lr > view.stabilityLr ? 'above' : 'at'} the ${limitName(view.limitKind)} ${formatSig(view.stabilityLr)}: ${unstableConsequence(view.limitKind)}`;
     case 'reshuffle':
       return `${eta} · random reshuffling: loss is not linear in η here, no dL/dη (hover for details)`;
     case 'no_finite_slope':

@@ -55,7 +55,7 @@ describe('server/lens/heatCapacity', () => {
   it('at or above the stability limit no number is given', () => {
     const v = heatCapacityAt(fixtureAnalysis(), 0.45);
     assert.deepEqual(v, { kind: 'unstable', lr: 0.45, stabilityLr: 0.45, limitKind: 'deterministic' });
-    assert.equal(lensTitle(v), 'η = 0.45 is at the stability limit 0.45: SGD will not settle');
+    assert.equal(lensTitle(v), 'η = 0.45 is at the stability limit 0.45: SGD will not settle near the minimum');
   });
 
   describe('finite η (predicted.finite_eta)', () => {
@@ -91,10 +91,10 @@ describe('server/lens/heatCapacity', () => {
       close(mid.linear!, 0.0072, 1e-12, 'linear(0.15)');
     });
 
-    it('above the mean-square limit: SGD will not settle', () => {
+    it('above the mean-square limit: SGD leaves the minimum, no prediction', () => {
       const v = heatCapacityAt(withCurve(), 0.5);
       assert.deepEqual(v, { kind: 'unstable', lr: 0.5, stabilityLr: 0.29, limitKind: 'mean_square' });
-      assert.equal(lensTitle(v), 'η = 0.5 is above the mean-square stability limit 0.29: SGD will not settle');
+      assert.equal(lensTitle(v), 'η = 0.5 is above the mean-square stability limit 0.29: SGD leaves the minimum, no prediction');
     });
 
     it('beyond the curve (it stops short of the limit), or without a curve, the small-η law is shown', () => {
