@@ -15,11 +15,26 @@ import { finishStats } from '../../../src/core/gradnorm/engine';
 import { openGradProblem } from '../../../src/core/gradnorm/problem';
 import { saveLayersModel } from '../../../src/core/model/load';
 import { initBackend } from '../../../src/core/tf/backend';
-import { cases, dataFor } from '../../support/models/cases';
+import { cases, dataFor, type Case } from '../../support/models/cases';
 import { assertEnginesAgree, runEngine, type EngineRun } from '../../support/models/compare';
 import { asLoaded, seqModel } from '../../support/models/random';
 
 const TOL = 1e-4;
+
+/**
+ * Conv layers with ≥ 100 output positions take the reversed per-example product (a_bᵀ·δ_b, with the batch sum
+ * and the Adam diagonal transposed back, src/core/engine/per-example.ts): one case here reaches it, the
+ * shared cases (≤ 64 positions) do not.
+ */
+const reversedProductCases: Case[] = [
+  {
+    name: 'Conv2D with 100 output positions (reversed per-example product, diagonal transposed back) + max pooling + Dense',
+    inputShape: [12, 12, 2],
+    layers: [{ type: 'conv2d', filters: 3, kernelSize: 3, activation: 'relu', kernelL2: 0.01 }, { type: 'maxPool2d', poolSize: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+    loss: 'sparse_categorical_crossentropy_from_logits',
+    labels: { classes: 3 },
+  },
+];
 
 describe('ONNX engine = TF.js naive per-example loop on TF.js models (oracle: tf.variableGrads per example; 1e-4)', function () {
   this.timeout(60_000);
@@ -29,7 +44,7 @@ describe('ONNX engine = TF.js naive per-example loop on TF.js models (oracle: tf
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  cases.forEach((c, i) => {
+  [...cases, ...reversedProductCases].forEach((c, i) => {
     it(c.name, async () => {
       const model = seqModel(c.inputShape, c.layers, 11);
       const file = await saveLayersModel(model, join(dir, `m${i}`), { loss: c.loss });
