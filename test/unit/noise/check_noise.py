@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 
 import torch
 import torch.distributed as dist
@@ -102,13 +103,28 @@ def worker(rank, world, port, out, T):
 
 if __name__ == '__main__':
     res = {'exact': exact_trace(), 'single': single()}
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, 'ddp.json')
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
-        mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=True, start_method='spawn')
-        with open(out) as f:
-            res['ddp'] = json.load(f)
+    # Two gloo ranks hang now and then on this machine (about 1 run in 5, 2026-12-07: one rank gone, the other
+    # spinning); not understood yet. Each attempt gets a deadline, a hung one is killed, and the attempts are
+    # reported so the test can say so instead of hiding it.
+    res['ddp_hangs'] = 0
+    for attempt in range(3):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, 'ddp.json')
+            s = socket.socket()
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+            s.close()
+            ctx = mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=False, start_method='spawn')
+            deadline = time.time() + 150
+            while not ctx.join(timeout=1):
+                if time.time() > deadline:
+                    break
+            if os.path.exists(out) and all(not p.is_alive() for p in ctx.processes):
+                with open(out) as f:
+                    res['ddp'] = json.load(f)
+                break
+            for p in ctx.processes:
+                p.kill()
+            res['ddp_hangs'] += 1
+            print(f'DDP attempt {attempt + 1} hung past 150 s; killed', file=sys.stderr)
     print(json.dumps(res))

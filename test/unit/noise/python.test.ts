@@ -14,7 +14,7 @@ const torchCheck = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
 const skipReason = torchCheck.error ? `${PY} not found` : torchCheck.status !== 0 ? `${PY} cannot import torch (apt-get install -y python3-torch)` : null;
 
 describe('heatcap_torch.noise: logged gradient noise against a known Σ', function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
   before(function () {
     if (skipReason) {
       console.log(`    skipped: ${skipReason}`);
@@ -23,10 +23,13 @@ describe('heatcap_torch.noise: logged gradient noise against a known Σ', functi
   });
 
   it('log_gradient_noise (B 2 vs 8) and the DDP hook (2 ranks × 3) estimate tr Σ within their standard errors', () => {
-    const r = spawnSync(PY, [join(__dirname, 'check_noise.py')], { encoding: 'utf8', timeout: 290_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const r = spawnSync(PY, [join(__dirname, 'check_noise.py')], { encoding: 'utf8', timeout: 590_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout.trim().split('\n').pop() as string);
     assert.ok(Math.abs(res.exact - TRACE) < 1e-12);
+    // A hung two-rank attempt is retried by check_noise.py (an intermittent gloo hang, not understood yet); say so.
+    if (res.ddp_hangs > 0) console.log(`    note: ${res.ddp_hangs} DDP attempt(s) hung and were retried`);
+    assert.ok(res.ddp, 'every DDP attempt hung');
     for (const k of ['single', 'ddp'] as const) {
       assert.ok(Math.abs(res[k].z) < 4, `${k}: tr Σ = ${res[k].trace_cov} ± ${res[k].se}`);
       assert.ok(res[k].se / TRACE < 0.05, `${k}: relative SE ${res[k].se / TRACE}`);
