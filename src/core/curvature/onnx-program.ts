@@ -9,12 +9,11 @@
  */
 import { HeatcapError } from '../errors';
 import type { ConstTensor, ElemType, EngineGraph, GraphNode } from '../graph/types';
-import { Emitter } from '../engine/emitter';
 import { emitHead, type LossHead } from '../engine/loss-head';
 import { buildModel } from '../engine/onnx-encode';
 import { OP_RULES } from '../engine/ops';
 import type { VjpContext } from '../engine/ops/types';
-import type { ValueInfo } from '../engine/program';
+import { programContext, type ValueInfo } from '../engine/program';
 import { encodeModel } from '../onnx/proto';
 
 export interface CurvatureProgram {
@@ -28,16 +27,7 @@ export interface CurvatureProgram {
 const FLOAT = new Set<ElemType>(['float32', 'float64']);
 
 export function buildCurvatureProgram(graph: EngineGraph, head: LossHead, values: Map<string, ValueInfo>, B: number, lossOnly: boolean): CurvatureProgram {
-  const opset = Math.max(graph.opset, 17);
-  const em = new Emitter(opset, 'curv');
-  const shapeOf = (n: string): number[] => {
-    const v = values.get(n)?.dims ?? em.shapeOf(n);
-    if (!v) throw new Error(`internal error: no shape for value '${n}'`);
-    return v;
-  };
-  em.lookup = (n) => values.get(n)?.dims;
-  const dtypeOf = (n: string): ElemType => values.get(n)?.dtype ?? 'float32';
-  const constants = new Map<string, ConstTensor>(graph.constants.map((c) => [c.name, c.tensor]));
+  const { opset, em, shapeOf, dtypeOf, constants } = programContext(graph, values, 'curv');
   const forward = graph.nodes.filter((n) => n !== head.drop);
 
   // Values that depend on some parameter (whether or not they depend on the batch): all need cotangents.

@@ -26,13 +26,12 @@
  */
 import { HeatcapError } from '../errors';
 import { attr, type ConstTensor, type ElemType, type EngineGraph, type GraphNode } from '../graph/types';
-import { Emitter } from '../engine/emitter';
 import { emitHead, type LossHead } from '../engine/loss-head';
 import { buildModel } from '../engine/onnx-encode';
 import { OP_RULES } from '../engine/ops';
 import type { OpRule, PerExampleGrad, VjpContext } from '../engine/ops/types';
 import { materialize } from '../engine/per-example';
-import { NeedsLoop, type ValueInfo } from '../engine/program';
+import { NeedsLoop, programContext, type ValueInfo } from '../engine/program';
 import { encodeModel } from '../onnx/proto';
 
 export interface ProjectionProgram {
@@ -65,16 +64,7 @@ function live(nodes: GraphNode[], output: string): GraphNode[] {
 }
 
 export function buildProjectionProgram(graph: EngineGraph, head: LossHead, values: Map<string, ValueInfo>, B: number, k: number): ProjectionProgram {
-  const opset = Math.max(graph.opset, 17);
-  const em = new Emitter(opset, 'proj');
-  const shapeOf = (n: string): number[] => {
-    const v = values.get(n)?.dims ?? em.shapeOf(n);
-    if (!v) throw new Error(`internal error: no shape for value '${n}'`);
-    return v;
-  };
-  em.lookup = (n) => values.get(n)?.dims;
-  const dtypeOf = (n: string): ElemType => values.get(n)?.dtype ?? 'float32';
-  const constants = new Map<string, ConstTensor>(graph.constants.map((c) => [c.name, c.tensor]));
+  const { opset, em, shapeOf, dtypeOf, constants } = programContext(graph, values, 'proj');
   const paramIndex = new Map(graph.params.map((p, i) => [p.name, i]));
   const forward = graph.nodes.filter((n) => n !== head.drop);
   const producer = new Map<string, GraphNode>();

@@ -88,10 +88,13 @@ function liveNodes(nodes: GraphNode[], outputs: string[]): GraphNode[] {
   return nodes.filter((_, i) => keep[i]);
 }
 
-export function buildProgram(spec: ProgramSpec): Program {
-  const { graph, head, values, B, mode } = spec;
+/**
+ * What every program builder over an engine graph starts from (gradient, curvature and projection programs):
+ * an emitter at opset ≥ 17 whose shapes come from the probe, the graph's dtypes and its constants.
+ */
+export function programContext(graph: EngineGraph, values: Map<string, ValueInfo>, prefix: string) {
   const opset = Math.max(graph.opset, 17);
-  const em = new Emitter(opset, 'grad');
+  const em = new Emitter(opset, prefix);
   const shapeOf = (n: string): number[] => {
     const v = values.get(n)?.dims ?? em.shapeOf(n);
     if (!v) throw new Error(`internal error: no shape for value '${n}'`);
@@ -100,6 +103,12 @@ export function buildProgram(spec: ProgramSpec): Program {
   em.lookup = (n) => values.get(n)?.dims;
   const dtypeOf = (n: string): ElemType => values.get(n)?.dtype ?? 'float32';
   const constants = new Map<string, ConstTensor>(graph.constants.map((c) => [c.name, c.tensor]));
+  return { opset, em, shapeOf, dtypeOf, constants };
+}
+
+export function buildProgram(spec: ProgramSpec): Program {
+  const { graph, head, values, B, mode } = spec;
+  const { opset, em, shapeOf, dtypeOf, constants } = programContext(graph, values, 'grad');
   const paramIndex = new Map(graph.params.map((p, i) => [p.name, i]));
   const forward = graph.nodes.filter((n) => n !== head.drop);
   const producer = new Map<string, GraphNode>();
