@@ -1,11 +1,16 @@
 /**
  * Regenerates the README screenshots of the analysis panel from the i.i.d. fixture's HTML report:
  *   node esbuild.mjs && npx tsx test/unit/webview/screenshots.ts
- * writes docs/images/panel.png (light) and docs/images/panel-dark.png (dark), and from the finite-η
- * fixture docs/images/panel-finite-eta.png: the sweep chart extended to the stability limits ("η to
- * the limits") with the predicted curve, and the finite-η card (eigenvalues, curve table).
+ * writes docs/images/panel.png (light) and docs/images/panel-dark.png (dark), and
+ * docs/images/panel-finite-eta.png: the sweep chart extended to the stability limits ("η to the limits")
+ * with the predicted curve, and the finite-η card (eigenvalues, curve table). That picture comes from a
+ * real analysis when given one (`--finite-eta-result result.json`, what `heatcap analyze <sweep> --json`
+ * printed; docs/images/make-finite-eta-picture.sh makes the sweep and the result), else from the
+ * finite-η fixture.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AnalysisResult } from '../../../src/core/result/schema';
 import { renderHtmlReport } from '../../../src/core/report/html';
 import { fixture } from '../report/fixtures';
 import { chartsDrawn, launchChromium, reportFile, watchedPage } from './chromium';
@@ -23,7 +28,9 @@ async function main(): Promise<void> {
     await w.page.screenshot({ path: join(out, scheme === 'light' ? 'panel.png' : 'panel-dark.png'), clip: { x: 0, y: 0, width: 1000, height: 1500 } });
     await w.context.close();
   }
-  const finite = reportFile(renderHtmlReport(fixture('finite-eta')), 'finite-eta');
+  const at = process.argv.indexOf('--finite-eta-result');
+  const real = at > 0 ? (JSON.parse(readFileSync(process.argv[at + 1], 'utf8')) as AnalysisResult) : undefined;
+  const finite = reportFile(renderHtmlReport(real ?? fixture('finite-eta')), 'finite-eta');
   const w = await watchedPage(browser, { allowed: (u) => u === finite, colorScheme: 'light' });
   await w.page.setViewportSize({ width: 1000, height: 2400 });
   await w.page.goto(finite);
