@@ -8,12 +8,14 @@
  * 1. One per-example-norm pass of the ONNX engine (engine/compute.ts) over all N examples: tr Σ,
  *    E‖g_b‖², ‖ḡ‖², and the time every cost is expressed in (costGradientPasses).
  * 2. Hessian-vector products of the full-training-set loss ℓ(w) = mean_b ℓ_b (the model's penalties
- *    included), by central differences of full-batch gradients (hvp.ts chooses the step):
- *    Dense-only models (model.json whose layers the lab's float64 engine runs): exact float64 gradients
- *    (lab/dense-f64.ts), `central_difference_float64`, error ~1e-9; every other model: the engine's
- *    gradient program with the parameters as graph inputs (onnx-program.ts) in ONNX Runtime,
- *    `central_difference_float32`, with the step's estimated error. Penalty curvature (2·l2) is added exactly.
- *    A forward-mode R-operator (exact HVPs through the ONNX program) is not implemented.
+ *    included). Dense-only models (model.json whose layers the lab's float64 engine runs): central
+ *    differences of exact float64 gradients (lab/dense-f64.ts), `central_difference_float64`, error ~1e-9.
+ *    Every other model: by default exact products, `r_operator_float32`: the engine's gradient program
+ *    with the parameters as graph inputs (onnx-program.ts) transformed forward-mode (jvp/: a tangent
+ *    rule per ONNX op), its tangent outputs Σ_b ∇²ℓ_b·v run in ONNX Runtime (float32, loss head
+ *    float64); where some op on the path has no tangent rule, central differences of that gradient
+ *    program, `central_difference_float32`, with the step's estimated error (hvp.ts chooses the step),
+ *    and a note naming the op. Penalty curvature (2·l2) is added exactly.
  * 3. Top-k eigenpairs by Lanczos with full reorthogonalisation (lanczos.ts); when k ≥ P, the dense
  *    Hessian from P products and a dense eigen-solve (`dense_eigen`, exact subspace). Each Ritz pair's
  *    residual ‖Hv − λv‖/|λ_1| from one more product; `converged` when all are below the tolerance
@@ -65,6 +67,11 @@ export interface CurvatureOptions {
    * batch-1 loop where it cannot be built) or by the batch-1 gradient program per example (`loop`).
    */
   projections?: 'auto' | 'loop';
+  /**
+   * ONNX path only: `auto` (default) exact products by the forward-over-reverse program where every op
+   * has a tangent rule, else central differences; `differences`: central differences always.
+   */
+  hvp?: 'auto' | 'differences';
 }
 
 export const DEFAULT_K = 10;
@@ -85,7 +92,13 @@ function evenlySpaced(N: number, m: number): Int32Array {
 interface HvpSource {
   P: number;
   w0: Float64Array;
-  hvpKind: 'central_difference_float64' | 'central_difference_float32';
+  hvpKind: 'central_difference_float64' | 'central_difference_float32' | 'r_operator_float32';
+  /** Exact products (data part, penalties excluded), when the source has them. */
+  exactHvp?: (v: Float64Array) => Promise<Float64Array>;
+  /** Why exact products are not used (ONNX path), in words. */
+  exactNote?: string;
+  /** Seconds per full-batch gradient and per exact product so far (measured), when the source times them. */
+  timing?: () => { gradient: number; gradients: number; hvp: number; hvps: number };
   unitRoundoff: number;
   /** Gradient whose differences give the Hessian (may exclude exactly-known penalty terms). */
   grad: GradientFn;
@@ -187,13 +200,17 @@ function penaltyTerms(problem: EngineProblem, ev: OnnxCurvatureEvaluator): { gra
   return any ? { grad, hessDiag } : undefined;
 }
 
-async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token: CancelToken | undefined, k: number, projections: 'auto' | 'loop', runtime: RuntimeChoice | undefined): Promise<HvpSource> {
+async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: number, token: CancelToken | undefined, k: number, projections: 'auto' | 'loop', runtime: RuntimeChoice | undefined, hvpMode: 'auto' | 'differences'): Promise<HvpSource> {
   const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections, runtime });
   const pen = penaltyTerms(problem, ev);
+  const why = hvpMode === 'differences' ? 'central differences asked for' : await ev.openHvp();
   return {
     P: ev.P,
     w0: ev.w0,
-    hvpKind: 'central_difference_float32',
+    hvpKind: why ? 'central_difference_float32' : 'r_operator_float32',
+    exactHvp: why ? undefined : (v) => ev.meanDataHvp(ev.w0, v),
+    exactNote: why,
+    timing: () => ({ gradient: ev.gradientSeconds, gradients: ev.gradientRuns, hvp: ev.hvpSeconds, hvps: ev.hvpRuns }),
     unitRoundoff: 2 ** -24,
     grad: (w) => ev.meanDataGrad(w),
     exactPart: pen
@@ -266,7 +283,7 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       stats = dense.stats(Int32Array.from({ length: N }, (_, i) => i));
       notes.push('tr Σ, E‖g_b‖², ‖ḡ‖² in float64 over every example (exact per-example gradients)');
     } else {
-      source = await onnxSource(problem, rows, threads, token, Math.floor(opts.k ?? DEFAULT_K), opts.projections ?? 'auto', opts.runtime);
+      source = await onnxSource(problem, rows, threads, token, Math.floor(opts.k ?? DEFAULT_K), opts.projections ?? 'auto', opts.runtime, opts.hvp ?? 'auto');
       notes.push(`tr Σ, E‖g_b‖², ‖ḡ‖² from the engine's per-example-norm pass over every example (${pass.engine})`);
     }
     loadSeconds += (performance.now() - tLoad) / 1000;
@@ -274,17 +291,28 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     const k = Math.max(1, Math.min(Math.floor(opts.k ?? DEFAULT_K), P));
     const tolerance = opts.tolerance ?? (source.hvpKind === 'central_difference_float64' ? TOL_F64 : TOL_F32);
     const maxSteps = Math.min(P, opts.maxSteps ?? 6 * k + 20);
-    notes.push(`Hessian-vector products: ${source.describe}; central differences of the full-batch mean gradient over all ${N} examples${source.exactPart ? '; weight-penalty curvature (2·l2) added exactly' : ''}`);
+    const exact = source.exactHvp;
+    if (exact) {
+      notes.push(`Hessian-vector products: exact (forward-over-reverse, float32): ${source.describe}, transformed forward-mode (a tangent rule per op: the R-operator), its tangent outputs Σ_b ∇²ℓ_b·v over all ${N} examples summed in float64${source.exactPart ? '; weight-penalty curvature (2·l2) added exactly' : ''}`);
+    } else {
+      notes.push(`Hessian-vector products: ${source.describe}; central differences of the full-batch mean gradient over all ${N} examples${source.exactPart ? '; weight-penalty curvature (2·l2) added exactly' : ''}`);
+    }
 
-    // 2. The step of the differences.
+    // 2. The step of the differences (the products' when they are differences; the per-example projections' always).
     const step: StepChoice = await chooseStep(source.grad, source.w0, source.unitRoundoff, (opts.seed ?? 1) + 7, token);
     phase(onProgress, 0.05, 0.1, 'difference step')({ fraction: 1 });
-    notes.push(`difference step ε = ${step.step.toExponential(2)} (unit vectors), chosen from the table ${step.table.map((t) => `${t.step.toExponential(1)}: ${t.relDiff.toExponential(1)}`).join(', ')} (relative difference of Hv to the next step ÷4); estimated relative error ${step.relError.toExponential(1)}`);
+    notes.push(`difference step ε = ${step.step.toExponential(2)} (unit vectors${exact ? '; used by the per-example projections only' : ''}), chosen from the table ${step.table.map((t) => `${t.step.toExponential(1)}: ${t.relDiff.toExponential(1)}`).join(', ')} (relative difference of Hv to the next step ÷4); estimated relative error ${step.relError.toExponential(1)}`);
     if (source.hvpKind === 'central_difference_float32') {
-      notes.push('exact Hessian-vector products (a forward-mode R-operator rule per op) are not implemented: float32 differences need steps ≳ 1e-4, and where ReLU/MaxPool switch within the step they measure the loss smoothed over those switches, not the piecewise Hessian autograd reports');
+      notes.push(`exact Hessian-vector products not used (${source.exactNote}): float32 differences need steps ≳ 1e-4, and where ReLU/MaxPool switch within the step they measure the loss smoothed over those switches, not the piecewise Hessian autograd reports`);
     }
-    if (step.relError > tolerance) notes.push(`the differences' estimated error ${step.relError.toExponential(1)} exceeds the tolerance ${tolerance.toExponential(0)}: activations switch within every usable step (or rounding dominates); the residuals show it`);
-    const hvp = centralHvp(source.grad, source.w0, step.step, source.exactPart);
+    if (!exact && step.relError > tolerance) notes.push(`the differences' estimated error ${step.relError.toExponential(1)} exceeds the tolerance ${tolerance.toExponential(0)}: activations switch within every usable step (or rounding dominates); the residuals show it`);
+    const hvp: Hvp = exact
+      ? async (v) => {
+          const out = await exact(v);
+          source!.exactPart?.(v, out);
+          return out;
+        }
+      : centralHvp(source.grad, source.w0, step.step, source.exactPart);
 
     // 3. Eigenpairs and their true residuals.
     const eig = await eigenpairs(hvp, P, k, { tolerance, maxSteps, seed: opts.seed ?? 1 }, token, phase(onProgress, 0.1, 0.6, 'eigenpairs'));
@@ -309,8 +337,14 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     const costGradientPasses = pass.seconds > 0 ? computeSeconds / pass.seconds : null;
     notes.push(
       `cost: ${computeSeconds.toFixed(2)} s of computation = ${costGradientPasses?.toFixed(1) ?? '?'} × one per-example-norm pass (${pass.seconds.toFixed(3)} s over ${N} examples, ${pass.engine}, steady state; this pass included), plus ${loadSeconds.toFixed(2)} s opening the model, data, programs and sessions; ` +
-        `${eig.steps + (eig.method === 'dense_eigen' ? 0 : k)} Hessian-vector products (2 gradients each) after ${step.gradients} gradients choosing the step`,
+        `${eig.steps + (eig.method === 'dense_eigen' ? 0 : k)} Hessian-vector products (${exact ? 'one run of the HVP program over the data each' : '2 gradients each'}) after ${step.gradients} gradients choosing the step`,
     );
+    const tm = source.timing?.();
+    if (exact && tm && tm.gradients > 0 && tm.hvps > 0) {
+      const g = tm.gradient / tm.gradients;
+      const h = tm.hvp / tm.hvps;
+      notes.push(`measured here: one exact Hessian-vector product ${(h * 1000).toFixed(1)} ms = ${(h / g).toFixed(2)} × one full-batch gradient (${(g * 1000).toFixed(1)} ms; means over ${tm.hvps} products and ${tm.gradients} gradients); a central difference costs 2 gradients`);
+    }
     const flat = new Float64Array(k * P);
     vectors.forEach((v, i) => flat.set(v, i * P));
     return {
@@ -328,8 +362,8 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       meanSqNorm: stats.meanSqNorm,
       method: eig.method,
       hvp: source.hvpKind,
-      hvpStep: step.step,
-      hvpRelError: source.hvpKind === 'central_difference_float64' ? Math.max(step.relError, 1e-12) : step.relError,
+      hvpStep: exact ? undefined : step.step,
+      hvpRelError: exact ? undefined : source.hvpKind === 'central_difference_float64' ? Math.max(step.relError, 1e-12) : step.relError,
       costGradientPasses,
       seconds,
       notes,

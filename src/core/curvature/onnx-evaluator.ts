@@ -20,7 +20,8 @@ import { probeValues } from '../engine/probe';
 import { NeedsLoop, type ValueInfo } from '../engine/program';
 import { createSession, ort, type RuntimeChoice, type RuntimeInfo } from '../engine/runtime';
 import type { ParamDescription } from '../gradnorm/stats';
-import { buildCurvatureProgram, type CurvatureProgram } from './onnx-program';
+import { NoTangentRule } from './jvp';
+import { buildCurvatureProgram, buildHvpProgram, type CurvatureProgram } from './onnx-program';
 import { buildProjectionProgram, type ProjectionProgram } from './projection-program';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
@@ -118,6 +119,10 @@ export class OnnxCurvatureEvaluator {
   /** The checkpoint's parameters (float32 values, exact in float64). */
   readonly w0: Float64Array;
   gradientRuns = 0;
+  /** Seconds spent in full-batch gradient and exact-HVP evaluations (each over all N examples). */
+  gradientSeconds = 0;
+  hvpRuns = 0;
+  hvpSeconds = 0;
   exampleRuns = 0;
   /** Runs of the projection program (vectorised path) or of the batch-1 program (loop). */
   projectionRuns = 0;
@@ -125,9 +130,11 @@ export class OnnxCurvatureEvaluator {
   projectionNote = '';
   private proj?: { program: ProjectionProgram; session: Session; chunks: Chunk[]; values: Map<string, ValueInfo> };
   private loop?: { program: CurvatureProgram; session: Session; chunks: Chunk[] };
+  private hvp?: { program: CurvatureProgram; session: Session };
 
   private constructor(
     private readonly problem: EngineProblem,
+    private readonly probed: Map<string, ValueInfo>,
     private readonly gradSession: Session,
     private readonly gradProgram: CurvatureProgram,
     private readonly all: Chunk[],
@@ -151,7 +158,7 @@ export class OnnxCurvatureEvaluator {
     const gradProgram = buildCurvatureProgram(problem.graph, problem.head, values, B, false);
     const grad = await createSession(gradProgram.bytes, { threads, runtime: opts.runtime }, problem.graph.file);
     const all = makeChunks(problem, gradProgram.input, Int32Array.from({ length: problem.n }, (_, i) => i), B);
-    const ev = new OnnxCurvatureEvaluator(problem, grad.session, gradProgram, all, subset, threads, grad.info, token, opts.runtime);
+    const ev = new OnnxCurvatureEvaluator(problem, values, grad.session, gradProgram, all, subset, threads, grad.info, token, opts.runtime);
     const k = Math.max(1, Math.min(opts.k ?? 10, ev.P));
     if (opts.projections === 'loop') await ev.openLoop('batch-1 loop asked for');
     else await ev.openProjection(k, values, B);
@@ -190,6 +197,59 @@ export class OnnxCurvatureEvaluator {
     this.projectionNote = `the float32 gradient program at batch 1, once per example (${why})`;
   }
 
+  /**
+   * Builds the exact HVP program (forward over reverse, jvp/) on the gradient program's chunks. Returns
+   * a note saying why not (an op without a tangent rule) instead of throwing; undefined when it is ready.
+   */
+  async openHvp(): Promise<string | undefined> {
+    if (this.hvp) return undefined;
+    let program: CurvatureProgram;
+    try {
+      program = buildHvpProgram(this.problem.graph, this.problem.head, this.probed, this.gradProgram.B);
+    } catch (e) {
+      if (e instanceof NoTangentRule) return e.message;
+      throw e;
+    }
+    const session = await createSession(program.bytes, { threads: this.threads, runtime: this.runtimeChoice }, this.problem.graph.file);
+    this.hvp = { program, session: session.session };
+    return undefined;
+  }
+
+  /** Nodes of the HVP program (after openHvp). */
+  get hvpNodeCount(): number {
+    return this.hvp?.program.nodeCount ?? 0;
+  }
+
+  /**
+   * (1/N) Σ_b ∇²ℓ_b(w)·v over every example, penalties excluded: the HVP program (float32, its loss
+   * head float64) per chunk, summed in float64 like meanDataGrad.
+   */
+  async meanDataHvp(w: Float64Array, v: Float64Array): Promise<Float64Array> {
+    const { program, session } = this.hvp!;
+    const t0 = performance.now();
+    const Tensor = ort().Tensor;
+    const feed = this.weightFeed(w);
+    this.problem.graph.params.forEach((p, i) => {
+      const { offset, size } = this.params[i];
+      feed[program.tangents!.inputs[i]] = new Tensor('float32', Float32Array.from(v.subarray(offset, offset + size)), p.tensor.dims);
+    });
+    const out = new Float64Array(this.P);
+    for (const c of this.all) {
+      const res = await this.run(session, { ...c.feed, ...feed }, 'Hessian-vector product');
+      program.tangents!.outputs.forEach((name, i) => {
+        const d = res[name].data as Float32Array;
+        const off = this.params[i].offset;
+        for (let k = 0; k < d.length; k++) out[off + k] += d[k];
+      });
+    }
+    const inv = 1 / this.problem.n;
+    for (let i = 0; i < this.P; i++) out[i] *= inv;
+    this.hvpRuns++;
+    this.hvpSeconds += (performance.now() - t0) / 1000;
+    await new Promise((r) => setImmediate(r));
+    return out;
+  }
+
   get examples(): number {
     return this.problem.n;
   }
@@ -219,6 +279,7 @@ export class OnnxCurvatureEvaluator {
 
   /** (1/N) Σ_b ∇ℓ_b(w) over every example, penalties excluded; float32 program, float64 accumulation. */
   async meanDataGrad(w: Float64Array): Promise<Float64Array> {
+    const t0 = performance.now();
     const wf = this.weightFeed(w);
     const g = new Float64Array(this.P);
     for (const c of this.all) {
@@ -232,6 +293,7 @@ export class OnnxCurvatureEvaluator {
     this.gradientRuns++;
     const inv = 1 / this.problem.n;
     for (let i = 0; i < this.P; i++) g[i] *= inv;
+    this.gradientSeconds += (performance.now() - t0) / 1000;
     await new Promise((r) => setImmediate(r));
     return g;
   }
@@ -304,5 +366,6 @@ export class OnnxCurvatureEvaluator {
     await this.gradSession.release();
     await this.proj?.session.release();
     await this.loop?.session.release();
+    await this.hvp?.session.release();
   }
 }
