@@ -1,12 +1,11 @@
 /**
  * The ONNX engine (src/core/engine/) side by side with ONNX Runtime's forward pass, PyTorch
- * (bench/torch_norms.py: Goodfellow matmuls and functorch vmap(grad)) and the older TF.js-wasm engine,
- * in one run, for 1 thread (every process pinned with `taskset -c 0`, OPENBLAS_NUM_THREADS =
+ * (bench/torch_norms.py: Goodfellow matmuls and functorch vmap(grad)), in one run, for 1 thread (every process pinned with `taskset -c 0`, OPENBLAS_NUM_THREADS =
  * OMP_NUM_THREADS = 1, torch.set_num_threads(1), ORT intraOpNumThreads 1) and 2 threads (`taskset -c 0,1`,
  * = 2). Models:
  *  - MLP 784-512-256-10 (ReLU, CE), B = 256, 2560 random examples; exported from torch (and the same
- *    architecture as a TF.js LayersModel, random weights, for the tfjs-wasm column and ONNX vs model.json);
- *  - the CNN of bench/engine.ts (28×28×1, conv 16, pool, conv 32, pool, dense 10), NCHW in torch, 1024 examples;
+ *    architecture as a TF.js LayersModel, random weights, for ONNX vs model.json);
+ *  - a CNN (28×28×1, conv 16, pool, conv 32, pool, dense 10), NCHW in torch, 512 examples;
  *  - issue 14's fixtures resnet_tiny and transformer_tiny (256 examples each, their own weights and losses);
  *  - the digits MLP 64-32-10 (examples/digits, 1797 examples): its model.json, and the same weights
  *    exported to ONNX by torch (no L2 penalty there: ONNX has no regularisers).
@@ -30,7 +29,6 @@ import { buildModel } from '../src/core/engine/onnx-encode';
 import { encodeModel } from '../src/core/onnx/proto';
 import { createSession, ort } from '../src/core/engine/runtime';
 import { mulberry32 } from '../src/core/random';
-import { runGradNorms } from '../src/core/gradnorm/run';
 
 const REPO = join(__dirname, '..');
 const PY = '/usr/bin/python3';
@@ -61,8 +59,6 @@ interface ModelCase {
   loopExamples: number;
   /** Key of the torch timing/norms to compare with (same weights), if any. */
   torch?: string;
-  /** tfjs-wasm engine (runGradNorms vectorized) on this model.json. */
-  tfjs?: string;
   /** Batch size (default B): the whole-set rows use the engine's automatic batch (all 1797 in one run). */
   batch?: number;
   /** Timed at 1 thread only (keeps the whole bench near 3 minutes on a shared machine). */
@@ -79,8 +75,6 @@ interface ChildModel {
   forwardNodes: number;
   forms: string[];
   norms0: number[];
-  tfjsMs?: number;
-  tfjsNote?: string;
   /** The same program on onnxruntime-web's WebAssembly build (the fallback runtime). */
   wasm?: { ms: number; cpuMs: number; threads: number } | { note: string };
 }
@@ -245,14 +239,6 @@ async function profile(program: Program, fwdBytes: Uint8Array, feed: Record<stri
   }
 }
 
-async function tfjsWasm(model: string, x: string, y: string, threads: number): Promise<number> {
-  // One worker per thread (wasm is single-threaded in Node); workers: 0 runs it in this thread, and a
-  // first run on one batch (x/y with _w) warms the wasm backend and the model there.
-  if (threads === 1) await runGradNorms({ model, data: { data: x.replace(/_x\.npy$/, '_w_x.npy'), labels: y.replace(/_y\.npy$/, '_w_y.npy') }, engine: 'vectorized', backend: 'wasm', workers: 0, chunkSize: B });
-  const r = await runGradNorms({ model, data: { data: x, labels: y }, engine: 'vectorized', backend: 'wasm', workers: threads === 1 ? 0 : threads, chunkSize: B });
-  return (r.seconds * 1000 * B) / r.n;
-}
-
 /** The engine program of one case, with its session and batch feeds (for interleaved comparisons). */
 async function engineOf(c: ModelCase, threads: number) {
   const problem = await openEngineProblem({ model: c.model, data: { data: c.x, labels: c.y }, loss: c.loss, labelSmoothing: c.labelSmoothing });
@@ -294,13 +280,6 @@ async function child(dir: string, threads: number): Promise<void> {
     if (c.oneThread && threads !== 1) continue;
     const t0 = performance.now();
     out[c.key] = await childModel(c, threads, ['mlp', 'cnn', 'digits', 'transformer_tiny'].includes(c.key) ? profileDir : undefined);
-    if (c.tfjs) {
-      try {
-        out[c.key].tfjsMs = await tfjsWasm(c.tfjs, c.x, c.y, threads);
-      } catch (e) {
-        out[c.key].tfjsNote = (e as Error).message.split('\n')[0];
-      }
-    }
     process.stderr.write(`[onnx bench] ${threads} thread(s) ${c.key}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   // Issue 14's comparison (ONNX vs model.json of one architecture), interleaved so load hits both alike.
@@ -348,7 +327,7 @@ function runPinned(cpus: string, threads: number, cmd: string, args: string[]) {
 export async function run(): Promise<string> {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-onnx-'));
   try {
-    // Data and the TF.js LayersModels (the tfjs column, and "ONNX vs model.json" for the MLP).
+    // Data and the TF.js LayersModels ("ONNX vs model.json").
     const { buildSequential } = await import('../src/core/model/build');
     const { saveLayersModel } = await import('../src/core/model/load');
     const { initBackend } = await import('../src/core/tf/backend');
@@ -357,11 +336,6 @@ export async function run(): Promise<string> {
     writeNpy(join(dir, 'mlp_y.npy'), labels(2560, 10, 12), [2560]);
     writeNpy(join(dir, 'cnn_x.npy'), randn(512 * 784, 13), [512, 1, 28, 28]);
     writeNpy(join(dir, 'cnn_y.npy'), labels(512, 10, 14), [512]);
-    // One batch of each, to warm the tfjs-wasm engine in the 1-thread child.
-    writeNpy(join(dir, 'mlp_w_x.npy'), randn(B * 784, 11), [B, 784]);
-    writeNpy(join(dir, 'mlp_w_y.npy'), labels(B, 10, 12), [B]);
-    writeNpy(join(dir, 'cnn_w_x.npy'), randn(B * 784, 13), [B, 1, 28, 28]);
-    writeNpy(join(dir, 'cnn_w_y.npy'), labels(B, 10, 14), [B]);
     const mlpJson = await saveLayersModel(
       buildSequential([784], [
         { type: 'dense', units: 512, activation: 'relu' },
@@ -402,12 +376,12 @@ export async function run(): Promise<string> {
     const digitsData = { x: join(DIGITS, 'data/x.npy'), y: join(DIGITS, 'data/y.npy') };
     const cases: ModelCase[] = [
       torchOk
-        ? { key: 'mlp', label: 'MLP 784-512-256-10 (torch → ONNX)', model: join(dir, 'mlp.onnx'), ...data('mlp'), loss: 'cross_entropy', batches: 10, loopExamples: 16, torch: 'mlp', tfjs: mlpJson }
-        : { key: 'mlp', label: 'MLP 784-512-256-10 (model.json)', model: mlpJson, ...data('mlp'), batches: 10, loopExamples: 16, tfjs: mlpJson },
+        ? { key: 'mlp', label: 'MLP 784-512-256-10 (torch → ONNX)', model: join(dir, 'mlp.onnx'), ...data('mlp'), loss: 'cross_entropy', batches: 10, loopExamples: 16, torch: 'mlp' }
+        : { key: 'mlp', label: 'MLP 784-512-256-10 (model.json)', model: mlpJson, ...data('mlp'), batches: 10, loopExamples: 16 },
       { key: 'mlp_tfjs', label: 'MLP 784-512-256-10 (TF.js model.json, softmax output)', model: mlpJson, ...data('mlp'), batches: 10, loopExamples: 16, oneThread: true },
       torchOk
-        ? { key: 'cnn', label: 'CNN 28×28×1 (torch NCHW → ONNX)', model: join(dir, 'cnn.onnx'), ...data('cnn'), loss: 'cross_entropy', batches: 2, loopExamples: 16, torch: 'cnn', tfjs: cnnJson }
-        : { key: 'cnn', label: 'CNN 28×28×1 (model.json)', model: cnnJson, ...data('cnn'), batches: 2, loopExamples: 16, tfjs: cnnJson },
+        ? { key: 'cnn', label: 'CNN 28×28×1 (torch NCHW → ONNX)', model: join(dir, 'cnn.onnx'), ...data('cnn'), loss: 'cross_entropy', batches: 2, loopExamples: 16, torch: 'cnn' }
+        : { key: 'cnn', label: 'CNN 28×28×1 (model.json)', model: cnnJson, ...data('cnn'), batches: 2, loopExamples: 16 },
       { key: 'cnn_tfjs', label: 'CNN 28×28×1 (TF.js model.json, NHWC)', model: cnnJson, ...data('cnn'), batches: 2, loopExamples: 16, oneThread: true },
       ...(['resnet_tiny', 'transformer_tiny'] as const).map((n) => ({
         key: n,
@@ -483,10 +457,9 @@ export async function run(): Promise<string> {
         const vm = c.torch ? (t ? wc(t.vmap_ms, t.vmap_cpu_ms) : missing) : '–';
         const bestW = t ? Math.min(t.vmap_ms, t.goodfellow_ms ?? Infinity) : NaN;
         const bestC = t ? Math.min(t.vmap_cpu_ms, t.goodfellow_cpu_ms ?? Infinity) : NaN;
-        const tfjs = c.tfjs ? (o.tfjsMs !== undefined ? f1(o.tfjsMs) : `failed: ${o.tfjsNote}`) : '–';
         const wasm = !o.wasm ? '–' : 'note' in o.wasm ? `failed: ${o.wasm.note}` : `${wc(o.wasm.ms, o.wasm.cpuMs)} ${rq(o.wasm.ms, o.engineMs)}${o.wasm.threads !== threads ? ` (${o.wasm.threads} thread)` : ''}`;
         rows.push(
-          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${wasm} | ${tfjs} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs).toFixed((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs < 10 ? 1 : 0)}×) |`,
+          `| ${c.label} | ${threads} | ${wc(o.engineMs, o.engineCpuMs)} | ${wc(o.forwardMs, o.forwardCpuMs)} | ${rq(o.engineMs, o.forwardMs)} (${rq(o.engineCpuMs, o.forwardCpuMs)}) | ${gf} | ${vm} | ${t ? `${rq(o.engineMs, bestW)} (${rq(o.engineCpuMs, bestC)})` : '–'} | ${wasm} | ${f1(o.loopMsPerExample)} (${((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs).toFixed((o.loopMsPerExample * (c.batch ?? B)) / o.engineMs < 10 ? 1 : 0)}×) |`,
         );
       }
     }
@@ -516,17 +489,17 @@ export async function run(): Promise<string> {
     const formsLines = cases.filter((c) => ['mlp', 'cnn', 'resnet_tiny', 'transformer_tiny', 'digits'].includes(c.key)).map((c) => `- ${c.key}: program ${r1[c.key].nodes} nodes (forward ${r1[c.key].forwardNodes}); ${[...new Set(r1[c.key].forms)].join('; ')}`);
     const gfCheck = results[1].torch?.models.mlp?.goodfellow_vs_vmap_max_rel;
     return [
-      '## ONNX engine vs ORT forward vs PyTorch vs tfjs-wasm',
+      '## ONNX engine vs ORT forward vs PyTorch',
       '',
       machineLine(torchVersion),
       '',
       'Each time: ms per batch of 256, wall clock, and in parentheses the CPU ms of the whole process (all its threads) over the same runs. The machine was shared: where wall ≫ CPU at 1 thread, the process waited for the core; the 1-thread CPU figures are the load-independent ones. Ratios: wall (CPU).',
       '',
-      `| model | threads | engine ms/batch | forward ms/batch | engine/forward | torch Goodfellow | torch vmap(grad) | engine/torch (best torch) | engine on wasm (onnxruntime-web), wasm ÷ native | tfjs-wasm engine | onnx-loop ms/example (loop ÷ engine) |`,
-      '|---|---|---|---|---|---|---|---|---|---|---|',
+      `| model | threads | engine ms/batch | forward ms/batch | engine/forward | torch Goodfellow | torch vmap(grad) | engine/torch (best torch) | engine on wasm (onnxruntime-web), wasm ÷ native | onnx-loop ms/example (loop ÷ engine) |`,
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      `Median of ${REPS} repetitions over the model's batches (MLP 10, CNN 2, fixtures 1 batch × 3 passes, digits 8 incl. the padded last one × 20 passes); engine and forward interleaved. Engine = norms + summed gradients (default outputs), one session.run per batch, ORT intraOpNumThreads = threads (inter-op 1); forward = the model's own graph (the EngineGraph's nodes, its output) in ORT at the same batch. 1 thread: every process under \`taskset -c 0\`, OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1, torch.set_num_threads(1); 2 threads: \`taskset -c 0,1\`, = 2. torch: float32; Goodfellow = explicit matmuls + autograd to the pre-activations (norms + summed grads); vmap(grad) = functorch over the batch, norms + summed grads, median of 5 over 2 batches (CNN, digits) or 1 (fixtures; MLP: 3 repetitions, no warm-up, as it materialises 256 × 535k gradients). tfjs-wasm: runGradNorms vectorized (backend wasm) on the same architecture as a LayersModel, its engine seconds per 256 examples over all examples, one run (1 thread: in this process after a one-batch warm-up run; 2 threads: 2 fresh workers, so their first batch includes wasm start-up). The TF.js model.json rows ran at 1 thread only. Engine on wasm: the same program and batch feeds in onnxruntime-web's WebAssembly build (the runtime of the universal package and the fallback where no native binary loads), numThreads = threads, median of 3 passes after 2 warm-up runs; measured, not a target. onnx-loop: the engine's exact B = 1 program, one run per example, on a subset (${cases.map((c) => `${c.key} ${c.loopExamples}`).join(', ')}).`,
+      `Median of ${REPS} repetitions over the model's batches (MLP 10, CNN 2, fixtures 1 batch × 3 passes, digits 8 incl. the padded last one × 20 passes); engine and forward interleaved. Engine = norms + summed gradients (default outputs), one session.run per batch, ORT intraOpNumThreads = threads (inter-op 1); forward = the model's own graph (the EngineGraph's nodes, its output) in ORT at the same batch. 1 thread: every process under \`taskset -c 0\`, OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1, torch.set_num_threads(1); 2 threads: \`taskset -c 0,1\`, = 2. torch: float32; Goodfellow = explicit matmuls + autograd to the pre-activations (norms + summed grads); vmap(grad) = functorch over the batch, norms + summed grads, median of 5 over 2 batches (CNN, digits) or 1 (fixtures; MLP: 3 repetitions, no warm-up, as it materialises 256 × 535k gradients). The TF.js model.json rows ran at 1 thread only. Engine on wasm: the same program and batch feeds in onnxruntime-web's WebAssembly build (the runtime of the universal package and the fallback where no native binary loads), numThreads = threads, median of 3 passes after 2 warm-up runs; measured, not a target. onnx-loop: the engine's exact B = 1 program, one run per example, on a subset (${cases.map((c) => `${c.key} ${c.loopExamples}`).join(', ')}).`,
       '',
       `Correctness (1-thread run, first batch): engine float32 norms vs torch float64 norms, same weights: ${checks.join('; ') || 'torch not available'}${gfCheck !== undefined ? `. torch float32 Goodfellow vs vmap: ${gfCheck.toExponential(1)}` : ''}.`,
       '',

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark section (bench/<area>.ts exporting `run(): Promise<string>`) one
  * after another in this process order, prints the Markdown, and saves it to .bench-out/results.md so the
- * figures can be copied into README. Pass area names to run a subset: `npm run bench -- logs engine`.
+ * figures can be copied into README. Pass area names to run a subset: `npm run bench -- logs onnx`.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import type { Sampling } from '../core/runs/model';
 
 export type Backend = 'auto' | 'wasm' | 'node' | 'cpu';
-export type EngineSetting = 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+/** `vectorized` (the removed TF.js vectorised engine) stays valid so old settings keep working: the CLI runs `auto` for it, with a note. */
+export type EngineSetting = 'auto' | 'onnx' | 'onnx-loop' | 'naive' | 'vectorized';
 export type EngineRuntimeSetting = 'auto' | 'native' | 'wasm';
 export type LossSemanticsSetting = 'exact' | 'clipped';
 export type OptimizerSetting = 'auto' | 'sgd' | 'nesterov' | 'adam' | 'rmsprop';
@@ -99,7 +100,7 @@ export interface ReadSettings {
 }
 
 const BACKENDS: readonly Backend[] = ['auto', 'wasm', 'node', 'cpu'];
-const ENGINES: readonly EngineSetting[] = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'];
+const ENGINES: readonly EngineSetting[] = ['auto', 'onnx', 'onnx-loop', 'naive', 'vectorized'];
 const ENGINE_RUNTIMES: readonly EngineRuntimeSetting[] = ['auto', 'native', 'wasm'];
 const SEMANTICS: readonly LossSemanticsSetting[] = ['exact', 'clipped'];
 const SAMPLINGS: readonly (Sampling | 'auto')[] = ['auto', 'with_replacement', 'without_replacement', 'reshuffle'];

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { AnalyzeOptions } from '../../core/analysis/options';
 import { analyzeFolder } from '../../core/analysis/pipeline';
 import { RUNTIME_CHOICES } from '../../core/engine/runtime';
+import { parseEngineFlag } from '../../core/gradnorm/job';
 import { HeatcapError } from '../../core/errors';
 import { renderHtmlReport } from '../../core/report/html';
 import { renderMarkdownReport } from '../../core/report/markdown';
@@ -25,11 +26,12 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --model <file>               checkpoint at the optimum (enables the prediction): net.onnx (PyTorch,
                                JAX, … export), model.keras, model.h5 or a TensorFlow.js model.json
   --data <x.npy> --labels <y.npy>   its training data (.npy/.npz/.csv/.jsonl); --loss <name> if the model has none
-  --engine auto|onnx|onnx-loop|vectorized|naive   gradient engine (default auto: ONNX Runtime)
+  --engine auto|onnx|onnx-loop|naive   gradient engine (default auto: ONNX Runtime; naive: the
+                               TensorFlow.js per-example loop; vectorized: deprecated, runs auto)
   --runtime auto|native|wasm   ONNX Runtime build (default auto: native, else WebAssembly with a note)
   --loss-semantics exact|clipped   cross-entropy of softmax outputs from the logits (default) or
                                clipped as tfjs-layers' fit computes it
-  --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js engine only; default auto)
+  --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js loop only; default auto)
   --gradstats <gradstats.json> statistics computed where the model lives (Python package heatcap_torch,
                                python/ in this repository) instead of --model; a gradstats.json in the
                                sweep or run folder, or beside a checkpoint heatcap cannot read, is used
@@ -54,7 +56,6 @@ ${discoveryHelp(28)}
 const SAMPLINGS: Sampling[] = ['with_replacement', 'without_replacement', 'reshuffle'];
 const OPTIMIZERS = ['sgd', 'nesterov', 'adam', 'adamw', 'rmsprop'];
 const BACKENDS = ['auto', 'wasm', 'node', 'cpu'] as const;
-const ENGINES = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'] as const;
 
 function parseSetLr(values: string[] | undefined): Record<string, number> | undefined {
   if (!values?.length) return undefined;
@@ -124,7 +125,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     labels: abs(values.labels),
     loss: values.loss,
     backend: oneOf('backend', values.backend, BACKENDS),
-    engine: oneOf('engine', values.engine, ENGINES),
+    engine: parseEngineFlag(values.engine),
     runtime: oneOf('runtime', values.runtime, RUNTIME_CHOICES),
     lossSemantics: oneOf('loss-semantics', values['loss-semantics'], ['exact', 'clipped'] as const),
     batchSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),

@@ -4,7 +4,7 @@ import type { CliCommand, CliIo } from '../command';
 import { numberFlag, parseCommandArgs, toJson } from '../args';
 import { HeatcapError } from '../../core/errors';
 import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
-import { ENGINE_REQUESTS, type EngineRequest } from '../../core/gradnorm/job';
+import { parseEngineFlag } from '../../core/gradnorm/job';
 import { runGradNorms, type GradNormRun } from '../../core/gradnorm/run';
 import { BACKEND_PREFS, type BackendPref } from '../../core/tf/backend';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../../core/engine/runtime';
@@ -28,21 +28,22 @@ graph and compiled to an ONNX gradient program run by ONNX Runtime.
   --loss-semantics <s>     exact (default: cross-entropy from the logits before a final Softmax/Sigmoid,
                            as PyTorch and TF Keras compute it) or clipped (probabilities clipped to
                            [1e-7, 1 − 1e-7], as tfjs-layers' own fit computes it)
-  --engine <e>             auto (default: the ONNX engine; the TensorFlow.js engine for a model.json it
-                           cannot express), onnx, onnx-loop (its exact per-example loop, B = 1),
-                           vectorized or naive (the TensorFlow.js engine and its loop; model.json only)
+  --engine <e>             auto (default: the ONNX engine; TensorFlow.js' exact per-example loop for a
+                           model.json it cannot express, with a note), onnx, onnx-loop (its exact
+                           per-example loop, B = 1) or naive (the TensorFlow.js loop; model.json only).
+                           vectorized (the removed TensorFlow.js vectorised engine) runs auto, with a note
   --threads <n>            ONNX Runtime threads (default: the cores, at most 8)
   --provider <p>           cpu (default) or cuda (needs onnxruntime-node's CUDA binaries)
   --runtime <r>            ONNX Runtime build: auto (default: native onnxruntime-node, else its
                            WebAssembly build onnxruntime-web, with a note), native or wasm
-  --backend <b>            TensorFlow.js engine only: auto (tfjs-node if installed, else wasm), wasm,
+  --backend <b>            TensorFlow.js loop only: auto (tfjs-node if installed, else wasm), wasm,
                            node or cpu
   --per-example <out.npy>  write all N squared norms as a float64 .npy, in input order
   --top <k>                how many largest-norm examples to list (default 20)
-  --workers <n|auto>       TensorFlow.js engine: worker threads (default auto: 1 below 8192 examples,
+  --workers <n|auto>       TensorFlow.js loop: worker threads (default auto: 1 below 8192 examples,
                            else all cores up to 4); 0 runs in this thread (either engine)
   --batch-size <n>         examples per batched pass (ONNX engine default: from the model's sizes, 256 to
-                           4096, within a memory budget; TensorFlow.js engine: 256)
+                           4096, within a memory budget; TensorFlow.js loop: 256)
   --json                   print {"n","mean_loss","mean_sq_norm","mean_grad_sq_norm","trace_cov",
                            "per_weight","top","backend","engine","seconds","notes",…}
 
@@ -133,8 +134,7 @@ export const gradnormsCommand: CliCommand = {
     }
     const backend = (values.backend ?? 'auto') as BackendPref;
     if (!BACKEND_PREFS.includes(backend)) throw new HeatcapError(undefined, `--backend must be one of ${BACKEND_PREFS.join(', ')}, got '${values.backend}'`);
-    const engine = (values.engine ?? 'auto') as EngineRequest;
-    if (!ENGINE_REQUESTS.includes(engine)) throw new HeatcapError(undefined, `--engine must be one of ${ENGINE_REQUESTS.join(', ')}, got '${values.engine}'`);
+    const engine = parseEngineFlag(values.engine) ?? 'auto';
     const semantics = values['loss-semantics'] ?? 'exact';
     if (semantics !== 'exact' && semantics !== 'clipped') throw new HeatcapError(undefined, `--loss-semantics must be exact or clipped, got '${semantics}'`);
     const provider = values.provider ?? 'cpu';

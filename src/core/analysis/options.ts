@@ -1,3 +1,4 @@
+import type { EngineFlag } from '../gradnorm/job';
 import type { Sampling } from '../runs/model';
 
 /**
@@ -29,8 +30,11 @@ export interface AnalyzeOptions {
   labels?: string;
   loss?: string;
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
-  /** Gradient engine: `auto` (ONNX Runtime; TF.js for a model.json it cannot express), `onnx`, `onnx-loop`, `vectorized`, `naive`. */
-  engine?: 'auto' | 'onnx' | 'onnx-loop' | 'vectorized' | 'naive';
+  /**
+   * Gradient engine: `auto` (ONNX Runtime; TF.js' per-example loop for a model.json it cannot express),
+   * `onnx`, `onnx-loop`, `naive`; `vectorized` is deprecated and runs `auto` (gradnorm/job.ts resolveEngine).
+   */
+  engine?: EngineFlag;
   /** ONNX Runtime build for the ONNX engine: `auto` (native, else WebAssembly with a note), `native`, `wasm`. */
   runtime?: 'auto' | 'native' | 'wasm';
   /** Cross-entropy on softmax outputs: `exact` (from the logits, default) or tfjs-layers' `clipped` form. */

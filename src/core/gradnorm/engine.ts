@@ -2,19 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { HeatcapError } from '../errors';
 import { currentBackend } from '../tf/backend';
-import { naiveChunk } from './naive';
-import { penaltiesOf } from './penalty';
-import { buildPlan } from './plan';
+import { layerGraph } from './layer-graph';
+import { naiveChunk, type ChunkResult } from './naive';
+import { penaltyOf } from './penalty';
 import type { GradProblem } from './problem';
 import { addExamples, emptyPartial, finalize, type EngineName, type GradStats, type ParamDescription, type PartialStats } from './stats';
-import { vectorizedChunk, type ChunkResult } from './vectorized';
 
-export type EngineChoice = 'vectorized' | 'naive';
-
+/**
+ * Options of the TensorFlow.js engine: the exact per-example loop (naive.ts), the fallback for a
+ * model.json whose graph the ONNX engine cannot express (and `--engine naive`).
+ */
 export interface GradOptions {
-  /** `vectorized` (default; falls back to `naive` for unsupported layers, and says so) or `naive`. */
-  engine?: EngineChoice;
-  /** Examples per batched pass (default 256). Memory grows with it, not with N. */
+  /** Examples per chunk (default 256): read, checked and reported together. */
   chunkSize?: number;
   /** How many largest-norm examples to keep (default 20). */
   topK?: number;
@@ -74,16 +73,12 @@ export async function computePartial(problem: GradProblem, opts: GradOptions = {
   const chunk = Math.max(1, Math.floor(opts.chunkSize ?? 256));
   const topK = opts.topK ?? 20;
   const want = { sum: true, sumSq: opts.diagonal === true };
-  const plan = buildPlan(problem.model, problem.params);
+  const { idInputs } = layerGraph(problem.model);
   const notes = [...problem.notes];
-  let engine: EngineChoice = opts.engine ?? 'vectorized';
-  if (engine === 'vectorized' && plan.unsupported.length) {
-    engine = 'naive';
-    notes.push(`vectorised engine not applicable (${plan.unsupported.join('; ')}): used the exact per-example loop`);
-  }
-  const pen = penaltiesOf(plan, problem.params);
-  if (pen.value > 0) notes.push(`weight penalties included in every ℓ_b (R(Φ) = ${pen.value.toPrecision(6)})`);
-  const partial = emptyPartial(pen.grad.length, problem.params.length, want.sumSq);
+  const penalty = penaltyOf(problem.model, problem.params);
+  if (penalty > 0) notes.push(`weight penalties included in every ℓ_b (R(Φ) = ${penalty.toPrecision(6)})`);
+  const P = problem.params.reduce((a, p) => a + p.size, 0);
+  const partial = emptyPartial(P, problem.params.length, want.sumSq);
   const x = new Float32Array(chunk * problem.inputs.rowSize);
   const originalBackend = tf.getBackend();
   let ranOn = currentBackend();
@@ -94,18 +89,18 @@ export async function computePartial(problem: GradProblem, opts: GradOptions = {
       const B = Math.min(chunk, end - s);
       problem.inputs.readRows(s, B, x);
       checkFinite(x, B * problem.inputs.rowSize, s, problem.inputs.rowSize, problem.inputs.file);
-      for (const e of plan.idInputs) checkIds(x, B * problem.inputs.rowSize, s, problem.inputs.rowSize, problem.inputs.file, e);
+      for (const e of idInputs) checkIds(x, B * problem.inputs.rowSize, s, problem.inputs.rowSize, problem.inputs.file, e);
       const y = problem.targets.read(s, B);
       let res: ChunkResult;
       try {
-        res = engine === 'vectorized' ? vectorizedChunk(problem, plan, pen, x, y, B, want) : naiveChunk(problem, x, y, B, want);
+        res = naiveChunk(problem, x, y, B, want);
       } catch (e) {
         if (!isMissingKernel(e) || currentBackend() === 'cpu') throw e;
         // wasm lacks some gradient kernels (Conv2DBackpropFilter, UnsortedSegmentSum; PERFORMANCE-NOTES.md).
         notes.push(`the ${currentBackend()} backend lacks a kernel this model needs (${(e as Error).message.split('\n')[0]}): continued on the cpu backend`);
         await tf.setBackend('cpu');
         ranOn = 'cpu';
-        res = engine === 'vectorized' ? vectorizedChunk(problem, plan, pen, x, y, B, want) : naiveChunk(problem, x, y, B, want);
+        res = naiveChunk(problem, x, y, B, want);
       }
       const norms = new Float64Array(B);
       addExamples(partial, s, res.losses, res.perWeightSq, topK, norms);
@@ -121,17 +116,12 @@ export async function computePartial(problem: GradProblem, opts: GradOptions = {
       await new Promise((r) => setImmediate(r));
     }
   } finally {
-    pen.dispose();
     // A fallback to cpu is for this computation only.
     if (tf.getBackend() !== originalBackend) await tf.setBackend(originalBackend);
   }
-  if (engine === 'vectorized') {
-    const forms = plan.steps.filter((s) => s.trainable).map((s) => `${s.layer.name}: ${s.trainable!.rule.describe()}`);
-    notes.push(`vectorised rules: ${forms.join('; ')}`);
-  }
-  // In the naive engine g_b already includes the penalty gradient, so r must not be added again.
-  const penaltyGrad = engine === 'vectorized' ? pen.grad : new Float64Array(pen.grad.length);
-  return { partial, penaltyGrad, params: describeParams(problem), engine, backend: ranOn, notes, seconds: (performance.now() - t0) / 1000 };
+  // g_b from the loop already includes the penalty gradient r, so finalize must not add it again.
+  const engine: EngineName = 'naive';
+  return { partial, penaltyGrad: new Float64Array(P), params: describeParams(problem), engine, backend: ranOn, notes, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Finalises one or several partial results (same problem, disjoint ranges) into the statistics. */

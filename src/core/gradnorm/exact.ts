@@ -1,10 +1,10 @@
+import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, type CancelToken } from '../cancel';
 import { HeatcapError } from '../errors';
 import { flatParams, paramCount, setFlatParams } from '../model/params';
-import { computeGradStats, describeParams } from './engine';
-import { penaltiesOf } from './penalty';
+import { describeParams } from './engine';
+import { perExampleLoss } from './loss';
 import { exampleGradient } from './naive';
-import { buildPlan } from './plan';
 import type { GradProblem } from './problem';
 import { weightPenalty } from './regularizers';
 import type { ParamDescription } from './stats';
@@ -63,12 +63,32 @@ function penaltyCurvature(problem: GradProblem): Float64Array {
   return out;
 }
 
-/** ∇ mean_b (data loss ℓ_b), penalty excluded: the engine's ḡ (float64 sums) minus the penalty gradient. */
+/**
+ * ∇ mean_b (data loss ℓ_b), penalty excluded: tf.variableGrads of Σ_b ℓ_b over chunks of 1024 examples
+ * (tfjs' own layers in inference mode, as the per-example loop), summed in float64 and divided by N.
+ */
 async function meanDataGradient(problem: GradProblem, token?: CancelToken): Promise<Float64Array> {
-  const stats = await computeGradStats(problem, { topK: 0, token, chunkSize: 1024 });
-  const pen = penaltiesOf(buildPlan(problem.model, problem.params), problem.params);
-  pen.dispose();
-  return stats.meanGrad.map((g, i) => g - pen.grad[i]);
+  const sum = new Float64Array(paramCount(problem.params));
+  const vars = problem.params.map((p) => p.variable.read() as tf.Variable);
+  const chunk = 1024;
+  const x = new Float32Array(chunk * problem.inputs.rowSize);
+  for (let s = 0; s < problem.n; s += chunk) {
+    throwIfCancelled(token);
+    const B = Math.min(chunk, problem.n - s);
+    problem.inputs.readRows(s, B, x);
+    const y = problem.targets.read(s, B);
+    tf.tidy(() => {
+      const xb = tf.tensor(x.subarray(0, B * problem.inputs.rowSize), [B, ...problem.inputs.rowShape]);
+      const yb = tf.tensor(y.subarray(0, B * problem.targets.size), [B, ...problem.outputShape]);
+      const { grads } = tf.variableGrads(() => tf.sum(perExampleLoss(problem.loss, yb, problem.model.apply(xb, { training: false }) as tf.Tensor)) as tf.Scalar, vars);
+      problem.params.forEach((p, i) => {
+        const g = grads[vars[i].name].dataSync();
+        for (let k = 0; k < p.size; k++) sum[p.offset + k] += g[k];
+      });
+    });
+    await new Promise((r) => setImmediate(r));
+  }
+  return sum.map((g) => g / problem.n);
 }
 
 /**

@@ -1,30 +1,37 @@
 import { initBackend } from '../tf/backend';
 import { runOnnxGradNormJob, tfjsFallbackApplies } from '../engine/job-handler';
 import type { JobContext, JobHandler } from '../worker/job-context';
-import type { GradNormJobResult, GradNormRequest } from './job';
+import { resolveEngine, type GradNormJobResult, type GradNormRequest } from './job';
 import type { JobResult } from '../worker/protocol';
-import { computePartial, type EngineChoice } from './engine';
+import { computePartial } from './engine';
 import { hessian, perExampleGradients } from './exact';
 import { openGradProblem } from './problem';
 import { modelFacts } from './summary';
 
 /**
- * The `gradnorms` worker job: initialise the backend in this thread, load model and data, and compute
- * one range's partial statistics, streaming per-example norms back when asked.
+ * The `gradnorms` worker job: one range's partial statistics, streaming per-example norms back when
+ * asked. The ONNX engine unless `naive` is asked for; for an `auto` request on a model.json the ONNX
+ * engine cannot express, the TF.js per-example loop, with a note.
  */
-export const runGradNormJob: JobHandler<'gradnorms'> = async (req, ctx) => {
-  if (req.engine !== 'vectorized' && req.engine !== 'naive') {
-    try {
-      return await runOnnxGradNormJob(req, ctx);
-    } catch (e) {
-      if (!tfjsFallbackApplies(req, e)) throw e;
-      const r = await runTfjsGradNormJob({ ...req, engine: 'vectorized' }, ctx);
-      r.notes.unshift(`the ONNX engine could not run this model (${(e as Error).message}): used the TensorFlow.js engine`);
-      return r;
-    }
-  }
-  return runTfjsGradNormJob(req, ctx);
+export const runGradNormJob: JobHandler<'gradnorms'> = async (request, ctx) => {
+  const { engine, note } = resolveEngine(request.engine);
+  const req = { ...request, engine };
+  const r = await runResolvedJob(req, ctx);
+  if (note) r.notes.unshift(note);
+  return r;
 };
+
+async function runResolvedJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>): Promise<GradNormJobResult> {
+  if (req.engine === 'naive') return runTfjsGradNormJob(req, ctx);
+  try {
+    return await runOnnxGradNormJob(req, ctx);
+  } catch (e) {
+    if (!tfjsFallbackApplies(req, e)) throw e;
+    const r = await runTfjsGradNormJob(req, ctx);
+    r.notes.unshift(`the ONNX engine could not run this model (${(e as Error).message}): used the TensorFlow.js per-example loop (exact, slower)`);
+    return r;
+  }
+}
 
 async function runTfjsGradNormJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>): Promise<GradNormJobResult> {
   const backendInfo = await initBackend(req.backend);
@@ -33,7 +40,6 @@ async function runTfjsGradNormJob(req: GradNormRequest, ctx: JobContext<'gradnor
   try {
     const loadSeconds = (performance.now() - t0) / 1000;
     const partial = await computePartial(problem, {
-      engine: req.engine as EngineChoice,
       chunkSize: req.chunkSize,
       topK: req.topK,
       diagonal: req.diagonal,

@@ -1,8 +1,9 @@
 import type { DataFiles } from '../data/open';
+import { HeatcapError } from '../errors';
 import type { BackendInfo, BackendPref } from '../tf/backend';
 import type { LossSemantics } from '../engine/loss-head';
 import type { RuntimeChoice } from '../engine/runtime';
-import type { EngineChoice, PartialResult } from './engine';
+import type { PartialResult } from './engine';
 import type { ParamDescription } from './stats';
 
 /** The `gradnorms` worker job: one range of examples of one (model, data, loss) problem. */
@@ -12,10 +13,11 @@ export interface GradNormRequest {
   loss?: string;
   backend: BackendPref;
   /**
-   * `auto` (the ONNX engine; the TF.js engine for a model.json it cannot express), `onnx`, `onnx-loop`
-   * (its exact per-example loop), or the TF.js engine's `vectorized` / `naive`.
+   * `auto` (the ONNX engine; the TF.js per-example loop for a model.json it cannot express), `onnx`,
+   * `onnx-loop` (its exact per-example loop), or `naive` (the TF.js per-example loop). `vectorized` is
+   * the removed TF.js vectorised engine's name: run as `auto`, with a note (resolveEngine).
    */
-  engine: EngineRequest;
+  engine: EngineFlag;
   /** ONNX Runtime intra-op threads (ONNX engine). */
   threads?: number;
   provider?: 'cpu' | 'cuda';
@@ -33,8 +35,28 @@ export interface GradNormRequest {
   streamNorms?: boolean;
 }
 
-export type EngineRequest = 'auto' | 'onnx' | 'onnx-loop' | EngineChoice;
-export const ENGINE_REQUESTS: readonly EngineRequest[] = ['auto', 'onnx', 'onnx-loop', 'vectorized', 'naive'];
+export type EngineRequest = 'auto' | 'onnx' | 'onnx-loop' | 'naive';
+export const ENGINE_REQUESTS: readonly EngineRequest[] = ['auto', 'onnx', 'onnx-loop', 'naive'];
+/** What `--engine` and the `heatcap.engine` setting accept: the engines, and the deprecated `vectorized`. */
+export type EngineFlag = EngineRequest | 'vectorized';
+export const ENGINE_FLAGS: readonly EngineFlag[] = [...ENGINE_REQUESTS, 'vectorized'];
+
+/** Checks an `--engine` value: an engine or the deprecated `vectorized` (undefined: not given). */
+export function parseEngineFlag(value: string | undefined): EngineFlag | undefined {
+  if (value === undefined) return undefined;
+  if (!(ENGINE_FLAGS as readonly string[]).includes(value)) throw new HeatcapError(undefined, `--engine must be one of ${ENGINE_REQUESTS.join(', ')}, got '${value}'`);
+  return value as EngineFlag;
+}
+
+/**
+ * The engine to run for a requested one. `vectorized` named the TensorFlow.js vectorised engine, removed
+ * once the ONNX engine covered its layers: it is accepted as `auto` (so existing flags and settings keep
+ * working), with the note that says so.
+ */
+export function resolveEngine(engine: EngineFlag | undefined): { engine: EngineRequest; note?: string } {
+  if (engine !== 'vectorized') return { engine: engine ?? 'auto' };
+  return { engine: 'auto', note: "engine 'vectorized' is deprecated (the TensorFlow.js vectorised engine was removed): ran 'auto' instead" };
+}
 
 /** Streamed per-example squared norms of examples [start, start + sqNorms.length). */
 export interface GradNormEvent {

@@ -1,7 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { perExampleLoss } from './loss';
 import type { GradProblem } from './problem';
-import type { ChunkResult } from './vectorized';
+
+/** One chunk's per-example results, in JS memory. */
+export interface ChunkResult {
+  /** ℓ_b, the weight penalties included. */
+  losses: Float64Array;
+  /** ‖g_b restricted to weight w‖², per weight tensor. */
+  perWeightSq: Float64Array[];
+  /** Σ_b g_b and Σ_b g_b² per weight tensor (flattened), when wanted. */
+  sums: (Float64Array | undefined)[];
+  sumSqs: (Float64Array | undefined)[];
+}
 
 /** tfjs' own weight-penalty losses of every layer (recursing into nested models). */
 function layerPenalties(model: tf.LayersModel): tf.Scalar[] {
@@ -16,8 +26,8 @@ function layerPenalties(model: tf.LayersModel): tf.Scalar[] {
 /**
  * The exact gradient of one example's loss: tfjs' own layer implementations (`model.apply`,
  * inference mode), tfjs' own regulariser losses and `tf.variableGrads` with respect to the trainable
- * weights. It shares nothing with the vectorised rules except the loss function (tested on its own
- * against closed forms), which makes it the vectorised engine's oracle.
+ * weights. It shares nothing with the ONNX engine (its own graph lowering, VJP rules and per-example
+ * forms), which makes it that engine's oracle in the tests and its fallback for layers it cannot express.
  */
 export function exampleGradient(
   problem: GradProblem,
@@ -47,7 +57,7 @@ export function exampleGradient(
   }
 }
 
-/** The exact per-example loop over a chunk, reduced to the same per-chunk results as the vectorised engine. */
+/** The exact per-example loop over a chunk, reduced to per-chunk results. */
 export function naiveChunk(problem: GradProblem, x: Float32Array, y: Float32Array, B: number, want: { sum: boolean; sumSq: boolean }): ChunkResult {
   const { params } = problem;
   const result: ChunkResult = {

@@ -43,10 +43,3 @@ export function penaltyValue(p: L1L2, w: ArrayLike<number>): number {
   }
   return p.l1 * s1 + p.l2 * s2;
 }
-
-/** ∇R = l1·sign(w) + 2·l2·w (sign(0) = 0, as tfjs' Abs gradient). */
-export function penaltyGrad(p: L1L2, w: ArrayLike<number>): Float64Array {
-  const g = new Float64Array(w.length);
-  for (let i = 0; i < w.length; i++) g[i] = p.l1 * Math.sign(w[i]) + 2 * p.l2 * w[i];
-  return g;
-}

@@ -4,7 +4,7 @@ import { openTrainingArrays } from '../data/open';
 import { NpyWriter } from '../data/npy';
 import { runInWorker } from '../worker/host';
 import { runInThisThread } from '../worker/in-thread';
-import type { GradNormJobResult, GradNormRequest, ModelFacts } from './job';
+import { resolveEngine, type GradNormJobResult, type GradNormRequest, type ModelFacts } from './job';
 import { finishStats } from './engine';
 import { mergePartials, type GradStats } from './stats';
 
@@ -59,9 +59,10 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
   arrays.close();
   const chunk = opts.chunkSize ?? 256;
   const topK = opts.topK ?? 20;
-  const onnx = opts.engine !== 'vectorized' && opts.engine !== 'naive';
+  const { engine, note } = resolveEngine(opts.engine);
+  const onnx = engine !== 'naive';
   const auto = opts.workers === undefined || opts.workers === 'auto';
-  // ONNX Runtime threads inside one session; the TF.js engine (single-threaded wasm) splits examples over workers.
+  // ONNX Runtime threads inside one session; the TF.js per-example loop (single-threaded wasm) splits examples over workers.
   const wanted = onnx ? (opts.workers === 0 ? 0 : 1) : auto ? autoWorkers(n) : (opts.workers as number);
   const threads = opts.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
   const ranges = splitRanges(n, Math.max(1, wanted), chunk);
@@ -79,7 +80,7 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
         data: opts.data,
         loss: opts.loss,
         backend: opts.backend,
-        engine: opts.engine,
+        engine,
         threads,
         provider: opts.provider,
         runtime: opts.runtime,
@@ -115,6 +116,7 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
     );
     const seconds = Math.max(...parts.map((p) => p.seconds));
     const stats = finishStats(parts, merged, seconds);
+    if (note) stats.notes.unshift(note);
     return { ...stats, workers: wanted === 0 ? 0 : ranges.length, loadSeconds: Math.max(...parts.map((p) => p.loadSeconds)), modelFacts: parts[0].modelFacts };
   } finally {
     sub?.dispose();

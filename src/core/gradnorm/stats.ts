@@ -13,9 +13,9 @@ const HIST_BINS = Math.round((HIST_MAX - HIST_MIN) / HIST_WIDTH);
 
 /**
  * Which engine computed the statistics: the ONNX gradient program run by ONNX Runtime (`onnx`; its exact
- * per-example loop `onnx-loop`), or the TensorFlow.js engine (`vectorized`, its loop `naive`).
+ * per-example loop `onnx-loop`), or TensorFlow.js' exact per-example loop (`naive`).
  */
-export type EngineName = 'vectorized' | 'naive' | 'onnx' | 'onnx-loop';
+export type EngineName = 'naive' | 'onnx' | 'onnx-loop';
 
 export interface TopEntry {
   index: number;

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossSpec } from '../gradnorm/loss';
-import { buildPlan } from '../gradnorm/plan';
+import { layerGraph, type AnyLayer } from '../gradnorm/layer-graph';
 import { weightPenalty } from '../gradnorm/regularizers';
 import type { ParamInfo } from '../model/params';
 import { DENSE_ACTIVATIONS, type DenseActivation, type DenseLayerSpec, type DenseNetSpec, type PenaltySpec } from './dense-f64';
-
-type AnyLayer = tf.layers.Layer & { getClassName(): string };
 
 /** Layers that pass their input through unchanged in inference mode (the lab trains without dropout). */
 const IDENTITY_LAYERS = new Set(['Dropout', 'GaussianDropout', 'AlphaDropout', 'GaussianNoise']);
@@ -20,15 +18,15 @@ const IDENTITY_LAYERS = new Set(['Dropout', 'GaussianDropout', 'AlphaDropout', '
 export function denseNetSpec(model: tf.LayersModel, params: ParamInfo[], loss: LossSpec): DenseNetSpec | { reason: string } {
   const inShape = model.inputs[0].shape;
   if (inShape.length !== 2 || inShape[1] === null) return { reason: `input shape (${inShape.join(', ')}) is not a flat vector per example` };
-  const plan = buildPlan(model, params);
-  if (plan.unsupported.length) return { reason: plan.unsupported[0] };
+  const plan = layerGraph(model);
+  if (plan.irregular.length) return { reason: plan.irregular[0] };
   const layers: DenseLayerSpec[] = [];
   const penalties: PenaltySpec[] = [];
   let current = plan.inputId;
   let width = inShape[1];
   const byVariable = new Map(params.map((p) => [p.variable, p]));
   for (const step of plan.steps) {
-    const layer = step.layer as AnyLayer;
+    const layer: AnyLayer = step.layer;
     const cls = layer.getClassName();
     if (step.inputIds.length !== 1 || step.inputIds[0] !== current || step.outputIds.length !== 1) return { reason: `layer '${layer.name}' is not part of a simple chain` };
     current = step.outputIds[0];

@@ -54,6 +54,6 @@ describe('ONNX engine: bad input is one clear line', function () {
   it('--engine and --loss-semantics values are checked', async () => {
     const r = await gradnorms('--model', join(MLP, 'model.onnx'), '--data', join(MLP, 'x.npy'), '--engine', 'gpu');
     assert.equal(r.code, 1);
-    assert.match(r.err, /--engine must be one of auto, onnx, onnx-loop, vectorized, naive, got 'gpu'/);
+    assert.match(r.err, /--engine must be one of auto, onnx, onnx-loop, naive, got 'gpu'/);
   });
 });
