@@ -1,8 +1,8 @@
 /**
  * The `gradnorms` worker job on the ONNX engine: open any supported model file as an engine graph, build
  * its gradient program and run it over one range of examples in ONNX Runtime (this worker thread's
- * session.run blocks only this thread). The TF.js engine (src/core/gradnorm/job-handler.ts) remains the
- * fallback for model.json files the engine graph cannot express, with a note.
+ * session.run blocks only this thread). TF.js' exact per-example loop (src/core/gradnorm/job-handler.ts)
+ * is the fallback for model.json files the engine graph cannot express, with a note.
  */
 import { isHeatcapError } from '../errors';
 import type { GradNormJobResult, GradNormRequest } from '../gradnorm/job';
@@ -36,7 +36,7 @@ export async function runOnnxGradNormJob(req: GradNormRequest, ctx: JobContext<'
   }
 }
 
-/** Whether an `auto` request on a model.json may fall back to the TF.js engine after this error. */
+/** Whether an `auto` request on a model.json may fall back to TF.js' per-example loop after this error. */
 export function tfjsFallbackApplies(req: GradNormRequest, e: unknown): boolean {
   return req.engine === 'auto' && /\.json$/i.test(req.model) && isHeatcapError(e) && /not supported by the engine graph|has no gradient rule|ONNX Runtime rejected|could not be loaded on this platform/.test((e as Error).message);
 }

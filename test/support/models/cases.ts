@@ -1,6 +1,6 @@
 /**
- * Small models of every layer type the engines support, with their data: shared by the TF.js engine's
- * equivalence test (vectorised vs naive) and the ONNX engine's (test/unit/engine/tfjs-models.test.ts).
+ * Small TF.js models of the common layer types, with their data: the ONNX engine against TF.js' exact
+ * per-example loop (test/unit/engine/tfjs-models.test.ts).
  */
 import type { LayerSpec } from '../../../src/core/model/build';
 import { memoryArrays, randomArray, randomLabels } from './random';
