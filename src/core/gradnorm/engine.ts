@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
 import { HeatcapError } from '../errors';
+import { paramCount } from '../model/params';
 import { currentBackend } from '../tf/backend';
 import { layerGraph } from './layer-graph';
 import { naiveChunk, type ChunkResult } from './naive';
@@ -77,7 +78,7 @@ export async function computePartial(problem: GradProblem, opts: GradOptions = {
   const notes = [...problem.notes];
   const penalty = penaltyOf(problem.model, problem.params);
   if (penalty > 0) notes.push(`weight penalties included in every ℓ_b (R(Φ) = ${penalty.toPrecision(6)})`);
-  const P = problem.params.reduce((a, p) => a + p.size, 0);
+  const P = paramCount(problem.params);
   const partial = emptyPartial(P, problem.params.length, want.sumSq);
   const x = new Float32Array(chunk * problem.inputs.rowSize);
   const originalBackend = tf.getBackend();
