@@ -57,7 +57,13 @@ const layerNorm: JvpRule = (ctx) => {
   const dt = ctx.dtype(x) === 'float64' ? 'float64' : 'float32';
   const oneVal: ConstTensor = { dims: [1], dtype: dt, data: dt === 'float64' ? Float64Array.of(1) : Float32Array.of(1) };
   const ones = em.one('ConstantOfShape', [em.one('Shape', [s])], { value: attr.tensor(oneVal) });
-  const [xhat, , r] = em.node('LayerNormalization', [x, ones], { axis: attr.int(a0), epsilon: attr.float(floatAttr(node, 'epsilon', 1e-5)) }, 3, 'jvp_LayerNorm');
+  const [xhat, , stashed] = em.node('LayerNormalization', [x, ones], { axis: attr.int(a0), epsilon: attr.float(floatAttr(node, 'epsilon', 1e-5)), stash_type: attr.int(intAttr(node, 'stash_type', 1)) }, 3, 'jvp_LayerNorm');
+  // InvStdDev comes in the stash type (float32 by default): back to X's type for the products.
+  const r = dt === 'float64' && intAttr(node, 'stash_type', 1) !== 11 ? em.cast(stashed, 'float64') : stashed;
+  const asOutput = (v: string | undefined, k: number) => {
+    const want = node.outputs[k] ? ctx.dtype(node.outputs[k]) : dt;
+    return v && want !== dt && (want === 'float32' || want === 'float64') ? em.cast(v, want) : v;
+  };
   let dxhat: string | undefined;
   let m1: string | undefined;
   let m2: string | undefined;
@@ -70,7 +76,7 @@ const layerNorm: JvpRule = (ctx) => {
   const dy = sumTerms(em, [dxhat ? em.mul(dxhat, s) : undefined, ts ? em.mul(xhat, ts) : undefined, tb ? ctx.expandTo(tb, y) : undefined]);
   const dMean = m1;
   const dInv = m2 ? em.neg(em.mul(em.mul(r, r), m2)) : undefined;
-  return [dy, dMean, dInv].slice(0, node.outputs.length);
+  return [dy, asOutput(dMean, 1), asOutput(dInv, 2)].slice(0, node.outputs.length);
 };
 
 export const NORMALIZATION_RULES: Record<string, JvpRule> = {
