@@ -5,7 +5,8 @@
  * and random reshuffling correlates the noise within an epoch (§3): neither has a finite-η model here,
  * and the result says so (`unsupported`) rather than drawing a curve for the wrong dynamics.
  */
-import { finiteEtaPrediction } from '../finite-eta';
+import { finiteEtaPrediction, type DenseLayerCurvature } from '../finite-eta';
+import type { DenseData, DenseF64Model, DenseNetSpec } from '../lab/dense-f64';
 import type { SgdDynamics, SubspaceCurvature } from '../finite-eta/types';
 import type { FiniteEta } from '../result/schema';
 import { optimizerFamily, type TrainingSetup } from '../theory/setup';
@@ -81,4 +82,93 @@ export function stabilityFromFiniteEta(fe: FiniteEta | null | undefined): { lr: 
   const det = fe.limits.deterministic;
   if (det !== null && Number.isFinite(det) && det > 0) return { lr: det, kind: 'deterministic' };
   return null;
+}
+
+/**
+ * The full-parameter quadratic model of a model that is one Dense layer (THEORY.md §6): inputs x̃_b,
+ * output curvature K_b and output gradient r_b at the checkpoint, penalty curvature, for
+ * `denseFullSolution`. Covered: softmax activation with (sparse) categorical cross-entropy on
+ * probabilities (Keras's clip at 1e-7 changes the curvature by at most that much), linear activation with cross-entropy from logits
+ * (K_b = Σy·(diag p − ppᵀ), r_b = Σy·p − y), linear activation with MSE (K_b = (2/C)·I,
+ * r_b = 2(z − y)/C); L2 penalties only (an L1 penalty is not twice differentiable). Anything else: null.
+ * Parameters are ordered c·F + f here (the solve does not depend on the order).
+ */
+export async function denseLayerCurvature(spec: { model: string; data: string; labels?: string; loss?: string }): Promise<DenseLayerCurvature | null> {
+  if (!/\.json$/i.test(spec.model)) return null;
+  const { openLab } = await import('../lab/open');
+  let opened: Awaited<ReturnType<typeof openLab>>;
+  try {
+    opened = await openLab({ model: spec.model, data: { data: spec.data, labels: spec.labels }, loss: spec.loss, engine: 'dense-f64', backend: 'auto', batchSize: 1 });
+  } catch {
+    return null;
+  }
+  try {
+    if (opened.model.engine !== 'dense-f64') return null;
+    const m = opened.model as DenseF64Model;
+    return denseLayerFromNet(m.spec, (m as unknown as { data: DenseData }).data, opened.initial);
+  } finally {
+    opened.model.dispose();
+  }
+}
+
+/** `denseLayerCurvature` on an opened float64 net (exported for tests). */
+export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64Array): DenseLayerCurvature | null {
+  if (net.layers.length !== 1) return null;
+  const l = net.layers[0];
+  const { kind, fromLogits } = net.loss;
+  const ce = kind === 'categorical_crossentropy' || kind === 'sparse_categorical_crossentropy';
+  const mode = l.activation === 'softmax' && ce && !fromLogits ? 'softmax' : l.activation === 'linear' && ce && fromLogits ? 'logits' : l.activation === 'linear' && kind === 'mse' ? 'mse' : null;
+  if (mode === null) return null;
+  const C = l.outDim;
+  const bias = l.biasOffset >= 0;
+  const F = l.inDim + (bias ? 1 : 0);
+  const n = data.n;
+  const P = C * F;
+  const penalty = new Float64Array(P);
+  for (const p of net.penalties) {
+    if (p.l1 !== 0) return null;
+    for (let q = p.offset; q < p.offset + p.size; q++) {
+      let idx: number;
+      if (q >= l.kernelOffset && q < l.kernelOffset + l.inDim * C) {
+        const f = Math.floor((q - l.kernelOffset) / C);
+        idx = ((q - l.kernelOffset) % C) * F + f;
+      } else if (bias && q >= l.biasOffset && q < l.biasOffset + C) idx = (q - l.biasOffset) * F + F - 1;
+      else return null;
+      penalty[idx] += 2 * p.l2;
+    }
+  }
+  const inputs = new Float64Array(n * F);
+  const K = new Float64Array(n * C * C);
+  const r = new Float64Array(n * C);
+  const z = new Float64Array(C);
+  for (let b = 0; b < n; b++) {
+    for (let f = 0; f < l.inDim; f++) inputs[b * F + f] = data.x[b * l.inDim + f];
+    if (bias) inputs[b * F + F - 1] = 1;
+    for (let c = 0; c < C; c++) {
+      let t = bias ? w[l.biasOffset + c] : 0;
+      for (let f = 0; f < l.inDim; f++) t += data.x[b * l.inDim + f] * w[l.kernelOffset + f * C + c];
+      z[c] = t;
+    }
+    let ySum = 0;
+    for (let c = 0; c < C; c++) ySum += data.y[b * C + c];
+    if (mode === 'mse') {
+      for (let c = 0; c < C; c++) {
+        r[b * C + c] = (2 * (z[c] - data.y[b * C + c])) / C;
+        K[(b * C + c) * C + c] = 2 / C;
+      }
+      continue;
+    }
+    const zMax = Math.max(...z);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(z[c] - zMax);
+    for (let c = 0; c < C; c++) {
+      const p = Math.exp(z[c] - zMax) / s;
+      z[c] = p;
+    }
+    for (let c = 0; c < C; c++) {
+      r[b * C + c] = ySum * z[c] - data.y[b * C + c];
+      for (let c2 = 0; c2 < C; c2++) K[(b * C + c) * C + c2] = ySum * ((c === c2 ? z[c] : 0) - z[c] * z[c2]);
+    }
+  }
+  return { n, features: F, outputs: C, inputs, outputCurvature: K, outputGradient: r, penaltyDiagonal: penalty };
 }

@@ -46,6 +46,31 @@ export interface SubspaceCurvature {
   costGradientPasses: number | null;
   seconds: number | null;
   notes: string[];
+  /**
+   * The whole model as one Dense layer, when it is one (the pipeline attaches it for models it covers):
+   * the curve is then solved over all parameters (`denseFullSolution`), not in the subspace.
+   */
+  denseLayer?: DenseLayerCurvature;
+}
+
+/**
+ * A model that is one Dense layer, at the checkpoint (THEORY.md §6; `dense-full.ts`): logits z_b = W̃ x̃_b,
+ * A_b = J_bᵀK_bJ_b + D, g_b = r_b ⊗ x̃_b. Enough for the second moment over every parameter.
+ */
+export interface DenseLayerCurvature {
+  n: number;
+  /** F: inputs per example, including the trailing 1 of a bias. */
+  features: number;
+  /** C: outputs (logits). */
+  outputs: number;
+  /** x̃_b, n × F. */
+  inputs: Float64Array;
+  /** K_b = ∂²ℓ_b/∂z² at Φ*, n × C × C (softmax cross-entropy: diag(p_b) − p_b p_bᵀ). */
+  outputCurvature: Float64Array;
+  /** r_b = ∂ℓ_b/∂z at Φ*, n × C (softmax cross-entropy: p_b − y_b). */
+  outputGradient: Float64Array;
+  /** Diagonal curvature of the model's own penalties, length C·F (0 for unpenalised biases). */
+  penaltyDiagonal: Float64Array;
 }
 
 /** The SGD dynamics a finite-η prediction is for (THEORY.md §2, §4). */

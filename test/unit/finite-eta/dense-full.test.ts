@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { denseFullExcess, excessAt, finiteEtaPrediction, type DenseLayerCurvature } from '../../../src/core/finite-eta';
+import { denseFullExcess, denseFullSolution, excessAt, finiteEtaPrediction, type DenseLayerCurvature } from '../../../src/core/finite-eta';
 import type { SgdDynamics, SubspaceCurvature } from '../../../src/core/finite-eta/types';
 import { Rng } from '../../support/oracle/rng';
 import { relClose, sgd } from './curvature-fixtures';
@@ -94,7 +94,52 @@ describe('finite-η full-parameter Dense-layer fixed point vs the dense k = P so
     });
   }
 
+  for (const c of cases) {
+    it(`${c.name}: the Krylov solve (all η from one Lanczos run) equals the dense solve: limit and L(η) − L* at 0.1…0.9 of η_MS (tol 1e-9)`, () => {
+      const sol = denseFullSolution(layer, c.dyn, { lossIncludesPenalty: c.penalty, tolerance: 1e-13 });
+      assert.ok(sol.converged, `converged in ${sol.steps} steps`);
+      const fe = finiteEtaPrediction(asSubspace(layer), c.dyn, { lossIncludesPenalty: c.penalty, points: 10 });
+      relClose(sol.meanSquareLimit!, fe.limits.mean_square!, 1e-9, 'mean-square limit');
+      const etas = [0.1, 0.3, 0.5, 0.7, 0.9].map((f) => f * fe.limits.mean_square!);
+      const reference = finiteEtaPrediction(asSubspace(layer), c.dyn, { lossIncludesPenalty: c.penalty, lrs: etas, points: 1 });
+      for (const eta of etas) relClose(sol.excess(eta)!, excessAt(reference, eta)!, 1e-9, `η = ${eta}`);
+      assert.equal(sol.excess(1.01 * sol.meanSquareLimit!), null);
+    });
+  }
+
+  it('finiteEtaPrediction with the layer attached to a top-3 subspace: form second_moment_full over P = 9, the k = P curve and limit (tol 1e-6)', () => {
+    const c = cases[1];
+    const whole = asSubspace(layer);
+    const k = 3;
+    const top: SubspaceCurvature = {
+      ...whole,
+      k,
+      eigenvalues: whole.eigenvalues.slice(0, k),
+      residuals: whole.residuals.slice(0, k),
+      perExampleCurvature: Float64Array.from({ length: layer.n * k * k }, (_, u) => {
+        const [b, i, j] = [Math.floor(u / (k * k)), Math.floor(u / k) % k, u % k];
+        return whole.perExampleCurvature[(b * P + i) * P + j];
+      }),
+      perExampleGradProj: Float64Array.from({ length: layer.n * k }, (_, u) => whole.perExampleGradProj[Math.floor(u / k) * P + (u % k)]),
+    };
+    const reference = finiteEtaPrediction(whole, c.dyn, { lossIncludesPenalty: c.penalty, points: 10 });
+    const subspace = finiteEtaPrediction(top, c.dyn, { lossIncludesPenalty: c.penalty, points: 10 });
+    const full = finiteEtaPrediction({ ...top, denseLayer: layer }, c.dyn, { lossIncludesPenalty: c.penalty, points: 10 });
+    assert.equal(subspace.form, 'second_moment_subspace');
+    assert.equal(full.form, 'second_moment_full');
+    assert.equal(full.directions, P);
+    assert.ok(full.notes.some((n) => n.startsWith('Full-parameter solve over 9 parameters')), full.notes.join('\n'));
+    relClose(full.limits.mean_square!, reference.limits.mean_square!, 1e-6, 'limit');
+    const cv = full.curve!;
+    cv.lr.forEach((eta, i) => relClose(cv.excess[i], excessAt(reference, eta)!, 1e-6, `η = ${eta}`));
+    // Off: the subspace form, as without the layer.
+    assert.equal(finiteEtaPrediction({ ...top, denseLayer: layer }, c.dyn, { lossIncludesPenalty: c.penalty, points: 10, fullSolve: false }).form, 'second_moment_subspace');
+    // Momentum: the full solve does not apply.
+    assert.equal(finiteEtaPrediction({ ...top, denseLayer: layer }, sgd({ momentum: 0.5 }), { points: 4 }).form, 'second_moment_subspace');
+  });
+
   it('refuses momentum', () => {
     assert.throws(() => denseFullExcess(layer, sgd({ momentum: 0.9 }), 0.1), /momentum/);
+    assert.throws(() => denseFullSolution(layer, sgd({ momentum: 0.9 })), /momentum/);
   });
 });
