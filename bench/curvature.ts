@@ -12,11 +12,18 @@
  *   taskset -c 0 npx tsx bench/run.ts curvature     (or taskset -c 0 npx tsx bench/curvature.ts)
  * The per-example-norm pass (its seconds are the yardstick) is timed inside the same call, on the same
  * core; model loading and session creation are excluded from the ratio and shown apart.
+ * A second table: the CPU time of one exact Hessian-vector product (the forward-over-reverse program,
+ * src/core/curvature/jvp) against one full-batch gradient of the same gradient program, over the same
+ * examples, interleaved rounds after warm-up, medians (process CPU time, so the shared core's other load
+ * counts less than in wall time).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { computeSubspaceCurvature, type CurvatureSpec } from '../src/core/curvature';
+import { OnnxCurvatureEvaluator } from '../src/core/curvature/onnx-evaluator';
+import { randomUnit } from '../src/core/curvature/vectors';
+import { openEngineProblem } from '../src/core/engine/problem';
 import { writeNpy } from '../src/core/data/npy';
 import { mulberry32 } from '../src/core/random';
 
@@ -49,6 +56,42 @@ function affinity(): string {
 function machineLine(): string {
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
   return `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores (this process on CPUs ${affinity()}), Node ${process.version}, onnxruntime-node ${ortVersion} (native CPU provider), 1 thread (ORT intra-op 1); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start (the cores are shared).`;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** CPU ms of one full-batch gradient and one exact HVP (medians of `rounds` interleaved pairs after 2 warm-up pairs). */
+async function hvpVsGradient(spec: CurvatureSpec, rounds = 15): Promise<{ grad: number; hvp: number; nodes: number } | string> {
+  const problem = await openEngineProblem(spec);
+  try {
+    const ev = await OnnxCurvatureEvaluator.open(problem, Int32Array.of(0), 1, undefined, { k: 1 });
+    try {
+      const why = await ev.openHvp();
+      if (why) return why;
+      const v = randomUnit(ev.P, 5);
+      const cpu = async (f: () => Promise<unknown>) => {
+        const c0 = process.cpuUsage();
+        await f();
+        const c = process.cpuUsage(c0);
+        return (c.user + c.system) / 1000;
+      };
+      const g: number[] = [];
+      const h: number[] = [];
+      for (let i = 0; i < rounds + 2; i++) {
+        const a = await cpu(() => ev.meanDataGrad(ev.w0));
+        const b = await cpu(() => ev.meanDataHvp(ev.w0, v));
+        if (i >= 2) {
+          g.push(a);
+          h.push(b);
+        }
+      }
+      return { grad: median(g), hvp: median(h), nodes: ev.hvpNodeCount };
+    } finally {
+      await ev.release();
+    }
+  } finally {
+    problem.close();
+  }
 }
 
 interface Case {
@@ -112,8 +155,14 @@ export async function run(): Promise<string> {
       rows.push(
         `| ${c.label} | ${r.parameters.toLocaleString('en-US')} | ${r.hvp} | ${lanczos} | ${products} | ${Math.max(...r.residuals).toExponential(1)} (${r.converged ? 'converged' : 'not converged'}) | ${pass} | ${r.costGradientPasses?.toFixed(1) ?? '?'}× | ${wall.toFixed(1)} (${cpuS.toFixed(1)} CPU) |`,
       );
-      notes.push(`- ${c.label}: λ_1…λ_3 = ${r.eigenvalues.slice(0, 3).map((v) => v.toPrecision(4)).join(', ')}; ${costNote}`);
+      const measured = r.notes.find((n) => n.startsWith('measured here:'));
+      notes.push(`- ${c.label}: λ_1…λ_3 = ${r.eigenvalues.slice(0, 3).map((v) => v.toPrecision(4)).join(', ')}; ${costNote}${measured ? `; ${measured}` : ''}`);
       process.stderr.write(`[curvature bench] ${c.label}: ${wall.toFixed(1)} s\n`);
+    }
+    const hvpRows: string[] = [];
+    for (const c of cases.filter((c) => c.spec.engine === 'onnx')) {
+      const m = await hvpVsGradient(c.spec);
+      hvpRows.push(typeof m === 'string' ? `| ${c.label} | no exact products: ${m} | | | |` : `| ${c.label} | ${m.nodes} | ${m.grad.toFixed(1)} | ${m.hvp.toFixed(1)} | ${(m.hvp / m.grad).toFixed(2)}× |`);
     }
     return [
       `## Curvature: top ${K} Hessian eigenpairs (issue 20)`,
@@ -127,6 +176,12 @@ export async function run(): Promise<string> {
       `Cost = seconds of computation of \`computeSubspaceCurvature(spec, { k: ${K}, threads: 1 })\` (per-example-norm pass, difference step, Lanczos, residuals, per-example projections on every example) ÷ the seconds of its own per-example-norm pass over the same examples (steady state), as the CLI reports it; opening files and sessions is excluded from the ratio (the last column includes it). Random-weight models are not at a minimum (their eigenvalues are what they are); the cost does not depend on that.`,
       '',
       ...notes,
+      '',
+      'One exact Hessian-vector product (forward over reverse) against one full-batch gradient of the same program, CPU ms, medians of 15 interleaved pairs:',
+      '',
+      '| model | HVP program nodes | gradient (CPU ms) | exact HVP (CPU ms) | ratio |',
+      '|---|---|---|---|---|',
+      ...hvpRows,
     ].join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

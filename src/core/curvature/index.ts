@@ -21,11 +21,12 @@
  *    residual ‖Hv − λv‖/|λ_1| from one more product; `converged` when all are below the tolerance
  *    (default 1e-6 for float64 products, 1e-3 for float32 ones).
  * 4. Per-example projections v_iᵀg_b and v_iᵀA_b v_j on min(N, maxExamples) evenly spaced examples
- *    (default 2048; projections.ts): per-example gradients projected on V at w₀ and at w₀ ± εv_j, with
- *    the products' step — exact float64 gradients for Dense models; otherwise the float32 projection
- *    program (projection-program.ts: ⟨g_b, v_i⟩ for a batch of examples from each layer's per-example
- *    form), or the gradient program at batch 1 once per example where a weight has no per-example form
- *    (1 + 2k projection passes over the examples).
+ *    (default 2048; projections.ts): v_iᵀg_b from per-example gradients projected on V at w₀ — exact
+ *    float64 gradients for Dense models; otherwise the float32 projection program (projection-program.ts:
+ *    ⟨g_b, v_i⟩ for a batch of examples from each layer's per-example form), or the gradient program at
+ *    batch 1 once per example where a weight has no per-example form. v_iᵀA_b v_j: with exact products,
+ *    the projection program's forward-mode tangent along v_j (1 + k passes over the examples, exact);
+ *    otherwise central differences of the projections at w₀ ± εv_j with the products' step (1 + 2k).
  * Runs on the calling thread (ORT's session.run and the float64 loops block it): call it from a worker.
  */
 import { throwIfCancelled, type CancelToken, type ProgressFn } from '../cancel';
@@ -40,7 +41,7 @@ import { openLab, type OpenedLab } from '../lab/open';
 import { centralHvp, chooseStep, type GradientFn, type StepChoice } from './hvp';
 import { lanczosTop, ritzResiduals, type Hvp } from './lanczos';
 import { OnnxCurvatureEvaluator } from './onnx-evaluator';
-import { addPenalty, perExampleProjections, type ProjectFn, type Projections } from './projections';
+import { addPenalty, perExampleProjections, type CurvatureAlongFn, type ProjectFn, type Projections } from './projections';
 
 export interface CurvatureSpec extends EngineProblemSpec {
   /** `auto` (default): float64 for Dense-only model.json files, ONNX Runtime otherwise. */
@@ -108,6 +109,10 @@ interface HvpSource {
   project: ProjectFn;
   /** How `project` computes them, in words. */
   projectNote: () => string;
+  /** Exact v_iᵀA_b t on the projection examples (forward-mode projection program), when the source has it. */
+  along?: CurvatureAlongFn;
+  /** Why `along` returned null, in words. */
+  alongNote?: () => string | undefined;
   penalty?: { grad: Float64Array; hessDiag: Float64Array };
   describe: string;
   release(): Promise<void>;
@@ -204,7 +209,17 @@ async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: num
   const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections, runtime });
   const pen = penaltyTerms(problem, ev);
   const why = hvpMode === 'differences' ? 'central differences asked for' : await ev.openHvp();
+  let alongWhy: string | undefined;
+  const along: CurvatureAlongFn | undefined = why
+    ? undefined
+    : async (V, t) => {
+        if (alongWhy) return null;
+        alongWhy = await ev.openProjectionTangents(V.length);
+        return alongWhy ? null : ev.subsetCurvatureAlong(ev.w0, V, t);
+      };
   return {
+    along,
+    alongNote: () => alongWhy,
     P: ev.P,
     w0: ev.w0,
     hvpKind: why ? 'central_difference_float32' : 'r_operator_float32',
@@ -326,10 +341,13 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
     notes.push(`residual tolerance ${tolerance.toExponential(0)} (‖Hv − λv‖/|λ_1|, one extra product per pair${eig.method === 'dense_eigen' ? '; 0 for the dense solve' : ''}): ${converged ? 'all converged' : `not converged: largest ${Math.max(...residuals).toExponential(1)}`}`);
 
     // 4. Per-example projections.
-    const proj = await perExampleProjections(source.project, source.w0, vectors, step.step, token, phase(onProgress, 0.7, 1, 'per-example projections'));
+    const proj = await perExampleProjections(source.project, source.w0, vectors, step.step, token, phase(onProgress, 0.7, 1, 'per-example projections'), source.along);
     if (source.penalty) addPenalty(vectors, proj, source.penalty.grad, source.penalty.hessDiag);
+    const curvNote = proj.exact
+      ? 'v_iᵀA_b v_j exact: the projection program transformed forward-mode (jvp/), its tangent along v_j, one run per direction (float32)'
+      : `v_iᵀA_b v_j by central differences of V·g_b along v_j (step ${proj.step.toExponential(2)}, as the products${source.alongNote?.() ? `; not exact: ${source.alongNote()}` : ''}), symmetrised`;
     notes.push(
-      `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.projectNote()}; v_iᵀA_b v_j by central differences of V·g_b along v_j (step ${proj.step.toExponential(2)}, as the products), symmetrised; ${proj.evaluationsPerExample} parameter points (w₀, w₀ ± εv_j) per example`,
+      `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.projectNote()}; ${curvNote}; ${proj.evaluationsPerExample} ${proj.exact ? 'evaluations (w₀, and one tangent per v_j)' : 'parameter points (w₀, w₀ ± εv_j)'} per example`,
     );
     notes.push(consistencyNote(proj, values, rows.length === N));
     const seconds = (performance.now() - t0) / 1000;

@@ -22,7 +22,7 @@ import { createSession, ort, type RuntimeChoice, type RuntimeInfo } from '../eng
 import type { ParamDescription } from '../gradnorm/stats';
 import { NoTangentRule } from './jvp';
 import { buildCurvatureProgram, buildHvpProgram, type CurvatureProgram } from './onnx-program';
-import { buildProjectionProgram, type ProjectionProgram } from './projection-program';
+import { buildProjectionProgram, buildProjectionTangentProgram, type ProjectionProgram } from './projection-program';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 type Session = import('onnxruntime-node').InferenceSession;
@@ -131,6 +131,7 @@ export class OnnxCurvatureEvaluator {
   private proj?: { program: ProjectionProgram; session: Session; chunks: Chunk[]; values: Map<string, ValueInfo> };
   private loop?: { program: CurvatureProgram; session: Session; chunks: Chunk[] };
   private hvp?: { program: CurvatureProgram; session: Session };
+  private projTangent?: { program: ProjectionProgram; session: Session };
 
   private constructor(
     private readonly problem: EngineProblem,
@@ -213,6 +214,61 @@ export class OnnxCurvatureEvaluator {
     const session = await createSession(program.bytes, { threads: this.threads, runtime: this.runtimeChoice }, this.problem.graph.file);
     this.hvp = { program, session: session.session };
     return undefined;
+  }
+
+  /**
+   * The projection program's forward-mode transform (exact per-example curvatures v_iᵀA_b t), on the
+   * vectorised projection program's batch and chunks. Returns why not (no vectorised program: the
+   * batch-1 loop runs; an op without a tangent rule) instead of throwing; undefined when ready.
+   */
+  async openProjectionTangents(k: number): Promise<string | undefined> {
+    if (this.projTangent?.program.k === k) return undefined;
+    if (!this.proj || this.proj.program.k !== k) return this.loop ? 'the per-example gradients come from the batch-1 loop' : 'no projection program for this k';
+    let program: ProjectionProgram;
+    try {
+      program = buildProjectionTangentProgram(this.problem.graph, this.problem.head, this.proj.values, this.proj.program.B, k);
+    } catch (e) {
+      if (e instanceof NoTangentRule || e instanceof NeedsLoop) return e.message;
+      throw e;
+    }
+    await this.projTangent?.session.release();
+    const session = await createSession(program.bytes, { threads: this.threads, runtime: this.runtimeChoice }, this.problem.graph.file);
+    this.projTangent = { program, session: session.session };
+    return undefined;
+  }
+
+  /** v_iᵀ A_b t for every subset example and direction (n × k, row-major), exact, float32; penalties excluded. */
+  async subsetCurvatureAlong(w: Float64Array, V: Float64Array[], t: Float64Array): Promise<Float64Array> {
+    const { program, session } = this.projTangent!;
+    const chunks = this.proj!.chunks;
+    const Tensor = ort().Tensor;
+    const k = V.length;
+    const feed = this.weightFeed(w);
+    this.problem.graph.params.forEach((p, i) => {
+      const { offset, size } = this.params[i];
+      const d = new Float32Array(k * size);
+      V.forEach((v, j) => {
+        for (let q = 0; q < size; q++) d[j * size + q] = v[offset + q];
+      });
+      feed[program.directions[i]] = new Tensor('float32', d, [k, ...p.tensor.dims]);
+      feed[program.tangents![i]] = new Tensor('float32', Float32Array.from(t.subarray(offset, offset + size)), p.tensor.dims);
+    });
+    const out = new Float64Array(this.subsetRows.length * k);
+    let at = 0;
+    for (const c of chunks) {
+      const res = await this.run(session, { ...c.feed, ...feed }, 'projection tangent');
+      const d = res[program.output].data as Float32Array;
+      for (let q = 0; q < c.count * k; q++) out[at * k + q] = d[q];
+      at += c.count;
+      this.projectionRuns++;
+    }
+    await new Promise((r) => setImmediate(r));
+    return out;
+  }
+
+  /** Nodes of the projection tangent program (after openProjectionTangents). */
+  get projectionTangentNodeCount(): number {
+    return this.projTangent?.program.nodeCount ?? 0;
   }
 
   /** Nodes of the HVP program (after openHvp). */
@@ -367,5 +423,6 @@ export class OnnxCurvatureEvaluator {
     await this.proj?.session.release();
     await this.loop?.session.release();
     await this.hvp?.session.release();
+    await this.projTangent?.session.release();
   }
 }

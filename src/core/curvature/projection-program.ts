@@ -23,6 +23,10 @@
  * through the same ops (they are linear: ⟨Lᵀh, v⟩ = ⟨h, Lv⟩), one direction at a time.
  * Throws engine/program.ts NeedsLoop where a weight has no per-example form, is shared, or is computed
  * from parameters by more than layout ops: the caller then keeps the batch-1 loop.
+ * With `tangents` (buildProjectionTangentProgram): the program transformed forward-mode (jvp/) along
+ * `tangent/<i>` on the parameters, output `proj_tangent` [B, k] = v_iᵀ∇²ℓ_b·t for every example and
+ * direction (the directions are constants of the transform): exact per-example curvatures v_iᵀA_b v_j
+ * with t = v_j. Throws jvp's NoTangentRule where an op has no tangent rule.
  */
 import { HeatcapError } from '../errors';
 import { attr, type ConstTensor, type ElemType, type EngineGraph, type GraphNode } from '../graph/types';
@@ -33,6 +37,7 @@ import type { OpRule, PerExampleGrad, VjpContext } from '../engine/ops/types';
 import { materialize } from '../engine/per-example';
 import { NeedsLoop, programContext, type ValueInfo } from '../engine/program';
 import { encodeModel } from '../onnx/proto';
+import { emitTangents } from './jvp';
 
 export interface ProjectionProgram {
   bytes: Uint8Array;
@@ -45,6 +50,12 @@ export interface ProjectionProgram {
   nodeCount: number;
   /** How each parameter's projection is formed, in words. */
   forms: string[];
+  /** Tangent programs: the tangent inputs (parameter order). */
+  tangents?: string[];
+}
+
+export function buildProjectionTangentProgram(graph: EngineGraph, head: LossHead, values: Map<string, ValueInfo>, B: number, k: number): ProjectionProgram {
+  return buildProjectionProgram(graph, head, values, B, k, true);
 }
 
 const LAYOUT_OPS = new Set(['Transpose', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
@@ -63,7 +74,7 @@ function live(nodes: GraphNode[], output: string): GraphNode[] {
   return nodes.filter((_, i) => keep[i]);
 }
 
-export function buildProjectionProgram(graph: EngineGraph, head: LossHead, values: Map<string, ValueInfo>, B: number, k: number): ProjectionProgram {
+export function buildProjectionProgram(graph: EngineGraph, head: LossHead, values: Map<string, ValueInfo>, B: number, k: number, tangents = false): ProjectionProgram {
   const { opset, em, shapeOf, dtypeOf, constants } = programContext(graph, values, 'proj');
   const paramIndex = new Map(graph.params.map((p, i) => [p.name, i]));
   const forward = graph.nodes.filter((n) => n !== head.drop);
@@ -236,21 +247,35 @@ export function buildProjectionProgram(graph: EngineGraph, head: LossHead, value
     }
   }
   const total = parts.length ? em.sum(parts) : em.constant({ dims: [B, k], dtype: 'float32', data: new Float32Array(B * k) }, 'zero_proj');
-  const output = 'proj';
-  const nodes = live([...forward, ...em.nodes, { op: 'Identity', name: 'out_proj', inputs: [total], outputs: [output], attrs: {} }], output);
+  let output = 'proj';
+  let nodes = live([...forward, ...em.nodes, { op: 'Identity', name: 'out_proj', inputs: [total], outputs: [output], attrs: {} }], output);
+  const inputs = [
+    { name: graph.input.name, dtype: graph.input.dtype, shape: [B, ...shapeOf(graph.input.name).slice(1)] },
+    { name: 'targets', dtype: 'float32' as ElemType, shape: zShape },
+    { name: 'weights', dtype: 'float32' as ElemType, shape: [B] },
+    ...graph.params.map((p) => ({ name: p.name, dtype: 'float32' as ElemType, shape: p.tensor.dims })),
+    ...graph.params.map((p, i) => ({ name: directions[i], dtype: 'float32' as ElemType, shape: [k, ...p.tensor.dims] })),
+  ];
+  let tin: string[] | undefined;
+  if (tangents) {
+    // Forward over (reverse + projection): the tangent of ⟨g_b, v_i⟩ along t on the parameters.
+    tin = graph.params.map((_, i) => `tangent/${i}`);
+    const known = new Map<string, ElemType>([...inputs.map((x) => [x.name, x.dtype] as [string, ElemType]), ...[...graph.constants, ...em.constants].map((c) => [c.name, c.tensor.dtype] as [string, ElemType])]);
+    const before = em.nodes.length;
+    const tan = emitTangents(nodes, new Map(graph.params.map((p, i) => [p.name, tin![i]])), { dtype: (v) => values.get(v)?.dtype ?? known.get(v), shape: (v) => values.get(v)?.dims ?? em.shapeOf(v), constant: (v) => constants.get(v) ?? constantOf(v) }, em);
+    const src = tan.get(output) ?? em.constant({ dims: [B, k], dtype: 'float32', data: new Float32Array(B * k) }, 'zero_proj_tangent');
+    output = 'proj_tangent';
+    nodes = live([...nodes, ...em.nodes.slice(before), { op: 'Identity', name: 'out_proj_tangent', inputs: [src], outputs: [output], attrs: {} }], output);
+    inputs.push(...graph.params.map((p, i) => ({ name: tin![i], dtype: 'float32' as ElemType, shape: p.tensor.dims })));
+  }
+  const used = new Set(nodes.flatMap((n) => n.inputs));
   const model = buildModel({
     opset,
-    name: 'heatcap-curvature-projections',
+    name: tangents ? 'heatcap-curvature-projection-tangents' : 'heatcap-curvature-projections',
     nodes,
-    initializers: [...graph.constants, ...em.constants],
-    inputs: [
-      { name: graph.input.name, dtype: graph.input.dtype, shape: [B, ...shapeOf(graph.input.name).slice(1)] },
-      { name: 'targets', dtype: 'float32', shape: zShape },
-      { name: 'weights', dtype: 'float32', shape: [B] },
-      ...graph.params.map((p) => ({ name: p.name, dtype: 'float32' as const, shape: p.tensor.dims })),
-      ...graph.params.map((p, i) => ({ name: directions[i], dtype: 'float32' as const, shape: [k, ...p.tensor.dims] })),
-    ],
+    initializers: [...graph.constants, ...em.constants].filter((c) => !tangents || used.has(c.name)),
+    inputs,
     outputs: [{ name: output }],
   });
-  return { bytes: encodeModel(model), B, k, input: graph.input.name, directions, output, nodeCount: nodes.length, forms };
+  return { bytes: encodeModel(model), B, k, input: graph.input.name, directions, output, nodeCount: nodes.length, forms, tangents: tin };
 }

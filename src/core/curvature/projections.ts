@@ -8,6 +8,9 @@
  * Float64 Dense models: exact gradients, error ~1e-9. Other models: float32 (the vectorised projection
  * program, projection-program.ts, or the batch-1 gradient program), the same error as the products (the
  * step table's estimate).
+ * Where the ONNX path has exact products, v_iᵀA_b v_j come exact instead: the projection program
+ * transformed forward-mode (projection-program.ts, jvp/), its tangent along v_j (`along`): 1 + k
+ * evaluations per example, no kinks crossed.
  * Second differences of per-example losses (forward passes only) were tried first and dropped: in float32
  * their rounding ∝ 1/h² forces h ≈ 1e-2, where ReLU/MaxPool kinks make 5–15 % errors (digits MLP).
  */
@@ -18,20 +21,39 @@ export interface Projections {
   gradProj: Float64Array;
   curvature: Float64Array;
   step: number;
-  /** Gradient evaluations per example. */
+  /** Gradient evaluations per example (exact: one tangent evaluation per direction). */
   evaluationsPerExample: number;
+  /** Whether v_iᵀA_b v_j are exact (forward-mode) rather than differences. */
+  exact: boolean;
 }
 
 /** `project(w)`: V·g_b(w) for every example (n × k row-major), the model's penalties included. */
 export type ProjectFn = (w: Float64Array, V: Float64Array[]) => Promise<Float64Array>;
 
-export async function perExampleProjections(project: ProjectFn, w0: Float64Array, V: Float64Array[], step: number, token?: CancelToken, onProgress?: ProgressFn): Promise<Projections> {
+/**
+ * `along(V, t)`: v_iᵀA_b t for every example (n × k row-major), exact (forward-mode), penalties excluded;
+ * null where the source cannot (then the differences run, for every j).
+ */
+export type CurvatureAlongFn = (V: Float64Array[], t: Float64Array) => Promise<Float64Array | null>;
+
+export async function perExampleProjections(project: ProjectFn, w0: Float64Array, V: Float64Array[], step: number, token?: CancelToken, onProgress?: ProgressFn, along?: CurvatureAlongFn): Promise<Projections> {
   const k = V.length;
   const gradProj = await project(w0, V);
   const n = gradProj.length / k;
   const curvature = new Float64Array(n * k * k);
+  let exact = !!along;
   for (let j = 0; j < k; j++) {
     throwIfCancelled(token);
+    const col = exact ? await along!(V, V[j]) : null;
+    if (j === 0 && !col) exact = false;
+    if (col) {
+      // Exact: the projection program's tangent along v_j (one run per example chunk).
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < k; i++) curvature[(b * k + i) * k + j] = col[b * k + i];
+      }
+      onProgress?.({ fraction: (j + 1) / k, message: `per-example curvature along v_${j + 1} of ${k}` });
+      continue;
+    }
     const plus = await project(axpy(w0, step, V[j]), V);
     const minus = await project(axpy(w0, -step, V[j]), V);
     for (let b = 0; b < n; b++) {
@@ -51,7 +73,7 @@ export async function perExampleProjections(project: ProjectFn, w0: Float64Array
       }
     }
   }
-  return { gradProj, curvature, step, evaluationsPerExample: 1 + 2 * k };
+  return { gradProj, curvature, step, evaluationsPerExample: exact ? 1 + k : 1 + 2 * k, exact };
 }
 
 /** Adds the exact penalty terms: v_iᵀ∇R (to every v_iᵀg_b) and v_iᵀ diag(∇²R) v_j (to every A_b). */
