@@ -111,7 +111,7 @@ interface HvpSource {
   projectNote: () => string;
   /** Exact v_iᵀA_b t on the projection examples (forward-mode projection program), when the source has it. */
   along?: CurvatureAlongFn;
-  /** Why `along` returned null, in words. */
+  /** Why there is no `along` (exact products but differences for the per-example curvatures), in words. */
   alongNote?: () => string | undefined;
   penalty?: { grad: Float64Array; hessDiag: Float64Array };
   describe: string;
@@ -209,14 +209,9 @@ async function onnxSource(problem: EngineProblem, rows: Int32Array, threads: num
   const ev = await OnnxCurvatureEvaluator.open(problem, rows, threads, token, { k, projections, runtime });
   const pen = penaltyTerms(problem, ev);
   const why = hvpMode === 'differences' ? 'central differences asked for' : await ev.openHvp();
-  let alongWhy: string | undefined;
-  const along: CurvatureAlongFn | undefined = why
-    ? undefined
-    : async (V, t) => {
-        if (alongWhy) return null;
-        alongWhy = await ev.openProjectionTangents(V.length);
-        return alongWhy ? null : ev.subsetCurvatureAlong(ev.w0, V, t);
-      };
+  // Exact per-example curvatures need the projection program's tangent program (k directions, as opened).
+  const alongWhy = why ? undefined : await ev.openProjectionTangents(Math.max(1, Math.min(k, ev.P)));
+  const along: CurvatureAlongFn | undefined = why || alongWhy ? undefined : (V, t) => (V.length === Math.max(1, Math.min(k, ev.P)) ? ev.subsetCurvatureAlong(ev.w0, V, t) : Promise.resolve(null));
   return {
     along,
     alongNote: () => alongWhy,
@@ -313,10 +308,14 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       notes.push(`Hessian-vector products: ${source.describe}; central differences of the full-batch mean gradient over all ${N} examples${source.exactPart ? '; weight-penalty curvature (2·l2) added exactly' : ''}`);
     }
 
-    // 2. The step of the differences (the products' when they are differences; the per-example projections' always).
-    const step: StepChoice = await chooseStep(source.grad, source.w0, source.unitRoundoff, (opts.seed ?? 1) + 7, token);
+    // 2. The step of the differences (the products' when they are differences; the per-example
+    // projections' when those are differences). Nothing is differenced when both are exact.
+    const needStep = !exact || !source.along;
+    const step: StepChoice = needStep ? await chooseStep(source.grad, source.w0, source.unitRoundoff, (opts.seed ?? 1) + 7, token) : { step: 0, relError: 0, table: [], gradients: 0 };
     phase(onProgress, 0.05, 0.1, 'difference step')({ fraction: 1 });
-    notes.push(`difference step ε = ${step.step.toExponential(2)} (unit vectors${exact ? '; used by the per-example projections only' : ''}), chosen from the table ${step.table.map((t) => `${t.step.toExponential(1)}: ${t.relDiff.toExponential(1)}`).join(', ')} (relative difference of Hv to the next step ÷4); estimated relative error ${step.relError.toExponential(1)}`);
+    if (needStep) {
+      notes.push(`difference step ε = ${step.step.toExponential(2)} (unit vectors${exact ? '; used by the per-example projections only' : ''}), chosen from the table ${step.table.map((t) => `${t.step.toExponential(1)}: ${t.relDiff.toExponential(1)}`).join(', ')} (relative difference of Hv to the next step ÷4); estimated relative error ${step.relError.toExponential(1)}`);
+    }
     if (source.hvpKind === 'central_difference_float32') {
       notes.push(`exact Hessian-vector products not used (${source.exactNote}): float32 differences need steps ≳ 1e-4, and where ReLU/MaxPool switch within the step they measure the loss smoothed over those switches, not the piecewise Hessian autograd reports`);
     }
@@ -350,12 +349,18 @@ export async function computeSubspaceCurvature(spec: CurvatureSpec, opts: Curvat
       `per-example projections on ${rows.length} of ${N} examples${rows.length < N ? ' (evenly spaced)' : ''}: V·g_b from ${source.projectNote()}; ${curvNote}; ${proj.evaluationsPerExample} ${proj.exact ? 'evaluations (w₀, and one tangent per v_j)' : 'parameter points (w₀, w₀ ± εv_j)'} per example`,
     );
     notes.push(consistencyNote(proj, values, rows.length === N));
+    // The yardstick of an exact product: full-batch gradients of the same program, timed here when no
+    // step was chosen (two, the first as warm-up; part of the cost below).
+    if (exact && !needStep && source.timing) {
+      await source.grad(source.w0);
+      await source.grad(source.w0);
+    }
     const seconds = (performance.now() - t0) / 1000;
     const computeSeconds = seconds - loadSeconds;
     const costGradientPasses = pass.seconds > 0 ? computeSeconds / pass.seconds : null;
     notes.push(
       `cost: ${computeSeconds.toFixed(2)} s of computation = ${costGradientPasses?.toFixed(1) ?? '?'} × one per-example-norm pass (${pass.seconds.toFixed(3)} s over ${N} examples, ${pass.engine}, steady state; this pass included), plus ${loadSeconds.toFixed(2)} s opening the model, data, programs and sessions; ` +
-        `${eig.steps + (eig.method === 'dense_eigen' ? 0 : k)} Hessian-vector products (${exact ? 'one run of the HVP program over the data each' : '2 gradients each'}) after ${step.gradients} gradients choosing the step`,
+        `${eig.steps + (eig.method === 'dense_eigen' ? 0 : k)} Hessian-vector products (${exact ? 'one run of the HVP program over the data each' : '2 gradients each'})${needStep ? ` after ${step.gradients} gradients choosing the step` : exact !== undefined ? '; 2 full-batch gradients timing the yardstick below' : ''}`,
     );
     const tm = source.timing?.();
     if (exact && tm && tm.gradients > 0 && tm.hvps > 0) {
