@@ -155,7 +155,7 @@ export async function run(): Promise<string> {
       rows.push(
         `| ${c.label} | ${r.parameters.toLocaleString('en-US')} | ${r.hvp} | ${lanczos} | ${products} | ${Math.max(...r.residuals).toExponential(1)} (${r.converged ? 'converged' : 'not converged'}) | ${pass} | ${r.costGradientPasses?.toFixed(1) ?? '?'}× | ${wall.toFixed(1)} (${cpuS.toFixed(1)} CPU) |`,
       );
-      const measured = r.notes.find((n) => n.startsWith('measured here:'));
+      const measured = r.notes.find((n) => n.startsWith('measured here'));
       notes.push(`- ${c.label}: λ_1…λ_3 = ${r.eigenvalues.slice(0, 3).map((v) => v.toPrecision(4)).join(', ')}; ${costNote}${measured ? `; ${measured}` : ''}`);
       process.stderr.write(`[curvature bench] ${c.label}: ${wall.toFixed(1)} s\n`);
     }

@@ -59,6 +59,11 @@ function projectionBytesPerExample(values: Map<string, ValueInfo>, B: number, ma
   return 3 * total + 4 * maxParam + k * widest;
 }
 
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 interface Chunk {
   count: number;
   feed: Record<string, OrtTensor>;
@@ -119,7 +124,10 @@ export class OnnxCurvatureEvaluator {
   /** The checkpoint's parameters (float32 values, exact in float64). */
   readonly w0: Float64Array;
   gradientRuns = 0;
-  /** Seconds spent in full-batch gradient and exact-HVP evaluations (each over all N examples). */
+  /**
+   * Process CPU seconds spent in full-batch gradient and exact-HVP evaluations (each over all N
+   * examples; CPU rather than wall time, so other load on shared cores counts less).
+   */
   gradientSeconds = 0;
   hvpRuns = 0;
   hvpSeconds = 0;
@@ -282,7 +290,7 @@ export class OnnxCurvatureEvaluator {
    */
   async meanDataHvp(w: Float64Array, v: Float64Array): Promise<Float64Array> {
     const { program, session } = this.hvp!;
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     const Tensor = ort().Tensor;
     const feed = this.weightFeed(w);
     this.problem.graph.params.forEach((p, i) => {
@@ -301,7 +309,7 @@ export class OnnxCurvatureEvaluator {
     const inv = 1 / this.problem.n;
     for (let i = 0; i < this.P; i++) out[i] *= inv;
     this.hvpRuns++;
-    this.hvpSeconds += (performance.now() - t0) / 1000;
+    this.hvpSeconds += cpuSeconds(t0);
     await new Promise((r) => setImmediate(r));
     return out;
   }
@@ -335,7 +343,7 @@ export class OnnxCurvatureEvaluator {
 
   /** (1/N) Σ_b ∇ℓ_b(w) over every example, penalties excluded; float32 program, float64 accumulation. */
   async meanDataGrad(w: Float64Array): Promise<Float64Array> {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     const wf = this.weightFeed(w);
     const g = new Float64Array(this.P);
     for (const c of this.all) {
@@ -349,7 +357,7 @@ export class OnnxCurvatureEvaluator {
     this.gradientRuns++;
     const inv = 1 / this.problem.n;
     for (let i = 0; i < this.P; i++) g[i] *= inv;
-    this.gradientSeconds += (performance.now() - t0) / 1000;
+    this.gradientSeconds += cpuSeconds(t0);
     await new Promise((r) => setImmediate(r));
     return g;
   }
