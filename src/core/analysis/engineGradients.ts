@@ -107,12 +107,16 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
     // float64 for Dense-only models, Hessian-vector products through the engine otherwise).
     loadCurvature: async (k, token, onProgress) => {
       const { computeSubspaceCurvature } = require('../curvature') as typeof import('../curvature');
-      return computeSubspaceCurvature(
+      const c = await computeSubspaceCurvature(
         { model, data: { data: opts.data as string, labels: opts.labels }, loss: opts.loss, semantics: opts.lossSemantics },
         { k, runtime: opts.runtime },
         token,
         onProgress,
       );
+      // One-Dense-layer models: the whole layer for the full-parameter solve; other float64 Dense models:
+      // the per-example curvature outside the top k (src/core/analysis/finiteEta.ts).
+      const { attachFiniteEtaExtras } = require('./finiteEta') as typeof import('./finiteEta');
+      return opts.lossSemantics === 'clipped' ? c : attachFiniteEtaExtras(c, { model, data: opts.data as string, labels: opts.labels, loss: opts.loss });
     },
   };
   return inputs;

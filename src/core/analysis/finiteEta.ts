@@ -6,6 +6,7 @@
  * and the result says so (`unsupported`) rather than drawing a curve for the wrong dynamics.
  */
 import { finiteEtaPrediction, type DenseLayerCurvature } from '../finite-eta';
+import { FULL_SOLVE_MAX_PARAMETERS } from '../finite-eta/predict';
 import type { DenseData, DenseF64Model, DenseNetSpec } from '../lab/dense-f64';
 import type { SgdDynamics, SubspaceCurvature } from '../finite-eta/types';
 import type { FiniteEta } from '../result/schema';
@@ -171,4 +172,115 @@ export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64
     }
   }
   return { n, features: F, outputs: C, inputs, outputCurvature: K, outputGradient: r, penaltyDiagonal: penalty };
+}
+
+/**
+ * mean_b (A_b v_i)·(A_b v_j) over the examples the projections used (all N, or c.n evenly spaced as
+ * src/core/curvature picks them), for models the lab's float64 engine runs: A_b v by central differences
+ * of float64 per-example gradients (penalties included), step 1e-4 along unit v (truncation ~1e-8,
+ * round-off ~1e-12). Checked against the producer's v_iᵀA_b v_i (relative 1e-4 of max_i mean_b |·|);
+ * null (with the reason in `notes`) when it cannot be computed or does not match.
+ */
+export async function perExampleCurvatureSquare(spec: { model: string; data: string; labels?: string; loss?: string }, c: SubspaceCurvature, notes: string[] = []): Promise<Float64Array | null> {
+  if (!/\.json$/i.test(spec.model) || c.vectors === undefined) return null;
+  const { openLab } = await import('../lab/open');
+  let opened: Awaited<ReturnType<typeof openLab>>;
+  try {
+    opened = await openLab({ model: spec.model, data: { data: spec.data, labels: spec.labels }, loss: spec.loss, engine: 'dense-f64', backend: 'auto', batchSize: 1 });
+  } catch (e) {
+    notes.push(`per-example curvature outside V not computed: ${(e as Error).message}`);
+    return null;
+  }
+  try {
+    const m = opened.model;
+    const P = m.paramCount;
+    const { k, n } = c;
+    if (P !== c.parameters) return null;
+    const N = m.n;
+    const rows = n >= N ? Int32Array.from({ length: N }, (_, i) => i) : Int32Array.from({ length: n }, (_, i) => Math.floor((i * N) / n));
+    if (rows.length !== n) return null;
+    const eps = 1e-4;
+    const w0 = opened.initial;
+    const shifted = Array.from({ length: k }, (_, i) =>
+      [1, -1].map((sg) => {
+        const w = w0.slice();
+        for (let p = 0; p < P; p++) w[p] += sg * eps * c.vectors![i * P + p];
+        return w;
+      }),
+    );
+    const idx = new Int32Array(1);
+    const gp = new Float64Array(P);
+    const gm = new Float64Array(P);
+    const av = Array.from({ length: k }, () => new Float64Array(P));
+    const square = new Float64Array(k * k);
+    let worst = 0;
+    let scale = 0;
+    for (let r = 0; r < n; r++) {
+      idx[0] = rows[r];
+      for (let i = 0; i < k; i++) {
+        m.batchLossGrad(shifted[i][0], idx, gp);
+        m.batchLossGrad(shifted[i][1], idx, gm);
+        const a = av[i];
+        let vav = 0;
+        for (let p = 0; p < P; p++) {
+          a[p] = (gp[p] - gm[p]) / (2 * eps);
+          vav += a[p] * c.vectors![i * P + p];
+        }
+        const ref = c.perExampleCurvature[(r * k + i) * k + i];
+        worst = Math.max(worst, Math.abs(vav - ref));
+        scale = Math.max(scale, Math.abs(ref));
+      }
+      for (let i = 0; i < k; i++) {
+        for (let j = i; j < k; j++) {
+          let t = 0;
+          const a = av[i];
+          const b = av[j];
+          for (let p = 0; p < P; p++) t += a[p] * b[p];
+          square[i * k + j] += t / n;
+        }
+      }
+    }
+    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) square[i * k + j] = square[j * k + i];
+    if (!(worst <= 1e-4 * Math.max(scale, 1e-300))) {
+      notes.push(`per-example curvature outside V not used: v_iᵀA_b v_i from float64 differences differ from the producer's by ${worst.toExponential(2)} (largest ${scale.toExponential(2)})`);
+      return null;
+    }
+    return square;
+  } finally {
+    opened.model.dispose();
+  }
+}
+
+/** Largest n·k·P·(k + 4) (multiply-adds, about) the pipeline spends on perExampleCurvatureSquare. */
+export const CURVATURE_SQUARE_BUDGET = 3e9;
+
+/**
+ * What the pipeline adds to the engine's curvature before the prediction (float64 Dense models only):
+ * the whole layer when the model is one Dense layer the full-parameter solve covers, else, within
+ * CURVATURE_SQUARE_BUDGET, mean_b (A_b v_i)·(A_b v_j) for the first-order coupling to the other
+ * directions. Says what it did in c.notes; never fails the analysis.
+ */
+export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model: string; data: string; labels?: string; loss?: string }): Promise<SubspaceCurvature> {
+  if (!/\.json$/i.test(spec.model) || !c.converged) return c;
+  try {
+    const layer = await denseLayerCurvature(spec);
+    if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
+      c.denseLayer = layer;
+      return c;
+    }
+    const cost = c.n * c.k * c.parameters * (c.k + 4);
+    if (cost > CURVATURE_SQUARE_BUDGET) {
+      c.notes.push(`per-example curvature outside the top ${c.k} directions not computed: about ${cost.toExponential(1)} multiply-adds > ${CURVATURE_SQUARE_BUDGET.toExponential(0)}`);
+      return c;
+    }
+    const t0 = Date.now();
+    const sq = await perExampleCurvatureSquare(spec, c, c.notes);
+    if (sq !== null) {
+      c.perExampleCurvatureSquare = sq;
+      c.notes.push(`mean_b (A_b v_i)·(A_b v_j) from float64 per-example gradients at w₀ ± 1e-4·v_i (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } catch (e) {
+    c.notes.push(`finite-η extras not computed: ${(e as Error).message}`);
+  }
+  return c;
 }

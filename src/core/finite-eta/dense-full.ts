@@ -16,7 +16,7 @@
 import { transpose } from '../linalg/dense';
 import { symmetricEigen } from '../linalg/symmetric-eigen';
 import { batchMoments } from './quadratic-model';
-import type { DenseLayerCurvature, SgdDynamics } from './types';
+import type { DenseLayerCurvature, SgdDynamics, SubspaceCurvature } from './types';
 
 export type { DenseLayerCurvature } from './types';
 
@@ -296,8 +296,8 @@ export interface DenseFullSolveOptions {
   memoryBytes?: number;
   /** The residual is checked at this fraction of the current mean-square limit estimate (default 0.95). */
   checkFraction?: number;
-  /** Give up (converged: false) after this many seconds of wall time (default none). */
-  deadlineSeconds?: number;
+  /** Give up (converged: false) after this many seconds of this process's CPU time (wall time where that is not measurable; default none). */
+  cpuSeconds?: number;
   lossIncludesPenalty?: boolean;
 }
 
@@ -311,7 +311,9 @@ export interface DenseFullSolution {
   residual: (eta: number) => number;
   steps: number;
   converged: boolean;
+  /** Wall time, and this process's CPU time (wall where not measurable). */
   seconds: number;
+  cpuSeconds: number;
 }
 
 /** y = Q X̃ Qᵀ for symmetric X̃ (P×P, Q columns the eigenvectors); 1.5P³ multiply-adds. */
@@ -426,6 +428,8 @@ function shiftedSolve(alpha: number[], beta: number[], eta: number): Float64Arra
 export function denseFullSolution(d: DenseLayerCurvature, dyn: SgdDynamics, opts: DenseFullSolveOptions = {}): DenseFullSolution {
   if (dyn.momentum !== 0 || dyn.nesterov) throw new Error('denseFullSolution: momentum is not modelled (use the subspace solve)');
   const t0 = Date.now();
+  const cpu = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; } : (): number => Date.now() / 1000;
+  const c0 = cpu();
   const inc = opts.lossIncludesPenalty ?? false;
   const s = denseSetup(d, dyn.weightDecay, inc);
   const P = s.P;
@@ -510,7 +514,7 @@ export function denseFullSolution(d: DenseLayerCurvature, dyn: SgdDynamics, opts
         converged = true;
         break;
       }
-      if (opts.deadlineSeconds !== undefined && (Date.now() - t0) / 1000 > opts.deadlineSeconds) break;
+      if (opts.cpuSeconds !== undefined && cpu() - c0 > opts.cpuSeconds) break;
       prev = v;
       v = z.map((x) => x / b);
     }
@@ -537,5 +541,90 @@ export function denseFullSolution(d: DenseLayerCurvature, dyn: SgdDynamics, opts
     steps,
     converged,
     seconds: (Date.now() - t0) / 1000,
+    cpuSeconds: cpu() - c0,
+  };
+}
+
+/**
+ * The layer's curvature in the top-k eigenvectors of H = mean_b A_b (dense eigen-solve), as an engine
+ * would report it, with perExampleCurvatureSquare: the exact reference for subspace forms (tests).
+ * The checkpoint is taken to be the optimum of the penalised loss: the penalty gradient is −mean_b r_b ⊗ x̃_b.
+ */
+export function denseLayerSubspace(d: DenseLayerCurvature, k: number): SubspaceCurvature {
+  const { n, features: F, outputs: C } = d;
+  const s = denseSetup(d, 0, true);
+  const P = s.P;
+  const order = Array.from(s.h, (_, i) => i).sort((a, b) => s.h[b] - s.h[a]).slice(0, k);
+  const V = order.map((c) => Float64Array.from({ length: P }, (_, r) => s.Q[r * P + c]));
+  const mean = new Float64Array(P);
+  for (let b = 0; b < n; b++) for (let c = 0; c < C; c++) for (let f = 0; f < F; f++) mean[c * F + f] += (d.outputGradient[b * C + c] * d.inputs[b * F + f]) / n;
+  const meanProj = V.map((v) => v.reduce((a, x, i) => a + x * mean[i], 0));
+  const DV = V.map((v) => v.map((x, i) => x * d.penaltyDiagonal[i]));
+  const dd = new Float64Array(k * k);
+  const dvv = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      for (let p = 0; p < P; p++) {
+        dd[i * k + j] += DV[i][p] * DV[j][p];
+        dvv[i * k + j] += DV[i][p] * V[j][p];
+      }
+    }
+  }
+  const curvature = new Float64Array(n * k * k);
+  const square = new Float64Array(k * k);
+  const grads = new Float64Array(n * k);
+  let meanSqNorm = 0;
+  const u = V.map(() => new Float64Array(C));
+  const w = V.map(() => new Float64Array(C));
+  const Ku = V.map(() => new Float64Array(C));
+  for (let b = 0; b < n; b++) {
+    const x = d.inputs.subarray(b * F, (b + 1) * F);
+    const K = d.outputCurvature.subarray(b * C * C, (b + 1) * C * C);
+    const r = d.outputGradient.subarray(b * C, (b + 1) * C);
+    let xx = 0;
+    for (let f = 0; f < F; f++) xx += x[f] * x[f];
+    let rr = 0;
+    for (let c = 0; c < C; c++) rr += r[c] * r[c];
+    meanSqNorm += (rr * xx) / n;
+    for (let i = 0; i < k; i++) {
+      let gp = 0;
+      for (let c = 0; c < C; c++) {
+        let t = 0;
+        let t2 = 0;
+        for (let f = 0; f < F; f++) {
+          t += x[f] * V[i][c * F + f];
+          t2 += x[f] * DV[i][c * F + f];
+        }
+        u[i][c] = t; // J_b v_i
+        w[i][c] = t2; // J_b D v_i
+        gp += r[c] * t;
+      }
+      grads[b * k + i] = gp - meanProj[i];
+      for (let c = 0; c < C; c++) {
+        let t = 0;
+        for (let c2 = 0; c2 < C; c2++) t += K[c * C + c2] * u[i][c2];
+        Ku[i][c] = t; // K_b J_b v_i
+      }
+    }
+    // A_b v_i = J_bᵀ Ku_i + D v_i; (A_b v_i)·(A_b v_j) = ‖x̃‖² Ku_i·Ku_j + Ku_i·w_j + w_i·Ku_j + (Dv_i)·(Dv_j).
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        let a = 0;
+        let q = 0;
+        for (let c = 0; c < C; c++) {
+          a += u[i][c] * Ku[j][c];
+          q += xx * Ku[i][c] * Ku[j][c] + Ku[i][c] * w[j][c] + w[i][c] * Ku[j][c];
+        }
+        curvature[(b * k + i) * k + j] = a + dvv[i * k + j];
+        square[i * k + j] += (q + dd[i * k + j]) / n;
+      }
+    }
+  }
+  let mg = 0;
+  for (const v of mean) mg += v * v;
+  return {
+    parameters: P, k, n, eigenvalues: order.map((c) => s.h[c]), residuals: new Array<number>(k).fill(0), converged: true,
+    perExampleCurvature: curvature, perExampleCurvatureSquare: square, perExampleGradProj: grads,
+    traceCovTotal: meanSqNorm - mg, meanGradSqNorm: 0, meanSqNorm, method: 'dense_eigen', hvp: 'exact_float64', costGradientPasses: null, seconds: null, notes: [],
   };
 }

@@ -16,9 +16,9 @@ import { denseFullSolution, type DenseFullSolution } from './dense-full';
 import { additiveExcess, linearSlope, momentumFactor, type AdditiveSetting, type NoisyDirection } from './additive';
 import { deterministicLimit, meanSquareLimit } from './limits';
 import { batchMoments, subspaceModel, type BatchMoments } from './quadratic-model';
-import { secondMomentProblem, stationarySecondMoment, type MomentumSetting } from './second-moment';
+import { secondMomentProblem, stationarySecondMoment, type MomentumSetting, type SecondMomentProblem } from './second-moment';
 import { sgdSpectralSolution } from './sgd-spectral';
-import type { SgdDynamics, SubspaceCurvature } from './types';
+import type { DenseLayerCurvature, SgdDynamics, SubspaceCurvature } from './types';
 
 /** A top eigenvalue below −tol·λ_1 is negative curvature; directions with λ + wd ≤ tol·(λ_1 + wd) are flat. */
 export const CURVATURE_RELATIVE_TOL = 1e-3;
@@ -30,11 +30,13 @@ export const MAX_SOLVED_DIRECTIONS_MOMENTUM = 10;
 /**
  * The full-parameter solve (`denseFullSolution`, plain SGD on a model that is one Dense layer) runs up to
  * this many parameters (memory 8P² bytes per Lanczos step, time ≈ (3P³ + n·C²·nnz(x̃)²) per step) and for
- * at most this many seconds of wall time; past either the subspace form is used and a note says why.
- * Digits softmax regression (P = 650, n = 1797): 17 steps, 69 s of CPU for the whole curve on a loaded core.
+ * at most this many seconds of CPU time (not wall time: a loaded machine must not change the answer);
+ * past either the subspace form is used and a note says why. Digits softmax regression (P = 650,
+ * n = 1797): 17 steps, 69 s of CPU for the whole curve on a loaded core. The solution serves every η, and
+ * is kept per layer object, so a second prediction from the same curvature does not solve again.
  */
 export const FULL_SOLVE_MAX_PARAMETERS = 1024;
-export const FULL_SOLVE_MAX_SECONDS = 120;
+export const FULL_SOLVE_MAX_CPU_SECONDS = 240;
 /** Lanczos stops when the relative residual at 0.95 of the limit is below this (curve error ≲ 20× that). */
 export const FULL_SOLVE_TOLERANCE = 1e-7;
 
@@ -50,8 +52,8 @@ export interface FiniteEtaOptions {
   lossIncludesPenalty?: boolean;
   /** Solve over all parameters when the curvature carries a Dense layer (`denseLayer`) and it fits (default true). */
   fullSolve?: boolean;
-  /** Wall-time budget of the full-parameter solve in seconds (default FULL_SOLVE_MAX_SECONDS). */
-  fullSolveSeconds?: number;
+  /** CPU-time budget of the full-parameter solve in seconds (default FULL_SOLVE_MAX_CPU_SECONDS). */
+  fullSolveCpuSeconds?: number;
 }
 
 type Status = FiniteEta['status'];
@@ -166,10 +168,11 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
   const mf = momentumFactor(momentum);
   const outsideTrace = Math.max(0, c.traceCovTotal - solvedTrace);
   const outsideSlope = (moments.noiseFactor * outsideTrace * mf) / 4;
-  const full = opts.fullSolve === false ? null : fullParameterSolve(c, dyn, includesPenalty, meanSquare, opts.fullSolveSeconds ?? FULL_SOLVE_MAX_SECONDS, notes);
+  const full = opts.fullSolve === false ? null : fullParameterSolve(c, dyn, includesPenalty, meanSquare, opts.fullSolveCpuSeconds ?? FULL_SOLVE_MAX_CPU_SECONDS, notes);
   if (full === null) notes.push(...solveNotes(c, dyn, moments, keep, outsideSlope, c.traceCovTotal - solvedTrace, ritzMismatch(model.hessian, c.eigenvalues, keep), includesPenalty));
   else if (dyn.weightDecay > 0) notes.push(`Coupled weight decay λ = ${dyn.weightDecay}: stepped curvature H + λI, measured ${includesPenalty ? 'with' : 'without'} the penalty.`);
   if (full !== null) meanSquare = full.meanSquareLimit;
+  const leak = full === null && spectral !== null ? leakCorrection(c, problem, moments, keep, dyn, notes) : null;
   const result = block(c, 'ok', '', notes);
   result.directions = full !== null ? c.parameters : keep;
   result.limits = { deterministic, mean_square: meanSquare };
@@ -179,16 +182,64 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
     return result;
   }
   const grid = curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? []);
-  const solvedExcess = (eta: number): number | null => (full !== null ? full.excess(eta) : spectral !== null ? spectral.excess(eta) : (stationarySecondMoment(problem, momentum, eta)?.excess ?? null));
+  const solvedExcess = (eta: number): number | null => {
+    if (full !== null) return full.excess(eta);
+    if (spectral !== null) return spectral.excess(eta) + (leak?.(eta) ?? 0);
+    return stationarySecondMoment(problem, momentum, eta)?.excess ?? null;
+  };
   result.curve = predictedCurve(grid, solvedExcess, full !== null ? 0 : outsideSlope, additiveForm(c, dyn, moments, fullCov, includesPenalty), linearSlope(c.traceCovTotal, moments, momentum));
   result.message = `L(η) − L* predicted up to ${CURVE_FRACTION_OF_LIMIT} of the mean-square limit ${meanSquare.toPrecision(4)} (deterministic limit ${deterministic === null ? 'none' : deterministic.toPrecision(4)}).`;
   return result;
 }
 
 /**
+ * First-order coupling of the solved directions V to the rest R through per-example curvature (plain
+ * SGD). The rest's block of the second-moment equation, L_R(S_RR) = ηfΣ_RR + η[M(S)]_RR, gets the source
+ * η·c1·mean_b (A_b)_RV S_VV (A_b)_VR from V's fluctuations (the c2 H S H part has no RV block: V holds
+ * eigenvectors of H). Its loss, by ½⟨H_R, L_R⁻¹X⟩ = ¼ tr X (L_R(I/2) = H_R), is
+ *   ¼ η c1 ⟨mean_b (A_b)_VR(A_b)_RV, S_VV⟩,  mean_b (A_b)_VR(A_b)_RV = mean_b (A_b²)_VV − mean_b (A_b)_VV²,
+ * with S_VV the subspace solve's second moment: exact to first order in the coupling, no fitted constant.
+ * What it leaves out: the rest's own multiplicative noise, and the rest feeding back into V (both need
+ * the curvature outside V). Null without perExampleCurvatureSquare.
+ */
+function leakCorrection(c: SubspaceCurvature, problem: SecondMomentProblem, moments: BatchMoments, keep: number, dyn: SgdDynamics, notes: string[]): ((eta: number) => number) | null {
+  const sq = c.perExampleCurvatureSquare;
+  if (sq === undefined || keep === 0) return null;
+  const { k, n } = c;
+  if (sq.length !== k * k) throw new Error(`finiteEtaPrediction: perExampleCurvatureSquare has ${sq.length} entries for k = ${k}`);
+  const coupling = new Float64Array(keep * keep);
+  for (let i = 0; i < keep; i++) {
+    for (let j = 0; j < keep; j++) {
+      let inside = 0;
+      for (let b = 0; b < n; b++) {
+        const o = b * k * k;
+        for (let l = 0; l < keep; l++) inside += c.perExampleCurvature[o + i * k + l] * c.perExampleCurvature[o + l * k + j];
+      }
+      coupling[i * keep + j] = sq[i * k + j] - inside / n;
+    }
+  }
+  for (let i = 0; i < keep; i++) for (let j = i + 1; j < keep; j++) coupling[i * keep + j] = coupling[j * keep + i] = 0.5 * (coupling[i * keep + j] + coupling[j * keep + i]);
+  let trOut = 0;
+  let trAll = 0;
+  for (let i = 0; i < keep; i++) {
+    trOut += coupling[i * keep + i];
+    trAll += sq[i * k + i];
+  }
+  // ½⟨C, S_VV⟩ from the same spectral solution with C in place of the measured Hessian.
+  const sol = sgdSpectralSolution({ ...problem, measuredHessian: coupling });
+  if (sol === null) return null;
+  notes.push(
+    `First-order coupling of the ${keep} solved directions to the other ${c.parameters - keep} through per-example curvature added: ¼η·c1·⟨mean_b (A_b)_VR(A_b)_RV, S_VV⟩ (share of mean_b ‖A_b v_i‖² outside V: ${(trAll > 0 ? trOut / trAll : 0).toPrecision(3)})${dyn.weightDecay > 0 && !problem.measuredHessian.every((v, i) => v === problem.steppedHessian[i]) ? '; an upper bound when the weight-decay penalty is not measured' : ''}.`,
+  );
+  return (eta) => 0.5 * eta * moments.perExampleWeight * sol.excess(eta);
+}
+
+/**
  * The second moment over every parameter for plain SGD on a one-Dense-layer model (`c.denseLayer`), or
  * null (with a note when it was tried) when it does not apply, does not fit or does not converge in time.
  */
+const fullSolveCache = new WeakMap<DenseLayerCurvature, Map<string, DenseFullSolution>>();
+
 function fullParameterSolve(c: SubspaceCurvature, dyn: SgdDynamics, includesPenalty: boolean, subspaceLimit: number | null, seconds: number, notes: string[]): DenseFullSolution | null {
   const d = c.denseLayer;
   if (d === undefined || dyn.momentum > 0 || dyn.nesterov) return null;
@@ -197,13 +248,19 @@ function fullParameterSolve(c: SubspaceCurvature, dyn: SgdDynamics, includesPena
     notes.push(`Full-parameter solve not run: ${P} parameters > ${FULL_SOLVE_MAX_PARAMETERS} (time ∝ P³ per step, memory 8P² bytes per step); the subspace form instead.`);
     return null;
   }
-  const sol = denseFullSolution(d, dyn, { lossIncludesPenalty: includesPenalty, tolerance: FULL_SOLVE_TOLERANCE, deadlineSeconds: seconds });
+  const key = `${dyn.batchSize}|${dyn.sampling}|${dyn.datasetSize}|${dyn.weightDecay}|${includesPenalty}`;
+  const cached = fullSolveCache.get(d)?.get(key);
+  const sol = cached ?? denseFullSolution(d, dyn, { lossIncludesPenalty: includesPenalty, tolerance: FULL_SOLVE_TOLERANCE, cpuSeconds: seconds });
+  if (!cached) {
+    if (!fullSolveCache.has(d)) fullSolveCache.set(d, new Map());
+    fullSolveCache.get(d)!.set(key, sol);
+  }
   if (!sol.converged || sol.meanSquareLimit === null) {
-    notes.push(`Full-parameter solve over ${P} parameters stopped unconverged after ${sol.steps} Lanczos steps (${sol.seconds.toFixed(1)} s, budget ${seconds} s); the subspace form instead.`);
+    notes.push(`Full-parameter solve over ${P} parameters stopped unconverged after ${sol.steps} Lanczos steps (${sol.cpuSeconds.toFixed(1)} s of CPU, budget ${seconds} s); the subspace form instead.`);
     return null;
   }
   notes.push(
-    `Full-parameter solve over ${P} parameters (one Dense layer, A_b = J_bᵀK_bJ_b + D exactly, THEORY.md §6): Lanczos on L⁻¹M in the L inner product, one Krylov space for every η (${sol.steps} steps, ${sol.seconds.toFixed(1)} s, relative residual ≤ ${FULL_SOLVE_TOLERANCE} at 0.95 of the limit); mean-square limit ${sol.meanSquareLimit.toPrecision(5)}${subspaceLimit !== null ? ` (the top-directions solve alone: ${subspaceLimit.toPrecision(5)})` : ''}.`,
+    `Full-parameter solve over ${P} parameters (one Dense layer, A_b = J_bᵀK_bJ_b + D exactly, THEORY.md §6): Lanczos on L⁻¹M in the L inner product, one Krylov space for every η (${sol.steps} steps, ${sol.cpuSeconds.toFixed(1)} s of CPU, relative residual ≤ ${FULL_SOLVE_TOLERANCE} at 0.95 of the limit); mean-square limit ${sol.meanSquareLimit.toPrecision(5)}${subspaceLimit !== null ? ` (the top-directions solve alone: ${subspaceLimit.toPrecision(5)})` : ''}.`,
   );
   return sol;
 }

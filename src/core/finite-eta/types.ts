@@ -28,6 +28,12 @@ export interface SubspaceCurvature {
   vectors?: Float64Array;
   /** v_iᵀ A_b v_j per example b, n × k × k row-major; A_b = ∇²ℓ_b(Φ*). */
   perExampleCurvature: Float64Array;
+  /**
+   * mean_b v_iᵀA_b²v_j = mean_b (A_b v_i)·(A_b v_j) over the same n examples, k × k (optional). With
+   * perExampleCurvature it says how far each example's curvature reaches outside V:
+   * mean_b (A_b)_VR(A_b)_RV = this − mean_b (A_b)_VV², which the curve uses at first order.
+   */
+  perExampleCurvatureSquare?: Float64Array;
   /** v_iᵀ g_b per example, n × k row-major; g_b = ∇ℓ_b(Φ*). */
   perExampleGradProj: Float64Array;
   /** tr Σ over all P parameters (population normalisation), for the directions outside V at leading order. */
