@@ -1,13 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { attr, type GraphNode } from '../../../src/core/graph/types';
 import { Emitter } from '../../../src/core/engine/emitter';
+import { OP_RULES } from '../../../src/core/engine/ops';
 import { emitTangents, NoTangentRule, RULES, NO_TANGENT } from '../../../src/core/curvature/jvp';
 import { checkTangent, type TangentSpec } from '../../support/curvature/jvp-check';
 
 /**
  * Tangent (forward-mode) rules of src/core/curvature/jvp, one ONNX node at a time, against central
  * differences of ORT's own forward pass of that node (test/support/curvature/jvp-check.ts).
- * Tolerances: float64 (ORT double kernels, ε = 1e-6) 1e-6 relative (observed 1e-10, LayerNormalization
+ * Tolerances: float64 (ORT double kernels, ε = 1e-6) 1e-6 relative (observed ≤ 1e-10, LayerNormalization
  * 2e-8); float32-only kernels (ε = 1e-2) 1e-4 for ops linear or bilinear in their inputs (differences
  * exact up to float32 rounding; observed ≤ 1.3e-5) and 2e-3 for smooth nonlinear ones (truncation
  * ε²·f'''/6 plus rounding 1e-7/ε; observed ≤ 3.8e-4, LayerNormalization's InvStdDev).
@@ -82,6 +83,24 @@ const cases: [string, TangentSpec, number][] = [
   ['MaxPool (Indices output, overlapping windows, pads)', { op: 'MaxPool', attrs: { kernel_shape: attr.ints([3, 3]), strides: attr.ints([1, 2]), pads: attr.ints([1, 1, 1, 1]) }, inputs: [distinct([2, 2, 5, 5])], outputs: 2, dtype: 'float32' }, F32_LINEAR],
   ['ReduceMax (keepdims)', { op: 'ReduceMax', attrs: { axes: attr.ints([1]), keepdims: attr.int(1) }, inputs: [distinct([3, 5])] }, F64],
   ['ReduceMax (all axes, no keepdims)', { op: 'ReduceMax', attrs: { keepdims: attr.int(0) }, inputs: [distinct([3, 5])] }, F64],
+  // Other activations and selections of the engine's forward ops.
+  ['Elu', { op: 'Elu', attrs: { alpha: attr.float(0.7) }, inputs: [{ dims: [3, 4], awayFromZero: 0.1 }], dtype: 'float32' }, F32_SMOOTH],
+  ['Selu', { op: 'Selu', inputs: [{ dims: [3, 4], awayFromZero: 0.1 }], dtype: 'float32' }, F32_SMOOTH],
+  ['Softsign', { op: 'Softsign', inputs: [{ dims: [3, 4] }], dtype: 'float32' }, F32_SMOOTH],
+  ['ThresholdedRelu', { op: 'ThresholdedRelu', attrs: { alpha: attr.float(0.5) }, inputs: [{ dims: [2, 4], data: [-1, 0.2, 0.7, 1.5, -0.3, 2, 0.9, -2] }], dtype: 'float32' }, F32_LINEAR],
+  ['HardSigmoid', { op: 'HardSigmoid', inputs: [{ dims: [2, 4], data: [-4, -1, 0.3, 1.2, 3.9, -2.2, 0.1, 5] }], dtype: 'float32' }, F32_LINEAR],
+  ['HardSwish', { op: 'HardSwish', inputs: [{ dims: [2, 4], data: [-4, -1, 0.3, 1.2, 3.9, -2.2, 0.1, 5] }], dtype: 'float32', opset: 17 }, F32_SMOOTH],
+  ['Gelu (opset 20, exact form)', { op: 'Gelu', inputs: [{ dims: [3, 4] }], dtype: 'float32', opset: 20 }, F32_SMOOTH],
+  ['PRelu (slope with a tangent)', { op: 'PRelu', inputs: [{ dims: [2, 3, 2], awayFromZero: 0.1 }, { dims: [3, 1] }], dtype: 'float32' }, F32_LINEAR],
+  ['Clip (both bounds)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3] }, { dims: [], data: [-1], constant: true }, { dims: [], data: [1], constant: true }] }, F64],
+  ['Max (broadcast)', { op: 'Max', inputs: [distinct([2, 3]), { dims: [3], data: [0.05, -0.25, 0.15] }] }, F64],
+  ['Min', { op: 'Min', inputs: [distinct([2, 3]), { dims: [2, 3], data: [0.05, -0.25, 0.15, 0.35, -0.05, 0.45] }] }, F64],
+  ['ReduceMin', { op: 'ReduceMin', attrs: { axes: attr.ints([0]), keepdims: attr.int(0) }, inputs: [distinct([3, 5])] }, F64],
+  ['GlobalMaxPool', { op: 'GlobalMaxPool', inputs: [distinct([2, 3, 3, 3])], dtype: 'float32' }, F32_LINEAR],
+  ['ReduceSumSquare', { op: 'ReduceSumSquare', attrs: { axes: attr.ints([1]), keepdims: attr.int(0) }, inputs: [{ dims: [3, 4] }] }, F64],
+  ['ReduceL2', { op: 'ReduceL2', attrs: { axes: attr.ints([1]), keepdims: attr.int(1) }, inputs: [{ dims: [3, 4] }] }, F64],
+  ['Dropout (inference)', { op: 'Dropout', inputs: [{ dims: [3, 4] }] }, F64],
+  ['Resize (nearest, scales)', { op: 'Resize', attrs: { mode: attr.string('nearest') }, inputs: [{ dims: [1, 2, 2, 3] }, { dims: [0], data: [], constant: true }, { dims: [4], data: [1, 1, 2, 2], constant: true }], dtype: 'float32' }, F32_LINEAR],
   // Closed forms.
   ['Softmax', { op: 'Softmax', attrs: { axis: attr.int(1) }, inputs: [{ dims: [3, 4, 2] }] }, F64],
   ['LogSoftmax', { op: 'LogSoftmax', inputs: [{ dims: [3, 5] }] }, F64],
@@ -108,17 +127,21 @@ describe('curvature jvp: tangent rules vs central differences of the op in ORT',
     assert.deepEqual(missing, []);
   });
 
+  it('every forward op the engine differentiates (engine/ops OP_RULES) has a tangent rule or carries none', () => {
+    assert.deepEqual(Object.keys(OP_RULES).filter((op) => !RULES[op] && !NO_TANGENT.has(op)), []);
+  });
+
   it('an op without a rule on a tangent path throws NoTangentRule naming it; one off the path is ignored', () => {
     const em = new Emitter(17, 'jvp');
     const nodes: GraphNode[] = [
-      { op: 'Selu', name: 'off_path', inputs: ['c'], outputs: ['d'], attrs: {} },
+      { op: 'Celu', name: 'off_path', inputs: ['c'], outputs: ['d'], attrs: {} },
       { op: 'Relu', name: 'r', inputs: ['x'], outputs: ['y'], attrs: {} },
-      { op: 'Selu', name: 'my_selu', inputs: ['y'], outputs: ['z'], attrs: {} },
+      { op: 'Celu', name: 'my_celu', inputs: ['y'], outputs: ['z'], attrs: {} },
     ];
     const info = { dtype: () => 'float32' as const, shape: () => [2], constant: () => undefined };
     assert.throws(
       () => emitTangents(nodes, new Map([['x', 'tx']]), info, em),
-      (e: unknown) => e instanceof NoTangentRule && e.op === 'Selu' && /op Selu \(node 'my_selu'\) has no tangent \(forward-mode\) rule/.test(e.message),
+      (e: unknown) => e instanceof NoTangentRule && e.op === 'Celu' && /op Celu \(node 'my_celu'\) has no tangent \(forward-mode\) rule/.test(e.message),
     );
     assert.doesNotThrow(() => emitTangents(nodes.slice(0, 2), new Map([['x', 'tx']]), info, new Emitter(17, 'jvp')));
   });

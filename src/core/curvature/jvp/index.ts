@@ -13,6 +13,7 @@
 import type { ConstTensor, ElemType, GraphNode } from '../../graph/types';
 import { attr } from '../../graph/types';
 import type { Emitter } from '../../engine/emitter';
+import { ACTIVATION_RULES } from './activations';
 import { BILINEAR_RULES } from './bilinear';
 import { LINEAR_RULES } from './linear';
 import { NORMALIZATION_RULES } from './normalization';
@@ -29,12 +30,13 @@ export const RULES: Record<string, JvpRule> = {
   Pow: pow,
   ...SELECT_RULES,
   ...NORMALIZATION_RULES,
+  ...ACTIVATION_RULES,
 };
 
 /** Ops whose outputs are integer, boolean or shape values: no tangent, whatever their inputs carry. */
 export const NO_TANGENT = new Set([
   'Shape', 'Size', 'ArgMax', 'ArgMin', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Equal', 'Not', 'And', 'Or', 'Xor',
-  'IsNaN', 'IsInf', 'Sign', 'Floor', 'Ceil', 'Round', 'Mod', 'NonZero', 'ConstantOfShape', 'OneHot', 'Range', 'EyeLike',
+  'IsNaN', 'IsInf', 'Sign', 'Floor', 'Ceil', 'Round', 'Mod', 'NonZero', 'ConstantOfShape', 'OneHot', 'Range', 'EyeLike', 'Constant',
 ]);
 
 const CAST_TYPES: Record<number, ElemType> = { 1: 'float32', 11: 'float64', 7: 'int64', 6: 'int32', 9: 'bool', 2: 'uint8' };

@@ -54,6 +54,9 @@ export const LINEAR_RULES: Record<string, JvpRule> = {
   GlobalAveragePool: linearIn([0]),
   MaxUnpool: linearIn([0]),
   Neg: linearIn([0]),
+  // Inference Dropout is the identity (its mask output carries no tangent); Resize is linear in X.
+  Dropout: linearIn([0]),
+  Resize: linearIn([0]),
   // Pad's constant_value (input 2) pads the primal; its tangent is padded with zeros.
   Pad: linearIn([0], [2]),
   Concat: allInputs,
