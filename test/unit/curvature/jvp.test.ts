@@ -91,6 +91,7 @@ const cases: [string, TangentSpec, number][] = [
   ['HardSigmoid', { op: 'HardSigmoid', inputs: [{ dims: [2, 4], data: [-4, -1, 0.3, 1.2, 3.9, -2.2, 0.1, 5] }], dtype: 'float32' }, F32_LINEAR],
   ['HardSwish', { op: 'HardSwish', inputs: [{ dims: [2, 4], data: [-4, -1, 0.3, 1.2, 3.9, -2.2, 0.1, 5] }], dtype: 'float32', opset: 17 }, F32_SMOOTH],
   ['Gelu (opset 20, exact form)', { op: 'Gelu', inputs: [{ dims: [3, 4] }], dtype: 'float32', opset: 20 }, F32_SMOOTH],
+  ['Gelu (opset 20, tanh form)', { op: 'Gelu', attrs: { approximate: attr.string('tanh') }, inputs: [{ dims: [3, 4] }], dtype: 'float32', opset: 20 }, F32_SMOOTH],
   ['PRelu (slope with a tangent)', { op: 'PRelu', inputs: [{ dims: [2, 3, 2], awayFromZero: 0.1 }, { dims: [3, 1] }], dtype: 'float32' }, F32_LINEAR],
   ['Clip (both bounds)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3] }, { dims: [], data: [-1], constant: true }, { dims: [], data: [1], constant: true }] }, F64],
   ['Max (broadcast)', { op: 'Max', inputs: [distinct([2, 3]), { dims: [3], data: [0.05, -0.25, 0.15] }] }, F64],

@@ -142,10 +142,20 @@ export const ACTIVATION_RULES: Record<string, JvpRule> = {
     const extra = where(ctx, inside, ctx.em.mul(x, ctx.scalar(1 / 6, x)), ctx.scalar(0, x));
     return ctx.em.mul(t, ctx.em.add(hs, extra));
   }),
-  // Gelu (exact form): dy = dx·(Φ(x) + x·φ(x)).
+  // Gelu: 'none' dy = dx·(Φ(x) + x·φ(x)); 'tanh' y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³):
+  // dy = dx·(½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²)).
   Gelu: act((ctx, x, _y, t) => {
-    if (stringAttr(ctx.node, 'approximate', 'none') !== 'none') throw new NoTangentRule('Gelu', ctx.node.name, "has approximate='tanh' (tangent rule for the exact form only)");
     const em = ctx.em;
+    if (stringAttr(ctx.node, 'approximate', 'none') === 'tanh') {
+      const c = Math.sqrt(2 / Math.PI);
+      const x2 = em.mul(x, x);
+      const u = em.mul(ctx.scalar(c, x), em.add(x, em.mul(ctx.scalar(0.044715, x), em.mul(x2, x))));
+      const th = em.one('Tanh', [u]);
+      const du = em.mul(ctx.scalar(c, x), em.add(ctx.scalar(1, x), em.mul(ctx.scalar(3 * 0.044715, x), x2)));
+      const half = ctx.scalar(0.5, x);
+      const d = em.add(em.mul(half, em.add(ctx.scalar(1, x), th)), em.mul(em.mul(half, x), em.mul(em.sub(ctx.scalar(1, x), em.mul(th, th)), du)));
+      return em.mul(t, d);
+    }
     const Phi = em.mul(ctx.scalar(0.5, x), em.add(ctx.scalar(1, x), em.one('Erf', [em.mul(x, ctx.scalar(Math.SQRT1_2, x))])));
     const phi = em.mul(ctx.scalar(1 / Math.sqrt(2 * Math.PI), x), em.one('Exp', [em.mul(em.mul(x, x), ctx.scalar(-0.5, x))]));
     return em.mul(t, em.add(Phi, em.mul(x, phi)));
