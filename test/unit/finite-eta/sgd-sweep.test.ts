@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseSweepTag, observeRun, observeUnit } from '../../../src/core/analysis/observe';
+import { denseLayerCurvature, perExampleCurvatureSquare } from '../../../src/core/analysis/finiteEta';
 import { analysisUnits } from '../../../src/core/analysis/pipeline';
 import { computeSubspaceCurvature } from '../../../src/core/curvature';
 import { excessAt, finiteEtaPrediction } from '../../../src/core/finite-eta';
@@ -34,9 +35,10 @@ import { discoverRuns } from '../../../src/core/runs/discover';
  * (secant fit) against tr Σ/(4B). Above the limit: the excess is far beyond the linear law (the runs do
  * settle there: see the last test).
  *
- * Short by default (measured: 24–25 s of CPU per model, 52 s for the file, on the shared 2-core machine); HEATCAP_SGD_SWEEP_LONG=1 runs the longer variant
- * (η at 0.1, 0.3, 0.5 of the limit, 150k–200k steps, k = 24 on all examples; about 100 s + 230 s of CPU), which
- * checks the issue's criteria in full and currently fails where noted in CASES.
+ * Short by default (measured: 99 s of CPU for the softmax, 64 s of it the full-parameter solve, and 37 s for the MLP, on the shared 2-core machine); HEATCAP_SGD_SWEEP_LONG=1 runs the longer variant
+ * (η at 0.1, 0.3, 0.5 of the limit, 150k–200k steps, k = 24 on all examples; about 170 s + 290 s of CPU), which
+ * checks the issue's criteria in full and currently fails where noted in CASES (softmax at 0.5 of the limit by
+ * 2 % of the tolerance; above the limit the runs settle).
  */
 const LONG = process.env.HEATCAP_SGD_SWEEP_LONG === '1';
 const REPO = join(__dirname, '../../..');
@@ -74,11 +76,14 @@ const CASES: Case[] = [
     burnIn: LONG ? 10000 : 5000,
     every: 100,
     golden: true,
-    // The default η (0.15 and 0.3 of the limit) meet the issue's 10 %. KNOWN SHORTFALL at 0.5 of the limit
-    // (long variant, 200k steps: predicted ÷ measured 0.992, 0.923, 0.837 at η = 0.262, 0.785, 1.31; linear law
-    // 0.926, 0.732, 0.533): the top-24 solve leaves 626 directions at leading order, so the long variant
-    // fails at η = 1.31 (THEORY.md §6's full solve is 0.90–0.96 there).
-    relTol: 0.1,
+    // The curve is the full 650-parameter solve (the pipeline attaches the layer; limit 2.572). The default η (0.15
+    // and 0.3 of the limit) meet the issue's 10 %. KNOWN SHORTFALL at 0.5 of the limit, by a hair (long variant,
+    // 200k steps: predicted ÷ measured 0.973, 0.941, 0.898 at η = 0.257, 0.772, 1.29, |error| 6.08e-3 against the
+    // tolerance 5.98e-3; linear law 0.901, 0.726, 0.544). The full solve is exact for the quadratic model, so what
+    // is left is the loss not being quadratic where SGD goes (THEORY.md §6: full solve ÷ simulation 0.90–0.96).
+    // Before the full solve (top-24 subspace, limit 2.617): 0.992, 0.923, 0.837 at η = 0.262, 0.785, 1.31.
+    // Default (60k steps): 0.973, 0.972 at η = 0.386, 0.772 (linear 0.863, 0.750), so it checks 5 %.
+    relTol: LONG ? 0.1 : 0.05,
   },
   {
     name: 'digits MLP 64-32-10 (tanh, L2 1e-3)',
@@ -90,11 +95,12 @@ const CASES: Case[] = [
     steps: LONG ? 150000 : 40000,
     burnIn: LONG ? 10000 : 5000,
     every: 100,
-    // KNOWN SHORTFALL: on this MLP the issue's 10 % does not hold from 0.3 of the limit. Default (k = 10, 600
-    // examples, limit 0.703): predicted ÷ measured 0.815 at η = 0.211 (linear law 0.659). Long variant (k = 24,
-    // all examples, limit 0.585, 150k steps): 0.959, 0.880, 0.884 at η = 0.0585, 0.175, 0.292 (linear 0.898,
-    // 0.705, 0.571). The default suite checks 25 % and "closer than the linear law"; the long one the issue's 10 %.
-    relTol: LONG ? 0.1 : 0.25,
+    // Subspace form plus the first-order coupling of the solved directions to the other 2,386–2,400 (the pipeline
+    // attaches mean_b (A_b v_i)·(A_b v_j)). Long variant (k = 24, all examples, limit 0.585, 150k steps):
+    // predicted ÷ measured 0.969, 0.909, 0.936 at η = 0.0585, 0.175, 0.292 (linear 0.898, 0.705, 0.571): the
+    // issue's 10 % holds (leading order alone gave 0.959, 0.880, 0.884). Default (k = 10, 600 examples, limit
+    // 0.703, a short run): 0.847 at η = 0.211 (leading order alone 0.815, linear 0.659), so it checks 20 %.
+    relTol: LONG ? 0.1 : 0.2,
   },
 ];
 
@@ -132,6 +138,11 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
         this.timeout(LONG ? 7_200_000 : 1_800_000);
         const c0 = process.cpuUsage();
         curvature = await computeSubspaceCurvature({ model: c.model, data: DATA }, { k: c.k, maxExamples: c.maxExamples });
+        // What the pipeline attaches (src/core/analysis/engineGradients.ts): the whole layer when the model is
+        // one Dense layer (full-parameter solve), else mean_b (A_b v_i)·(A_b v_j) for the first-order coupling.
+        const layer = await denseLayerCurvature({ model: c.model, data: DATA.data, labels: DATA.labels });
+        if (layer !== null) curvature.denseLayer = layer;
+        else curvature.perExampleCurvatureSquare = (await perExampleCurvatureSquare({ model: c.model, data: DATA.data, labels: DATA.labels }, curvature)) ?? undefined;
         const first = finiteEtaPrediction(curvature, DYN);
         assert.equal(first.status, 'ok', first.message);
         const limit = first.limits.mean_square as number;
@@ -174,17 +185,19 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
           return `η ${lr}: measured ${meas?.toExponential(4) ?? '—'} ± ${p.stderr?.toExponential(2) ?? '—'} (${p.n_used} values${p.flags.length ? `, ${p.flags.join(',')}` : ''}), predicted ${pred?.toExponential(4) ?? '—'} (${pred !== null && meas !== null ? (pred / meas).toFixed(3) : '—'}), linear ${(linearSlope * lr).toExponential(4)} (${meas !== null ? ((linearSlope * lr) / meas).toFixed(3) : '—'})`;
         });
         console.log(
-          `      [${c.name}] λ_1 ${fe.eigenvalues[0].value.toPrecision(6)}, limits: mean-square ${limit.toPrecision(5)}, 2/λ_max ${fe.limits.deterministic?.toPrecision(5)}; k = ${c.k}, ${c.steps} steps/run, every ${c.every}; L* ${lStar.toPrecision(10)}; observed slope ${observedSlope.slope?.toPrecision(4)} ± ${observedSlope.se?.toPrecision(2)} vs tr Σ/(4B) ${linearSlope.toPrecision(4)}; CPU ${cpuSeconds.toFixed(1)} s\n        ${rows.join('\n        ')}`,
+          `      [${c.name}] form ${fe.form} over ${fe.directions} of ${fe.parameters} parameters; λ_1 ${fe.eigenvalues[0].value.toPrecision(6)}, limits: mean-square ${limit.toPrecision(5)}, 2/λ_max ${fe.limits.deterministic?.toPrecision(5)}; k = ${c.k}, ${c.steps} steps/run, every ${c.every}; L* ${lStar.toPrecision(10)}; observed slope ${observedSlope.slope?.toPrecision(4)} ± ${observedSlope.se?.toPrecision(2)} vs tr Σ/(4B) ${linearSlope.toPrecision(4)}; CPU ${cpuSeconds.toFixed(1)} s\n        ${rows.join('\n        ')}\n        ${fe.notes.filter((n) => /^(Full-parameter|First-order)/.test(n)).join('\n        ')}`,
         );
       });
 
       if (c.golden) {
-        it('THEORY.md §6: λ_max, tr Σ, 2/λ_max as there; the mean-square limit of the top-24 solve within 2 % of the full one (2.572); linear and additive columns of the table', () => {
+        it('THEORY.md §6: λ_max, tr Σ, 2/λ_max as there; the full-parameter solve: its mean-square limit (2.572) and its column of the table; linear and additive columns', () => {
           close(curvature.eigenvalues[0], 0.4656, 1e-4);
           close(curvature.traceCovTotal, 0.80668, 1e-4);
           close(fe.limits.deterministic as number, 4.2956, 1e-4);
-          // The solve is capped at 24 directions (the other 626 at leading order): measured 2.6166, 1.7 % above §6's full solve.
-          close(fe.limits.mean_square as number, 2.572, 0.02);
+          // The pipeline attaches the layer, so the curve is the full 650-parameter solve (measured 2.57199; the top-24
+          // subspace alone gave 2.6166, 1.7 % above).
+          assert.equal(fe.form, 'second_moment_full');
+          close(fe.limits.mean_square as number, 2.572, 2e-4);
           const table: [number, number, number, number, number][] = [
             // η, simulated excess (§6), linear ÷ sim, additive ÷ sim, full second-moment solve ÷ sim
             [0.0215, 5.435e-4, 0.996, 0.999, 1.003],
@@ -199,10 +212,10 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
             assert.ok(i >= 0, `η = ${eta} on the curve`);
             close(cv.linear[i] / sim, lin, 0.002 / lin);
             close(cv.additive[i] / sim, add, 0.002 / add);
-            // The top-24 solve: between the linear law and §6's full solve, at most 4 % below the latter up to η = 0.8
-            // (measured 1.003, 0.977, 0.942, 0.908 against 1.003, 0.980, 0.959, 0.940).
+            // The full solve reproduces §6's (measured 1.0034, 0.9806, 0.9588, 0.9398 against 1.003, 0.980, 0.959, 0.940;
+            // the top-24 subspace solve alone gave 1.003, 0.977, 0.942, 0.908).
             const ratio = cv.excess[i] / sim;
-            assert.ok(ratio > lin && ratio <= full + 0.002 && ratio >= full - 0.04, `η = ${eta}: top-24 solve ÷ simulation ${ratio.toFixed(3)} (full solve ${full}, linear ${lin})`);
+            assert.ok(Math.abs(ratio - full) <= 0.002, `η = ${eta}: full solve ÷ simulation ${ratio.toFixed(4)} (§6's full solve ${full}, linear ${lin})`);
           }
         });
       }
