@@ -31,6 +31,9 @@ def worker(rank, world, port, outdir):
     model = nn.parallel.DistributedDataParallel(m)
     heatcap_torch.gradstats(model, nn.CrossEntropyLoss(), loader_for(x, y, world, rank), diagonal=True, top_k=10,
                             progress=False, out=os.path.join(outdir, 'two.json'), per_example_path=os.path.join(outdir, 'two.npy'))
+    # drop DDP (its Reducer) before the group: destroyed last by the Reducer, a gloo group joins its worker threads
+    # holding the GIL and deadlocks if one still has a Python tensor to free (test/unit/noise/check_noise.py)
+    del model
     dist.destroy_process_group()
 
 

@@ -4,12 +4,21 @@
    the per-step trace_cov over T steps must match tr Sigma within its standard error (steps are independent).
 2. GradientNoiseHook under DistributedDataParallel, 2 gloo processes on loopback, per-rank batch 3 (B_big = 6):
    the hook's sq_norm_big equals |p.grad|^2 after backward, and the mean trace_cov matches tr Sigma.
+3. Teardown (regression): CYCLES short DDP jobs in the same 2 processes, each torn down (destroy_process_group,
+   then the DDP model dropped) right after its last scalars(), with find_unused_parameters=True, an unused
+   layer, and scalars() called on every other step only. With torch 1.13, a Python tensor or callback that a
+   gloo worker thread releases after the caller moved on needs the GIL, which the main thread holds while
+   ~ProcessGroupGloo joins that thread: the rank hangs for ever. The hook's temporary tensor in scalars() did
+   that in 14 of 55 runs of part 2; with the old hook this part hung in 3 of 3 runs, with only the tensor kept
+   alive in 2 of 4, with the fix (the tensor kept, and the hook's callbacks waited for) in 0 of 10.
+Each two-rank part has a deadline; a rank still alive at it is reported (with its Python stack from
+faulthandler on stderr) and killed, and the part counts as hung: the test fails fast instead of hanging CI.
 Prints one JSON object. Usage: check_noise.py  (run with /usr/bin/python3; torch 1.13 on CPU).
 """
+import faulthandler
 import json
 import math
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -75,11 +84,19 @@ def single(T=3000, micro=4, bs=2):
     return {'trace_cov': mu, 'se': se, 'z': (mu - TRACE) / se, 'grad_sq_norm': gmu, 'grad_z': gmu / gse}
 
 
-def worker(rank, world, port, out, T):
+DEADLINE_S = 150  # part 2 takes 10-25 s here, part 3 about as long; a hang is the only way to reach this
+
+
+def _watchdog(deadline_s):
+    # a rank still running shortly before the parent's deadline prints where it is (then gets killed)
+    faulthandler.dump_traceback_later(max(deadline_s - 10, 1), exit=False)
+
+
+def worker(rank, world, store, out, T):
+    _watchdog(DEADLINE_S)
     torch.set_num_threads(1)
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
+    # a FileStore rendezvous: no free port to pick (and lose to another process) before rank 0 binds it
+    dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=world)
     ddp = nn.parallel.DistributedDataParallel(model())
     hook = GradientNoiseHook(ddp)
     gen = torch.Generator().manual_seed(100 + rank)
@@ -101,30 +118,70 @@ def worker(rank, world, port, out, T):
     dist.destroy_process_group()
 
 
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(2, 4).double()
+        self.b = nn.Linear(4, 1).double()
+        self.unused = nn.Linear(2, 1).double()  # never in the graph: find_unused_parameters marks it
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+
+def teardown_worker(rank, world, store_dir, out, cycles):
+    _watchdog(DEADLINE_S)
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(7 + rank)
+    worst, calls = 0.0, 0
+    for c in range(cycles):
+        dist.init_process_group('gloo', init_method=f'file://{store_dir}/store{c}', rank=rank, world_size=world)
+        torch.manual_seed(c)  # the same initial weights on both ranks
+        ddp = nn.parallel.DistributedDataParallel(_Net(), find_unused_parameters=True)
+        hook = GradientNoiseHook(ddp)
+        for step in range(4):
+            ddp.zero_grad()
+            idx = torch.randint(0, 6, (3,), generator=gen)
+            (0.5 * (ddp(X[idx]).squeeze(1) - Y[idx]) ** 2).mean().backward()
+            if step % 2 == 1:  # every other step: the latest backward's all-reduced gradient, not a sum
+                s = hook.scalars(3)
+                big = sq_norm([p.grad for p in ddp.parameters()])
+                worst = max(worst, abs(s['gradient_noise/sq_norm_big'] - big) / max(big, 1e-300))
+                calls += 1
+        # torn down at once, as a job ending after its last logged step: this is where ranks hung
+        dist.destroy_process_group()
+        del ddp, hook
+    if rank == 0:
+        with open(out, 'w') as f:
+            json.dump({'cycles': cycles, 'scalars_calls': calls, 'big_rel_err': worst}, f)
+
+
+def two_ranks(fn, args, out):
+    """Runs fn(rank, *args) in 2 spawned processes; (the JSON rank 0 wrote, None) or (None, what hung)."""
+    ctx = mp.start_processes(fn, args=args, nprocs=2, join=False, start_method='spawn')
+    deadline = time.time() + DEADLINE_S
+    while not ctx.join(timeout=1):  # raises, having terminated the other rank, if a rank raised or crashed
+        if time.time() > deadline:
+            hung = [{'rank': i, 'alive': p.is_alive(), 'exitcode': p.exitcode} for i, p in enumerate(ctx.processes)]
+            for p in ctx.processes:
+                if p.is_alive():
+                    p.kill()
+            for p in ctx.processes:
+                p.join(5)
+            return None, hung
+    with open(out) as f:
+        return json.load(f), None
+
+
 if __name__ == '__main__':
     res = {'exact': exact_trace(), 'single': single()}
-    # Two gloo ranks hang now and then on this machine (about 1 run in 5, 2026-12-07: one rank gone, the other
-    # spinning); not understood yet. Each attempt gets a deadline, a hung one is killed, and the attempts are
-    # reported so the test can say so instead of hiding it.
-    res['ddp_hangs'] = 0
-    for attempt in range(3):
-        with tempfile.TemporaryDirectory() as d:
-            out = os.path.join(d, 'ddp.json')
-            s = socket.socket()
-            s.bind(('127.0.0.1', 0))
-            port = s.getsockname()[1]
-            s.close()
-            ctx = mp.start_processes(worker, args=(2, port, out, 1500), nprocs=2, join=False, start_method='spawn')
-            deadline = time.time() + 150
-            while not ctx.join(timeout=1):
-                if time.time() > deadline:
-                    break
-            if os.path.exists(out) and all(not p.is_alive() for p in ctx.processes):
-                with open(out) as f:
-                    res['ddp'] = json.load(f)
-                break
-            for p in ctx.processes:
-                p.kill()
-            res['ddp_hangs'] += 1
-            print(f'DDP attempt {attempt + 1} hung past 150 s; killed', file=sys.stderr)
+    with tempfile.TemporaryDirectory() as d:
+        res['ddp'], res['ddp_hung'] = two_ranks(worker, (2, os.path.join(d, 'store'), os.path.join(d, 'ddp.json'), 1500),
+                                                os.path.join(d, 'ddp.json'))
+        if res['ddp_hung']:
+            print(f'DDP run hung past {DEADLINE_S} s: {res["ddp_hung"]}', file=sys.stderr)
+        res['teardown'], res['teardown_hung'] = two_ranks(teardown_worker, (2, d, os.path.join(d, 'teardown.json'), 20),
+                                                          os.path.join(d, 'teardown.json'))
+        if res['teardown_hung']:
+            print(f'DDP teardown cycles hung past {DEADLINE_S} s: {res["teardown_hung"]}', file=sys.stderr)
     print(json.dumps(res))
