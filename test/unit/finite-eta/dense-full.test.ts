@@ -6,7 +6,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { denseFullExcess, denseFullSolution, excessAt, finiteEtaPrediction, type DenseLayerCurvature } from '../../../src/core/finite-eta';
+import { join } from 'node:path';
+import { denseLayerCurvature } from '../../../src/core/analysis/finiteEta';
+import { denseFullExcess, denseFullSolution, denseLayerSubspace, excessAt, finiteEtaPrediction, type DenseLayerCurvature } from '../../../src/core/finite-eta';
 import type { SgdDynamics, SubspaceCurvature } from '../../../src/core/finite-eta/types';
 import { Rng } from '../../support/oracle/rng';
 import { relClose, sgd } from './curvature-fixtures';
@@ -141,5 +143,20 @@ describe('finite-η full-parameter Dense-layer fixed point vs the dense k = P so
   it('refuses momentum', () => {
     assert.throws(() => denseFullExcess(layer, sgd({ momentum: 0.9 }), 0.1), /momentum/);
     assert.throws(() => denseFullSolution(layer, sgd({ momentum: 0.9 })), /momentum/);
+  });
+});
+
+describe('finite-η: the Dense layer read from a model (denseLayerCurvature) on THEORY.md §6’s checkpoint', function () {
+  this.timeout(120000);
+  it('tr Σ = 0.80668 and λ_max = 0.46560 as §6 (from K_b, r_b, x̃_b and the 2·5e-4 kernel penalty); an MLP is not covered', async () => {
+    const repo = join(__dirname, '../../..');
+    const data = { data: join(repo, 'examples/digits/data/x.npy'), labels: join(repo, 'examples/digits/data/y.npy') };
+    const layer = await denseLayerCurvature({ model: join(repo, 'test/fixtures/finite-eta-sgd/softmax-l2-5e-4/model.json'), ...data });
+    assert.ok(layer);
+    assert.deepEqual([layer.n, layer.outputs, layer.features], [1797, 10, 65]);
+    const top = denseLayerSubspace(layer, 1);
+    relClose(top.traceCovTotal, 0.80668, 1e-4, 'tr Σ');
+    relClose(top.eigenvalues[0], 0.4656, 1e-4, 'λ_max');
+    assert.equal(await denseLayerCurvature({ model: join(repo, 'examples/digits/checkpoints/mlp/model.json'), ...data }), null);
   });
 });
