@@ -40,7 +40,7 @@ export interface Settings {
   optimizer: OptimizerSetting;
   checkpoint: CheckpointSettings;
   /** The finite-η prediction (top Hessian eigenpairs, stability limits, L(η) curve) and its number of directions. */
-  finiteEta: { enabled: boolean; directions: number };
+  finiteEta: { enabled: boolean; directions: number; fullSolve: boolean };
   codeLensEnabled: boolean;
   serverMaxFileSize: number;
 }
@@ -59,7 +59,7 @@ export const DEFAULT_SETTINGS: Settings = {
   momentum: null,
   optimizer: 'auto',
   checkpoint: { model: null, data: null, labels: null, loss: null },
-  finiteEta: { enabled: true, directions: 10 },
+  finiteEta: { enabled: true, directions: 10, fullSolve: false },
   codeLensEnabled: true,
   serverMaxFileSize: 1_000_000,
 };
@@ -85,6 +85,7 @@ export const SettingKeys = {
   checkpointLoss: 'checkpoint.loss',
   finiteEtaEnabled: 'finiteEta.enabled',
   finiteEtaDirections: 'finiteEta.directions',
+  finiteEtaFullSolve: 'finiteEta.fullSolve',
   codeLensEnabled: 'codeLens.enabled',
   serverMaxFileSize: 'server.maxFileSize',
 } as const;
@@ -163,6 +164,7 @@ export function readSettings(source: ConfigSource): ReadSettings {
     finiteEta: {
       enabled: take(SettingKeys.finiteEtaEnabled, d.finiteEta.enabled, (v): v is boolean => typeof v === 'boolean', 'true or false'),
       directions: take(SettingKeys.finiteEtaDirections, d.finiteEta.directions, intIn(1, 200), 'an integer from 1 to 200'),
+      fullSolve: take(SettingKeys.finiteEtaFullSolve, d.finiteEta.fullSolve, (v): v is boolean => typeof v === 'boolean', 'true or false'),
     },
     codeLensEnabled: take(SettingKeys.codeLensEnabled, d.codeLensEnabled, (v): v is boolean => typeof v === 'boolean', 'true or false'),
     serverMaxFileSize: take(SettingKeys.serverMaxFileSize, d.serverMaxFileSize, intIn(1000, Number.MAX_SAFE_INTEGER), 'an integer ≥ 1000'),

@@ -42,6 +42,9 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --started-at-checkpoint      the runs started at the checkpoint: use its loss as L* (secant fit)
   --eigenpairs k               Hessian directions for the finite-η prediction (default 10): top
                                eigenvalues, deterministic and mean-square stability limits, L(η) − L*
+  --finite-eta-full            a model that is one Dense layer (≤ 1024 parameters): the curve by the
+                               second-moment solve over every parameter (slower: ~1 min of CPU
+                               for 650 parameters) instead of the top directions + coupling
   --no-finite-eta              skip the finite-η prediction (only the small-η slope)
   --sweep <id>                 analyse this sweep/run when <path> holds several
   --all                        analyse every sweep and lone run (JSON: an array)
@@ -99,6 +102,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       'started-at-checkpoint': { type: 'boolean' },
       eigenpairs: { type: 'string' },
       'no-finite-eta': { type: 'boolean' },
+      'finite-eta-full': { type: 'boolean' },
       sweep: { type: 'string' },
       all: { type: 'boolean' },
       'exclude-run': { type: 'string', multiple: true },
@@ -137,6 +141,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     startedAtCheckpoint: values['started-at-checkpoint'] || undefined,
     finiteEta: values['no-finite-eta'] ? false : undefined,
     eigenpairs: numberFlag('eigenpairs', values.eigenpairs, { min: 1, integer: true }),
+    finiteEtaFull: values['finite-eta-full'] === true || undefined,
     excludeRuns: values['exclude-run'],
     lrOverrides: parseSetLr(values['set-lr']),
     ...discoveryFromFlags(values),
@@ -144,6 +149,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
   };
   if (opts.gradstats && (opts.model || opts.data || opts.labels)) throw new HeatcapError(undefined, '--gradstats replaces --model/--data/--labels (the statistics are already computed): give one or the other');
   if (opts.finiteEta === false && opts.eigenpairs !== undefined) throw new HeatcapError(undefined, '--eigenpairs sets up the finite-η prediction that --no-finite-eta turns off: give one or the other');
+  if (opts.finiteEta === false && opts.finiteEtaFull) throw new HeatcapError(undefined, '--finite-eta-full sets up the finite-η prediction that --no-finite-eta turns off: give one or the other');
   if ((opts.data || opts.labels) && !opts.model) throw new HeatcapError(undefined, '--data/--labels need --model (the checkpoint they belong to)');
   return { opts, all: values.all === true, json: values.json === true, html: abs(values.html), md: abs(values.md), out: abs(values.out) };
 }

@@ -113,10 +113,10 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
         token,
         onProgress,
       );
-      // One-Dense-layer models: the whole layer for the full-parameter solve; other float64 Dense models:
-      // the per-example curvature outside the top k (src/core/analysis/finiteEta.ts).
+      // Float64 Dense models: the per-example curvature outside the top k, or with --finite-eta-full on a
+      // one-Dense-layer model the whole layer for the full-parameter solve (src/core/analysis/finiteEta.ts).
       const { attachFiniteEtaExtras } = require('./finiteEta') as typeof import('./finiteEta');
-      return opts.lossSemantics === 'clipped' ? c : attachFiniteEtaExtras(c, { model, data: opts.data as string, labels: opts.labels, loss: opts.loss });
+      return opts.lossSemantics === 'clipped' ? c : attachFiniteEtaExtras(c, { model, data: opts.data as string, labels: opts.labels, loss: opts.loss }, { full: opts.finiteEtaFull === true });
     },
   };
   return inputs;

@@ -96,7 +96,7 @@ export function stabilityFromFiniteEta(fe: FiniteEta | null | undefined): { lr: 
  */
 export async function denseLayerCurvature(spec: { model: string; data: string; labels?: string; loss?: string }): Promise<DenseLayerCurvature | null> {
   if (!/\.json$/i.test(spec.model)) return null;
-  const { openLab } = await import('../lab/open');
+  const { openLab } = require('../lab/open') as typeof import('../lab/open');
   let opened: Awaited<ReturnType<typeof openLab>>;
   try {
     opened = await openLab({ model: spec.model, data: { data: spec.data, labels: spec.labels }, loss: spec.loss, engine: 'dense-f64', backend: 'auto', batchSize: 1 });
@@ -183,7 +183,7 @@ export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64
  */
 export async function perExampleCurvatureSquare(spec: { model: string; data: string; labels?: string; loss?: string }, c: SubspaceCurvature, notes: string[] = []): Promise<Float64Array | null> {
   if (!/\.json$/i.test(spec.model) || c.vectors === undefined) return null;
-  const { openLab } = await import('../lab/open');
+  const { openLab } = require('../lab/open') as typeof import('../lab/open');
   let opened: Awaited<ReturnType<typeof openLab>>;
   try {
     opened = await openLab({ model: spec.model, data: { data: spec.data, labels: spec.labels }, loss: spec.loss, engine: 'dense-f64', backend: 'auto', batchSize: 1 });
@@ -256,17 +256,26 @@ export const CURVATURE_SQUARE_BUDGET = 3e9;
 
 /**
  * What the pipeline adds to the engine's curvature before the prediction (float64 Dense models only):
- * the whole layer when the model is one Dense layer the full-parameter solve covers, else, within
- * CURVATURE_SQUARE_BUDGET, mean_b (A_b v_i)·(A_b v_j) for the first-order coupling to the other
- * directions. Says what it did in c.notes; never fails the analysis.
+ * with `full` (`--finite-eta-full`), the whole layer when the model is one Dense layer the full-parameter
+ * solve covers; otherwise, within CURVATURE_SQUARE_BUDGET, mean_b (A_b v_i)·(A_b v_j) for the first-order
+ * coupling to the other directions. The full solve is opt-in because it costs P³ per Lanczos step (about
+ * a minute of CPU on the 650-parameter digits softmax, against seconds for the rest of the analysis).
+ * Says what it did in c.notes; never fails the analysis.
  */
-export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model: string; data: string; labels?: string; loss?: string }): Promise<SubspaceCurvature> {
+export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model: string; data: string; labels?: string; loss?: string }, extras: { full?: boolean } = {}): Promise<SubspaceCurvature> {
   if (!/\.json$/i.test(spec.model) || !c.converged) return c;
   try {
-    const layer = await denseLayerCurvature(spec);
-    if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
-      c.denseLayer = layer;
-      return c;
+    if (extras.full) {
+      const layer = await denseLayerCurvature(spec);
+      if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
+        c.denseLayer = layer;
+        return c;
+      }
+      c.notes.push(
+        layer === null
+          ? 'full-parameter solve asked for (--finite-eta-full) but the model is not one Dense layer: the top directions with their first-order coupling instead'
+          : `full-parameter solve asked for (--finite-eta-full) but the layer has ${layer.outputs * layer.features} parameters > ${FULL_SOLVE_MAX_PARAMETERS}: the top directions with their first-order coupling instead`,
+      );
     }
     const cost = c.n * c.k * c.parameters * (c.k + 4);
     if (cost > CURVATURE_SQUARE_BUDGET) {

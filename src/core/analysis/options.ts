@@ -55,6 +55,13 @@ export interface AnalyzeOptions {
   finiteEta?: boolean;
   /** Hessian directions k for the finite-η prediction (`--eigenpairs`, `heatcap.finiteEta.directions`; default 10). */
   eigenpairs?: number;
+  /**
+   * For a model that is one Dense layer (≤ FULL_SOLVE_MAX_PARAMETERS parameters): the finite-η curve by the
+   * second-moment solve over every parameter instead of the top directions plus their first-order coupling
+   * (`--finite-eta-full`, `heatcap.finiteEta.fullSolve`). Default false: it costs about a minute of CPU on
+   * the 650-parameter digits softmax (P³ per Lanczos step), too slow for every analysis.
+   */
+  finiteEtaFull?: boolean;
   /** Runs the user excluded from the fit (ids). */
   excludeRuns?: string[];
   /** Learning rates the user set for runs that do not record one (id → η). */

@@ -107,7 +107,10 @@ export function analyzeArgs(req: AnalyzeRequest, s: Settings): string[] {
   if (s.sampling !== 'auto') args.push(opt('sampling', s.sampling));
   if (s.optimizer !== 'auto') args.push(opt('optimizer', s.optimizer));
   if (!s.finiteEta.enabled) args.push('--no-finite-eta');
-  else if (s.finiteEta.directions !== DEFAULT_SETTINGS.finiteEta.directions) args.push(opt('eigenpairs', String(s.finiteEta.directions)));
+  else {
+    if (s.finiteEta.directions !== DEFAULT_SETTINGS.finiteEta.directions) args.push(opt('eigenpairs', String(s.finiteEta.directions)));
+    if (s.finiteEta.fullSolve) args.push('--finite-eta-full');
+  }
   // Sorted so the same state always gives the same command line (easy to compare in the log).
   for (const id of [...req.overrides.excluded].sort()) args.push(opt('exclude-run', id));
   for (const [id, lr] of [...req.overrides.lr].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) args.push(opt('set-lr', `${id}=${numberArg(lr)}`));

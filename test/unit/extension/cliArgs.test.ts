@@ -23,11 +23,12 @@ describe('extension: CLI command lines from settings and run overrides', () => {
     ]);
   });
 
-  it('finite η: off gives --no-finite-eta, another number of directions gives --eigenpairs, the default neither', () => {
+  it('finite η: off gives --no-finite-eta, another number of directions gives --eigenpairs, the full solve --finite-eta-full, the default none', () => {
     const args = (finiteEta: Settings['finiteEta']) => analyzeArgs({ root: '/r', all: true, checkpoint: null, overrides: none }, settings({ finiteEta }));
-    assert.deepEqual(args({ enabled: true, directions: 10 }), ['analyze', '/r', '--all', '--max-depth=8', '--json']);
-    assert.deepEqual(args({ enabled: false, directions: 20 }).slice(4, -1), ['--no-finite-eta']);
-    assert.deepEqual(args({ enabled: true, directions: 20 }).slice(4, -1), ['--eigenpairs=20']);
+    assert.deepEqual(args({ enabled: true, directions: 10, fullSolve: false }), ['analyze', '/r', '--all', '--max-depth=8', '--json']);
+    assert.deepEqual(args({ enabled: false, directions: 20, fullSolve: true }).slice(4, -1), ['--no-finite-eta']);
+    assert.deepEqual(args({ enabled: true, directions: 20, fullSolve: false }).slice(4, -1), ['--eigenpairs=20']);
+    assert.deepEqual(args({ enabled: true, directions: 10, fullSolve: true }).slice(4, -1), ['--finite-eta-full']);
   });
 
   it('passes exclusions and η set by hand, sorted, each value glued to its flag', () => {

@@ -59,11 +59,12 @@ describe('extension: settings reader', () => {
   });
 
   it('finite η: enabled and directions, a directions value outside 1–200 falls back to 10', () => {
-    assert.deepEqual(readSettings(source({ 'finiteEta.enabled': false, 'finiteEta.directions': 20 })).settings.finiteEta, { enabled: false, directions: 20 });
-    const r = readSettings(source({ 'finiteEta.directions': 0, 'finiteEta.enabled': 'no' }));
+    assert.deepEqual(readSettings(source({ 'finiteEta.enabled': false, 'finiteEta.directions': 20, 'finiteEta.fullSolve': true })).settings.finiteEta, { enabled: false, directions: 20, fullSolve: true });
+    const r = readSettings(source({ 'finiteEta.directions': 0, 'finiteEta.enabled': 'no', 'finiteEta.fullSolve': 1 }));
     assert.deepEqual(r.settings.finiteEta, DEFAULT_SETTINGS.finiteEta);
     assert.ok(r.problems.some((p) => p.startsWith('heatcap.finiteEta.directions: expected an integer from 1 to 200')));
     assert.ok(r.problems.some((p) => p.startsWith('heatcap.finiteEta.enabled: expected true or false')));
+    assert.ok(r.problems.some((p) => p.startsWith('heatcap.finiteEta.fullSolve: expected true or false')));
   });
 
   it('momentum 1 is refused (no stationary distribution), null is "from the runs"', () => {
