@@ -2,6 +2,7 @@ import { describeError, isHeatcapError, CancelledError } from '../core/errors';
 import type { CliIo } from './command';
 import { commands } from './commands/index';
 import { IPC_FLAG, ipcReporter } from '../shared/cliIpc';
+import { exitWhenParentGoes, PARENT_GONE_EXIT_CODE } from './parentWatch';
 
 import { TOOL_VERSION as VERSION } from '../core/version';
 
@@ -64,11 +65,15 @@ if (require.main === module) {
     err: (t) => process.stderr.write(t),
     cwd: process.cwd(),
   };
+  // Forked by the extension host (--ipc): stop when the host goes away, since no one will read the result.
+  const stopWatching = process.argv.includes(IPC_FLAG) ? exitWhenParentGoes(process, () => process.exit(PARENT_GONE_EXIT_CODE)) : () => undefined;
   main(process.argv.slice(2), io).then(
     (code) => {
+      stopWatching();
       process.exitCode = code;
     },
     (e) => {
+      stopWatching();
       process.stderr.write(`heatcap: internal error: ${describeError(e)}\n`);
       process.exitCode = 70;
     },

@@ -57,12 +57,14 @@ export interface IpcReporter {
  * (the CLI then prints warnings on stderr). Sending never throws: a host that went away must not
  * turn a finished analysis into a crash.
  */
-export function ipcReporter(argv: readonly string[], proc: { send?: (msg: unknown) => boolean; connected?: boolean } = process): IpcReporter | null {
+export function ipcReporter(argv: readonly string[], proc: { send?: (msg: unknown, callback: (error: Error | null) => void) => boolean; connected?: boolean } = process): IpcReporter | null {
   if (!argv.includes(IPC_FLAG) || typeof proc.send !== 'function') return null;
   const send = (msg: CliToHost): void => {
     if (proc.connected === false) return;
     try {
-      proc.send?.(msg);
+      // With a callback, a write that fails later (EPIPE: the host died after `connected` was read) comes
+      // back here instead of as an 'error' event on the process, which would crash the CLI.
+      proc.send?.(msg, () => undefined);
     } catch {
       // The channel closed under us (host gone): nothing left to report to.
     }
