@@ -27,6 +27,8 @@ limit from how unevenly the examples curve along those directions.
   --threads <n>            ONNX Runtime threads (default 1)
   --runtime <r>            ONNX Runtime build: auto (default: native, else wasm with a note), native or wasm
   --engine auto|dense-f64|onnx   Hessian-vector products (default auto: float64 for Dense-only model.json)
+  --hvp auto|differences   ONNX path: exact products (forward-over-reverse, default where every op has a
+                           tangent rule) or central differences of float32 gradients (a cross-check)
   --batch-size B           SGD's batch size: gives the mean-square limit (without it: 2/λ_max only)
   --sampling with_replacement|without_replacement   how batches are drawn (default with_replacement)
   --momentum β --nesterov --weight-decay λ   the optimiser's factors on both limits
@@ -62,6 +64,7 @@ export const curvatureCommand: CliCommand = {
         threads: { type: 'string' },
         runtime: { type: 'string' },
         engine: { type: 'string' },
+        hvp: { type: 'string' },
         'batch-size': { type: 'string' },
         sampling: { type: 'string' },
         momentum: { type: 'string' },
@@ -77,6 +80,8 @@ export const curvatureCommand: CliCommand = {
     if (semantics !== 'exact' && semantics !== 'clipped') throw new HeatcapError(undefined, `--loss-semantics must be exact or clipped, got '${semantics}'`);
     const engine = values.engine ?? 'auto';
     if (engine !== 'auto' && engine !== 'dense-f64' && engine !== 'onnx') throw new HeatcapError(undefined, `--engine must be auto, dense-f64 or onnx, got '${engine}'`);
+    const hvp = values.hvp ?? 'auto';
+    if (hvp !== 'auto' && hvp !== 'differences') throw new HeatcapError(undefined, `--hvp must be auto or differences, got '${hvp}'`);
     const sampling = values.sampling ?? 'with_replacement';
     if (sampling !== 'with_replacement' && sampling !== 'without_replacement') throw new HeatcapError(undefined, `--sampling must be with_replacement or without_replacement, got '${sampling}'`);
     const momentum = numberFlag('momentum', values.momentum, { min: 0 }) ?? 0;
@@ -101,6 +106,7 @@ export const curvatureCommand: CliCommand = {
           tolerance: numberFlag('tolerance', values.tolerance, { min: 0 }),
           threads: numberFlag('threads', values.threads, { min: 1, integer: true }),
           runtime,
+          hvp,
         },
         token,
         (p) => io.ipc?.progress({ fraction: p.fraction, message: p.message ?? '' }),

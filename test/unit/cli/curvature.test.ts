@@ -59,6 +59,38 @@ describe('heatcap curvature (CLI contract)', function () {
     assert.match(bad.err, /--runtime must be auto, native, wasm/);
   });
 
+  // Oracle: the exact forward-over-reverse products (a different computation: tangent rules, no step);
+  // float32 differences carry the step's stated error (~1e-4 relative on the products), so 1e-3 on λ.
+  it('--hvp differences runs central differences, says so in hvp and the notes, and agrees with the exact products', async () => {
+    const args = (hvp: string) => [
+      'curvature',
+      '--model', path.join(digits, 'checkpoints/mlp-onnx/model.onnx'),
+      '--data', path.join(digits, 'data/x.npy'),
+      '--labels', path.join(digits, 'data/y.npy'),
+      '--loss', 'cross_entropy',
+      '--eigenpairs', '2',
+      '--max-examples', '100',
+      '--hvp', hvp,
+      '--json',
+    ];
+    const d = await runCli(args('differences'));
+    assert.equal(d.code, 0, d.err);
+    const e = await runCli(args('auto'));
+    assert.equal(e.code, 0, e.err);
+    const dj = JSON.parse(d.out);
+    const ej = JSON.parse(e.out);
+    assert.equal(dj.hvp, 'central_difference_float32');
+    assert.equal(ej.hvp, 'r_operator_float32');
+    assert.ok(dj.notes.some((t: string) => /central differences asked for/.test(t)), dj.notes.join('\n'));
+    for (let i = 0; i < 2; i++) {
+      const rel = Math.abs(dj.eigenvalues[i].value - ej.eigenvalues[i].value) / ej.eigenvalues[0].value;
+      assert.ok(rel < 1e-3, `λ_${i + 1} differences ${dj.eigenvalues[i].value} vs exact ${ej.eigenvalues[i].value}`);
+    }
+    const bad = await runCli(['curvature', '--model', 'm.json', '--data', 'x.npy', '--hvp', 'exact']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--hvp must be auto or differences/);
+  });
+
   it('without --model or with a bad --sampling: one line naming the flag, non-zero exit', async () => {
     const a = await runCli(['curvature', '--data', 'x.npy']);
     assert.notEqual(a.code, 0);
