@@ -8,7 +8,7 @@ import { checkTangent, type TangentSpec } from '../../support/curvature/jvp-chec
 /**
  * Tangent (forward-mode) rules of src/core/curvature/jvp, one ONNX node at a time, against central
  * differences of ORT's own forward pass of that node (test/support/curvature/jvp-check.ts).
- * Tolerances: float64 (ORT double kernels, ε = 1e-6) 1e-6 relative (observed ≤ 1e-10, LayerNormalization
+ * Tolerances: float64 (ORT double kernels, ε = 1e-6) 1e-6 relative (observed ≤ 5.2e-10, LayerNormalization
  * 2e-8); float32-only kernels (ε = 1e-2) 1e-4 for ops linear or bilinear in their inputs (differences
  * exact up to float32 rounding; observed ≤ 1.3e-5) and 2e-3 for smooth nonlinear ones (truncation
  * ε²·f'''/6 plus rounding 1e-7/ε; observed ≤ 3.8e-4, LayerNormalization's InvStdDev).
@@ -77,6 +77,11 @@ const cases: [string, TangentSpec, number][] = [
   ['Softplus', { op: 'Softplus', inputs: [{ dims: [3, 4] }], dtype: 'float32' }, F32_SMOOTH],
   ['Erf', { op: 'Erf', inputs: [{ dims: [3, 4] }], dtype: 'float32' }, F32_SMOOTH],
   ['Pow (constant exponent)', { op: 'Pow', inputs: [{ dims: [3, 4], positive: true }, { dims: [], data: [2.5], constant: true }] }, F64],
+  ['Pow (negative base, constant integer exponent 3)', { op: 'Pow', inputs: [{ dims: [3, 4], awayFromZero: 0.1 }, { dims: [], data: [3], constant: true }] }, F64],
+  ['Pow (base and exponent with tangents, broadcast exponent)', { op: 'Pow', inputs: [{ dims: [3, 4], positive: true }, { dims: [4] }] }, F64],
+  ['Pow (exponent only: constant base 2^p)', { op: 'Pow', inputs: [{ dims: [], data: [2], constant: true }, { dims: [3, 4] }] }, F64],
+  // Zeros in the base: 0^p = 0 for p > 0 whatever p, so the exponent's term is 0 there (not 0·ln 0 = NaN).
+  ['Pow (exponent only, base with zeros)', { op: 'Pow', inputs: [{ dims: [2, 3], data: [0, 0.5, 2, 0, 1.5, 0], constant: true }, { dims: [2, 3], positive: true }] }, F64],
   // Selections.
   ['Cast float32 → float64', { op: 'Cast', attrs: { to: attr.int(11) }, inputs: [{ dims: [3, 4] }], dtype: 'float32' }, F32_LINEAR],
   ['MaxPool (no Indices output)', { op: 'MaxPool', attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) }, inputs: [distinct([2, 3, 4, 4])], dtype: 'float32' }, F32_LINEAR],
@@ -94,8 +99,17 @@ const cases: [string, TangentSpec, number][] = [
   ['Gelu (opset 20, tanh form)', { op: 'Gelu', attrs: { approximate: attr.string('tanh') }, inputs: [{ dims: [3, 4] }], dtype: 'float32', opset: 20 }, F32_SMOOTH],
   ['PRelu (slope with a tangent)', { op: 'PRelu', inputs: [{ dims: [2, 3, 2], awayFromZero: 0.1 }, { dims: [3, 1] }], dtype: 'float32' }, F32_LINEAR],
   ['Clip (both bounds)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3] }, { dims: [], data: [-1], constant: true }, { dims: [], data: [1], constant: true }] }, F64],
+  ['Clip (bounds with tangents, active for some elements)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3] }, { dims: [], data: [-1] }, { dims: [], data: [1] }] }, F64],
+  ['Clip (min only, with a tangent; x without)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3], noTangent: true }, { dims: [], data: [0.1] }] }, F64],
+  ['Clip (max only with a tangent, min constant)', { op: 'Clip', inputs: [{ dims: [2, 4], data: [-2, -0.3, 0.2, 0.9, 1.7, -1.2, 0.5, 3] }, { dims: [], data: [-1], constant: true }, { dims: [], data: [0.7] }] }, F64],
   ['Max (broadcast)', { op: 'Max', inputs: [distinct([2, 3]), { dims: [3], data: [0.05, -0.25, 0.15] }] }, F64],
   ['Min', { op: 'Min', inputs: [distinct([2, 3]), { dims: [2, 3], data: [0.05, -0.25, 0.15, 0.35, -0.05, 0.45] }] }, F64],
+  ['Max (three operands, broadcast)', { op: 'Max', inputs: [distinct([2, 3]), { dims: [3], data: [0.05, -0.25, 0.15] }, { dims: [2, 1], data: [-0.12, 0.08] }] }, F64],
+  ['Min (four operands, one without tangent)', { op: 'Min', inputs: [distinct([2, 3]), { dims: [2, 3], data: [0.05, -0.25, 0.15, 0.35, -0.05, 0.45] }, { dims: [3], data: [-0.02, 0.22, -0.32], noTangent: true }, { dims: [1], data: [0.01] }] }, F64],
+  // Two operands tied: central differences give (max(da, db) + min(da, db))/2 = (da + db)/2, the mean the
+  // VJP's even split transposes to (jvp-transpose.test.ts checks three-way ties against the VJP itself).
+  ['Max (two operands, ties at half the elements)', { op: 'Max', inputs: [{ dims: [2, 3], data: [0.3, -0.2, 0.5, 1, -1, 0] }, { dims: [2, 3], data: [0.3, 0.4, 0.5, -2, -1, 0.7] }] }, F64],
+  ['Min (three operands, two-way ties)', { op: 'Min', inputs: [{ dims: [5], data: [0.3, -0.2, 0.5, 1, -1] }, { dims: [5], data: [0.3, 0.4, -0.5, 1, 0.1] }, { dims: [5], data: [2, -0.2, -0.5, 1.5, 0.2] }] }, F64],
   ['ReduceMin', { op: 'ReduceMin', attrs: { axes: attr.ints([0]), keepdims: attr.int(0) }, inputs: [distinct([3, 5])] }, F64],
   ['GlobalMaxPool', { op: 'GlobalMaxPool', inputs: [distinct([2, 3, 3, 3])], dtype: 'float32' }, F32_LINEAR],
   ['ReduceSumSquare', { op: 'ReduceSumSquare', attrs: { axes: attr.ints([1]), keepdims: attr.int(0) }, inputs: [{ dims: [3, 4] }] }, F64],
@@ -105,6 +119,8 @@ const cases: [string, TangentSpec, number][] = [
   // Closed forms.
   ['Softmax', { op: 'Softmax', attrs: { axis: attr.int(1) }, inputs: [{ dims: [3, 4, 2] }] }, F64],
   ['LogSoftmax', { op: 'LogSoftmax', inputs: [{ dims: [3, 5] }] }, F64],
+  ['BatchNormalization (statistics with tangents: computed from parameters)', { op: 'BatchNormalization', attrs: { epsilon: attr.float(1e-3) }, inputs: [{ dims: [2, 3, 2, 2] }, { dims: [3] }, { dims: [3] }, { dims: [3] }, { dims: [3], positive: true }] }, F64],
+  ['BatchNormalization (variance only with a tangent)', { op: 'BatchNormalization', inputs: [{ dims: [2, 3, 2], noTangent: true }, { dims: [3], noTangent: true }, { dims: [3], noTangent: true }, { dims: [3], constant: true }, { dims: [3], positive: true }] }, F64],
   ['BatchNormalization (inference statistics)', { op: 'BatchNormalization', attrs: { epsilon: attr.float(1e-3) }, inputs: [{ dims: [2, 3, 2, 2] }, { dims: [3] }, { dims: [3] }, { dims: [3], constant: true }, { dims: [3], constant: true, positive: true }] }, F64],
   ['LayerNormalization (Y, Mean, InvStdDev)', { op: 'LayerNormalization', attrs: { axis: attr.int(-1), epsilon: attr.float(1e-3) }, inputs: [{ dims: [2, 3, 5] }, { dims: [5] }, { dims: [5] }], outputs: 3, dtype: 'float32' }, F32_SMOOTH],
   // Mean/InvStdDev come in float32 (ORT has no stash_type double): Y alone in float64.

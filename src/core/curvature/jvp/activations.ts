@@ -1,9 +1,11 @@
 /**
  * The remaining activations and selections the engine's forward ops include (ops/keras-activations.ts,
  * ops/activation.ts, pool, reduce): piecewise ones by the gradient program's own branch masks, smooth
- * ones by their derivatives; Max/Min and Clip by the operand or region the primal selected (ties: the
- * first operand, as for ReduceMax); ReduceMin/GlobalMaxPool by the mean tangent over the selected
- * elements; ReduceSumSquare/ReduceL2 by d Σx² = 2Σx·dx and d‖x‖ = Σx·dx/‖x‖.
+ * ones by their derivatives; Max/Min (any number of operands) and Clip (bounds with or without tangents)
+ * by the operand or region the primal selected, ties resolved as the VJP rule (engine/ops/select.ts)
+ * resolves them, so that the tangent is the transpose of the VJP's linear map (Max/Min: the mean over
+ * the tied operands; Clip: x on x = min or x = max); ReduceMin/GlobalMaxPool by the mean tangent over the
+ * selected elements (as ReduceMax); ReduceSumSquare/ReduceL2 by d Σx² = 2Σx·dx and d‖x‖ = Σx·dx/‖x‖.
  */
 import { attr, floatAttr, intAttr, intsAttr, stringAttr } from '../../graph/types';
 import { NoTangentRule, sumTerms, type JvpContext, type JvpRule } from './types';
@@ -77,32 +79,37 @@ const reduceL2: JvpRule = (ctx) => {
   return [ctx.em.div(s, ctx.node.outputs[0])];
 };
 
-/** Clip(x, min?, max?): dx inside (min, max), 0 where clipped. */
+/**
+ * Clip(x, min?, max?): dmin where x < min, dmax where x > max, dx elsewhere (a bound without a tangent
+ * contributes 0). The VJP passes dy to x on min ≤ x ≤ max (inclusive, as PyTorch's clamp) and to a
+ * bound only where it clipped strictly, so a tie x = min takes dx here too.
+ */
 const clip: JvpRule = (ctx) => {
   const [x, lo, hi] = ctx.node.inputs;
   const [t, tlo, thi] = ctx.t;
-  if (tlo || thi) throw new NoTangentRule('Clip', ctx.node.name, 'has a tangent on its bounds (no tangent rule)');
-  if (!t) return [undefined];
-  const conds: string[] = [];
-  if (lo) conds.push(ctx.em.one('Greater', [x, lo]));
-  if (hi) conds.push(ctx.em.one('Less', [x, hi]));
-  if (!conds.length) return [t];
-  const c = conds.length === 2 ? ctx.em.one('And', conds) : conds[0];
-  return [where(ctx, c, t, ctx.scalar(0, x))];
+  if (!t && !tlo && !thi) return [undefined];
+  const zero = ctx.scalar(0, x);
+  let r = t ?? zero;
+  if (lo) r = where(ctx, ctx.em.one('Less', [x, lo]), tlo ?? zero, r);
+  if (hi) r = where(ctx, ctx.em.one('Greater', [x, hi]), thi ?? zero, r);
+  return [ctx.expandTo(r, ctx.node.outputs[0])];
 };
 
-/** Max / Min of two operands: the tangent of the operand selected (the first on ties). */
-const pick =
-  (cmp: 'GreaterOrEqual' | 'LessOrEqual'): JvpRule =>
-  (ctx) => {
-    const { node } = ctx;
-    if (node.inputs.length === 1) return [ctx.t[0]];
-    if (node.inputs.length !== 2) throw new NoTangentRule(node.op, node.name, `has ${node.inputs.length} operands (tangent rule for 1 or 2)`);
-    const [a, b] = node.inputs;
-    const [ta, tb] = ctx.t;
-    const c = ctx.em.one(cmp, [a, b]);
-    return [ctx.expandTo(where(ctx, c, ta ?? ctx.zerosLike(a), tb ?? ctx.zerosLike(b)), node.outputs[0])];
-  };
+/**
+ * Max / Min of any number of operands (numpy broadcasting): Σ_i [x_i = y]·dx_i / Σ_i [x_i = y], the
+ * tangent of the operand selected, or the mean tangent of the operands tied at y. The VJP splits dy
+ * evenly between tied operands (dy·[x_i = y]/count to each); this is its transpose. For two operands tied
+ * it is also what central differences give ((max(da, db) + min(da, db))/2).
+ */
+const extremum: JvpRule = (ctx) => {
+  const { node, em } = ctx;
+  if (node.inputs.length === 1) return [ctx.t[0]];
+  const y = node.outputs[0];
+  const masks = node.inputs.map((x) => asFloat(ctx, em.one('Equal', [x, y]), y));
+  const num = sumTerms(em, ctx.t.map((t, i) => (t ? em.mul(masks[i], t) : undefined)));
+  if (!num) return [undefined];
+  return [ctx.expandTo(em.div(num, em.one('Sum', masks)), y)];
+};
 
 /** PRelu(x, slope): dx where x > 0, else slope·dx + x·dslope. */
 const prelu: JvpRule = (ctx) => {
@@ -162,8 +169,8 @@ export const ACTIVATION_RULES: Record<string, JvpRule> = {
   }),
   PRelu: prelu,
   Clip: clip,
-  Max: pick('GreaterOrEqual'),
-  Min: pick('LessOrEqual'),
+  Max: extremum,
+  Min: extremum,
   ReduceMin: reduceMin,
   GlobalMaxPool: globalMaxPool,
   ReduceSumSquare: reduceSumSquare,

@@ -3,8 +3,11 @@
  * derivatives.
  *   softmax:     dy = y·(dx − Σ_axis y·dx)
  *   logsoftmax:  dy = dx − Σ_axis softmax·dx
- *   batchnorm:   Y = s·(X − μ)/√(σ²+ε) + B with running μ, σ² constants: linear in X and in (s, B), so
- *                dY = BN(dX; s, 0, 0, σ²) + BN(X; ds, dB, μ, σ²) (the op itself, twice).
+ *   batchnorm:   Y = s·(X − μ)·r + B, r = (σ² + ε)^−½ (inference form: running μ, σ² as inputs). Linear in
+ *                (X, μ) and in (s, B), and dr = −½·r³·dσ² enters as a change of scale, so
+ *                dY = BN(dX; s, 0, dμ, σ²) + BN(X; ds − ½·s·dσ²/(σ² + ε), dB, μ, σ²) (the op itself,
+ *                twice). dμ, dσ²: statistics computed from the parameters (the VJP has their cotangents);
+ *                training_mode=1 has no VJP rule (engine/ops/normalization.ts), so no tangent either.
  *   layernorm:   x̂ = (x − m)·r, r = (var + ε)^−½ over the normalised axes;
  *                dx̂ = r·(dx − mean(dx) − x̂·mean(x̂·dx)), dY = dx̂·S + x̂·dS + dB,
  *                d(Mean) = mean(dx), d(InvStdDev) = −r²·mean(x̂·dx).
@@ -33,15 +36,20 @@ const logSoftmax: JvpRule = (ctx) => {
 };
 
 const batchNorm: JvpRule = (ctx) => {
-  const { node } = ctx;
+  const { node, em } = ctx;
   const [x, s, b, mean, v] = node.inputs;
   const [tx, ts, tb, tm, tv] = ctx.t;
-  if (intAttr(node, 'training_mode', 0) !== 0 || tm || tv) throw new NoTangentRule('BatchNormalization', node.name, 'uses batch statistics or trainable running statistics (no tangent rule)');
+  if (intAttr(node, 'training_mode', 0) !== 0) throw new NoTangentRule('BatchNormalization', node.name, 'uses batch statistics (training_mode=1; no tangent rule)');
   const one = (inputs: string[]) => clone(ctx, { ...node, outputs: [node.outputs[0]] }, inputs)[0];
   const terms: (string | undefined)[] = [];
-  if (tx) terms.push(one([tx, s, ctx.zerosLike(b), ctx.zerosLike(mean), v]));
-  if (ts || tb) terms.push(one([x, ts ?? ctx.zerosLike(s), tb ?? ctx.zerosLike(b), mean, v]));
-  return [sumTerms(ctx.em, terms)];
+  if (tx || tm) terms.push(one([tx ?? ctx.zerosLike(x), s, ctx.zerosLike(b), tm ?? ctx.zerosLike(mean), v]));
+  let scale = ts;
+  if (tv) {
+    const ds = em.mul(em.mul(s, ctx.scalar(-0.5, v)), em.div(tv, em.add(v, ctx.scalar(floatAttr(node, 'epsilon', 1e-5), v))));
+    scale = ts ? em.add(ts, ds) : ds;
+  }
+  if (scale || tb) terms.push(one([x, scale ?? ctx.zerosLike(s), tb ?? ctx.zerosLike(b), mean, v]));
+  return [sumTerms(em, terms)];
 };
 
 const layerNorm: JvpRule = (ctx) => {

@@ -5,7 +5,7 @@
  * derivative of the piecewise-smooth gradient the program computes, kinks included.
  */
 import { floatAttr } from '../../graph/types';
-import { NoTangentRule, type JvpContext, type JvpRule } from './types';
+import { type JvpContext, type JvpRule } from './types';
 
 /** A one-input op whose tangent `deriv` forms from dx (f'(x)·dx). */
 function elementwise(deriv: (ctx: JvpContext, t: string) => string): JvpRule {
@@ -49,14 +49,30 @@ export const UNARY_RULES: Record<string, JvpRule> = {
   Softplus: elementwise((ctx, t) => ctx.em.mul(t, ctx.em.one('Sigmoid', [x0(ctx)]))),
 };
 
-/** Pow(x, p) with a constant exponent: d = p·x^(p−1)·dx. A tangent on the exponent is not supported. */
+/**
+ * Pow(x, p) (numpy broadcasting): d(x^p) = p·x^(p−1)·dx + y·ln(x)·dp, y = x^p the primal output. The
+ * exponent's term is the VJP's ∂/∂p = y·log x (engine/ops/pow.ts) transposed, except where y = 0 (x = 0,
+ * p > 0, or underflow): there y·ln x is 0·(−∞) = NaN but x^p is flat in p, so the term is 0 (PyTorch's
+ * pow masks the same way). x < 0 has no real derivative in p: ln x is NaN there, as in the VJP's.
+ * With dp absent (a constant exponent) and x < 0 an integer p works: ORT's Pow of a negative base by an
+ * integral float exponent is real.
+ */
 export const pow: JvpRule = (ctx) => {
+  const { em } = ctx;
   const [x, p] = ctx.node.inputs;
   const [tx, tp] = ctx.t;
-  if (tp) throw new NoTangentRule('Pow', ctx.node.name, 'has a tangent on its exponent (only constant exponents have a rule)');
-  if (!tx) return [undefined];
-  const dt = ctx.dtype(x);
-  const pc = ctx.dtype(p) === dt ? p : ctx.em.cast(p, dt === 'float64' ? 'float64' : 'float32');
-  const d = ctx.em.mul(pc, ctx.em.one('Pow', [x, ctx.em.sub(pc, ctx.scalar(1, x))]));
-  return [ctx.expandTo(ctx.em.mul(tx, d), ctx.node.outputs[0])];
+  const y = ctx.node.outputs[0];
+  const fx = ctx.dtype(x) === 'float64' ? 'float64' : 'float32';
+  const terms: string[] = [];
+  if (tx) {
+    const pc = ctx.dtype(p) === fx ? p : em.cast(p, fx);
+    terms.push(em.mul(tx, em.mul(pc, em.one('Pow', [x, em.sub(pc, ctx.scalar(1, x))]))));
+  }
+  if (tp) {
+    const zero = ctx.scalar(0, y);
+    const dlog = em.one('Where', [em.one('Equal', [y, zero]), zero, em.mul(y, em.one('Log', [x]))]);
+    terms.push(em.mul(ctx.dtype(p) === fx ? tp : em.cast(tp, fx), dlog));
+  }
+  if (!terms.length) return [undefined];
+  return [ctx.expandTo(terms.length === 2 ? em.add(terms[0], terms[1]) : terms[0], y)];
 };
