@@ -7,7 +7,9 @@
  *    the float32 ONNX program (engine `onnx`: the float64 Dense path would be pure JS over 535k parameters);
  *  - the CNN 28×28×1 (conv 16, pool, conv 32, pool, dense 10; model.json), 256 random examples, ONNX program;
  *  - the digits MLP 64-32-10 (examples/digits, 1797 examples) on its default float64 Dense path, and forced
- *    through the ONNX program for comparison.
+ *    through the ONNX program for comparison;
+ *  - issue 14's fixtures resnet_tiny and transformer_tiny (test/fixtures/onnx, 256 examples each, their own
+ *    trained weights and losses), as in bench/onnx.ts.
  * One thread (ORT intra-op 1). Run pinned for the README figures:
  *   taskset -c 0 npx tsx bench/run.ts curvature     (or taskset -c 0 npx tsx bench/curvature.ts)
  * The per-example-norm pass (its seconds are the yardstick) is timed inside the same call, on the same
@@ -17,7 +19,7 @@
  * examples, interleaved rounds after warm-up, medians (process CPU time, so the shared core's other load
  * counts less than in wall time).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { computeSubspaceCurvature, type CurvatureSpec } from '../src/core/curvature';
@@ -29,6 +31,7 @@ import { mulberry32 } from '../src/core/random';
 
 const REPO = join(__dirname, '..');
 const DIGITS = join(REPO, 'examples/digits');
+const FIX = join(REPO, 'test/fixtures/onnx');
 const K = 10;
 /** Examples of the random-weight MLP and CNN: fewer than bench/onnx.ts's 2560 and 512, so the section takes minutes on one shared core (the ratio is per pass over the same examples). */
 const N_MLP = 512;
@@ -137,6 +140,13 @@ export async function run(): Promise<string> {
       { label: `CNN 28×28×1 (model.json, random weights), ${N_CNN} examples, ONNX program`, spec: { model: cnn, data: { data: join(dir, 'cnn_x.npy'), labels: join(dir, 'cnn_y.npy') }, engine: 'onnx' } },
       { label: 'digits MLP 64-32-10 (model.json, L2), 1797 examples, float64 Dense path (default)', spec: { model: join(DIGITS, 'checkpoints/mlp/model.json'), data: digitsData } },
       { label: 'digits MLP 64-32-10 (model.json, L2), 1797 examples, ONNX program (forced)', spec: { model: join(DIGITS, 'checkpoints/mlp/model.json'), data: digitsData, engine: 'onnx' } },
+      ...(['resnet_tiny', 'transformer_tiny'] as const).map((n) => {
+        const oracle = JSON.parse(readFileSync(join(FIX, n, 'oracle.json'), 'utf8')) as { n: number; loss: string; label_smoothing?: number };
+        return {
+          label: `${n} (fixture model.onnx, trained), ${oracle.n} examples, ONNX program`,
+          spec: { model: join(FIX, n, 'model.onnx'), data: { data: join(FIX, n, 'x.npy'), labels: join(FIX, n, 'y.npy') }, loss: oracle.loss, labelSmoothing: oracle.label_smoothing, engine: 'onnx' as const },
+        };
+      }),
     ];
     const rows: string[] = [];
     const notes: string[] = [];
