@@ -17,6 +17,21 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   }
 }
 
+/** The training data flags every command that reads a checkpoint's examples takes. */
+export const DATA_OPTIONS = {
+  data: { type: 'string' },
+  labels: { type: 'string' },
+  'label-column': { type: 'string' },
+} as const;
+
+/** A checkpoint and its training data, as `gradnorms` and `curvature` take them. */
+export const CHECKPOINT_OPTIONS = {
+  model: { type: 'string' },
+  ...DATA_OPTIONS,
+  loss: { type: 'string' },
+  'loss-semantics': { type: 'string' },
+} as const;
+
 /** Parses a flag value as a finite number, with an error naming the flag. */
 export function numberFlag(name: string, value: string | undefined, opts: { min?: number; integer?: boolean } = {}) {
   if (value === undefined) return undefined;

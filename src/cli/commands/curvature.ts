@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
-import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { CHECKPOINT_OPTIONS, numberFlag, parseCommandArgs, toJson } from '../args';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../../core/engine/runtime';
 import { computeSubspaceCurvature, DEFAULT_K } from '../../core/curvature';
 import { HeatcapError } from '../../core/errors';
@@ -52,12 +52,7 @@ export const curvatureCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(
       argv,
       {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        labels: { type: 'string' },
-        'label-column': { type: 'string' },
-        loss: { type: 'string' },
-        'loss-semantics': { type: 'string' },
+        ...CHECKPOINT_OPTIONS,
         eigenpairs: { type: 'string' },
         'max-examples': { type: 'string' },
         tolerance: { type: 'string' },

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { HeatcapError } from '../../core/errors';
 import { readExample, type TrainingExample } from '../../core/example/readExample';
-import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { DATA_OPTIONS, numberFlag, parseCommandArgs, toJson } from '../args';
 import type { CliCommand, CliIo } from '../command';
 
 const usage = `usage: heatcap example --data <file> [--labels <file>] [--label-column c] [--model <model.json>] --index i [--json]
@@ -46,9 +46,7 @@ export const exampleCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(
       argv,
       {
-        data: { type: 'string' },
-        labels: { type: 'string' },
-        'label-column': { type: 'string' },
+        ...DATA_OPTIONS,
         model: { type: 'string' },
         index: { type: 'string' },
         json: { type: 'boolean' },

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
-import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { CHECKPOINT_OPTIONS, numberFlag, parseCommandArgs, toJson } from '../args';
 import { HeatcapError } from '../../core/errors';
 import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
 import { parseEngineFlag } from '../../core/gradnorm/job';
@@ -104,11 +104,7 @@ export const gradnormsCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(
       argv,
       {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        labels: { type: 'string' },
-        'label-column': { type: 'string' },
-        loss: { type: 'string' },
+        ...CHECKPOINT_OPTIONS,
         backend: { type: 'string' },
         engine: { type: 'string' },
         'per-example': { type: 'string' },
@@ -118,7 +114,6 @@ export const gradnormsCommand: CliCommand = {
         threads: { type: 'string' },
         provider: { type: 'string' },
         runtime: { type: 'string' },
-        'loss-semantics': { type: 'string' },
         'label-smoothing': { type: 'string' },
         json: { type: 'boolean' },
       },
