@@ -14,13 +14,14 @@
  * of N·P³; the two basis changes cost 4P³. Momentum is not modelled here (use the subspace solve).
  */
 import { transpose } from '../linalg/dense';
+import { gemm, gemmRowMajor } from '../linalg/gemm';
 import { symmetricEigen } from '../linalg/symmetric-eigen';
 import { batchMoments } from './quadratic-model';
 import type { DenseLayerCurvature, SgdDynamics, SubspaceCurvature } from './types';
 
 export type { DenseLayerCurvature } from './types';
 
-/** C = A·B (m×k times k×n), four rows of B at a time (about twice the plain triple loop's speed in V8). */
+/** C = A·B (m×k times k×n) for the small C×C products, four rows of B at a time. The P-sized products go through gemm (../linalg/gemm). */
 function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n);
   const k4 = k - (k % 4);
@@ -82,32 +83,41 @@ export interface DenseFullResult {
   converged: boolean;
 }
 
-/** Nonzero entries of each x̃_b (pixels are often 0: the per-example loops run over these only). */
-interface SparseInputs {
-  start: Int32Array;
-  index: Int32Array;
-  value: Float64Array;
+/**
+ * The per-example terms as two matrix products over the pair products x̃_b[f]·x̃_b[f'] (f ≤ f', F(F+1)/2 of
+ * them per example): Π[b, (f,f')] = x̃_b[f] x̃_b[f'], built for a chunk of examples at a time (at most
+ * PAIR_CHUNK_ENTRIES entries). The output pairs (c ≤ c') index the C(C+1)/2 blocks of a P×P matrix.
+ */
+const PAIR_CHUNK_ENTRIES = 1 << 22;
+
+function pairChunks(d: DenseLayerCurvature): { pairs: number; rows: number } {
+  const pairs = (d.features * (d.features + 1)) / 2;
+  return { pairs, rows: Math.max(1, Math.min(d.n, Math.floor(PAIR_CHUNK_ENTRIES / pairs))) };
 }
-const sparseCache = new WeakMap<Float64Array, SparseInputs>();
-function sparseInputs(d: DenseLayerCurvature): SparseInputs {
-  const hit = sparseCache.get(d.inputs);
-  if (hit) return hit;
-  const { n, features: F } = d;
-  const start = new Int32Array(n + 1);
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let b = 0; b < n; b++) {
+
+/** Π of the whole data set when it is one chunk, kept per input array (rebuilt twice per step otherwise). */
+const pairCache = new WeakMap<Float64Array, Float64Array>();
+
+/** Π for examples b0 ≤ b < b1 (row-major, (b1 − b0) × F(F+1)/2, pairs (f, f' ≥ f) in row-major order). */
+function pairProducts(d: DenseLayerCurvature, b0: number, b1: number, pairs: number): Float64Array {
+  const whole = b0 === 0 && b1 === d.n;
+  const hit = whole ? pairCache.get(d.inputs) : undefined;
+  if (hit && hit.length === d.n * pairs) return hit;
+  const F = d.features;
+  const out = new Float64Array((b1 - b0) * pairs);
+  for (let b = b0; b < b1; b++) {
+    const xo = b * F;
+    let o = (b - b0) * pairs;
     for (let f = 0; f < F; f++) {
-      const v = d.inputs[b * F + f];
-      if (v !== 0) {
-        idx.push(f);
-        val.push(v);
+      const xf = d.inputs[xo + f];
+      if (xf === 0) {
+        o += F - f;
+        continue;
       }
+      for (let f2 = f; f2 < F; f2++) out[o++] = xf * d.inputs[xo + f2];
     }
-    start[b + 1] = idx.length;
   }
-  const out = { start, index: Int32Array.from(idx), value: Float64Array.from(val) };
-  sparseCache.set(d.inputs, out);
+  if (whole) pairCache.set(d.inputs, out);
   return out;
 }
 
@@ -115,48 +125,74 @@ function sparseInputs(d: DenseLayerCurvature): SparseInputs {
 function blockOuterSum(d: DenseLayerCurvature, w: Float64Array): Float64Array {
   const { n, features: F, outputs: C } = d;
   const P = C * F;
+  const blocks = (C * (C + 1)) / 2;
+  const { pairs, rows } = pairChunks(d);
+  // Σ[(f,f'), (c,c')] = Σ_b Π[b, (f,f')] · w_b[c,c']/n, summed over the chunks of examples.
+  const sum = new Float64Array(pairs * blocks);
+  for (let b0 = 0; b0 < n; b0 += rows) {
+    const b1 = Math.min(n, b0 + rows);
+    const Wb = new Float64Array((b1 - b0) * blocks);
+    for (let b = b0; b < b1; b++) {
+      let q = (b - b0) * blocks;
+      for (let c = 0; c < C; c++) for (let c2 = c; c2 < C; c2++) Wb[q++] = w[(b * C + c) * C + c2] / n;
+    }
+    const part = gemm(pairs, b1 - b0, blocks, { data: pairProducts(d, b0, b1, pairs), ld: pairs, trans: true }, { data: Wb, ld: blocks });
+    for (let u = 0; u < part.length; u++) sum[u] += part[u];
+  }
   const out = new Float64Array(P * P);
-  const sp = sparseInputs(d);
-  for (let b = 0; b < n; b++) {
-    const s0 = sp.start[b];
-    const s1 = sp.start[b + 1];
-    for (let c = 0; c < C; c++) {
-      for (let c2 = c; c2 < C; c2++) {
-        const wb = w[(b * C + c) * C + c2] / n;
-        if (wb === 0) continue;
-        for (let u = s0; u < s1; u++) {
-          const wf = wb * sp.value[u];
-          const row = (c * F + sp.index[u]) * P + c2 * F;
-          for (let u2 = s0; u2 < s1; u2++) out[row + sp.index[u2]] += wf * sp.value[u2];
+  let pr = 0;
+  for (let f = 0; f < F; f++) {
+    for (let f2 = f; f2 < F; f2++, pr++) {
+      let q = pr * blocks;
+      for (let c = 0; c < C; c++) {
+        for (let c2 = c; c2 < C; c2++) {
+          const v = sum[q++];
+          const i = c * F + f;
+          const i2 = c * F + f2;
+          const j = c2 * F + f;
+          const j2 = c2 * F + f2;
+          out[i * P + j2] = v;
+          out[i2 * P + j] = v;
+          out[j2 * P + i] = v;
+          out[j * P + i2] = v;
         }
       }
     }
   }
-  // Mirror the blocks c' < c from the computed ones (the whole matrix is symmetric).
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) if (Math.floor(j / F) < Math.floor(i / F)) out[i * P + j] = out[j * P + i];
   return out;
 }
 
-/** m_b = J_b S J_bᵀ for every example: m_b[c,c'] = x̃_bᵀ S_cc' x̃_b, n × C × C. */
+/** m_b = J_b S J_bᵀ for every example: m_b[c,c'] = x̃_bᵀ S_cc' x̃_b, n × C × C (S symmetric). */
 function projectToOutputs(d: DenseLayerCurvature, S: Float64Array): Float64Array {
   const { n, features: F, outputs: C } = d;
   const P = C * F;
-  const m = new Float64Array(n * C * C);
-  const sp = sparseInputs(d);
-  for (let c = 0; c < C; c++) {
-    for (let c2 = c; c2 < C; c2++) {
-      for (let b = 0; b < n; b++) {
-        const s0 = sp.start[b];
-        const s1 = sp.start[b + 1];
-        let v = 0;
-        for (let u = s0; u < s1; u++) {
-          const row = (c * F + sp.index[u]) * P + c2 * F;
-          let t = 0;
-          for (let u2 = s0; u2 < s1; u2++) t += S[row + sp.index[u2]] * sp.value[u2];
-          v += sp.value[u] * t;
+  const blocks = (C * (C + 1)) / 2;
+  const { pairs, rows } = pairChunks(d);
+  // m_b[c,c'] = Σ_{f ≤ f'} Π[b, (f,f')] · T[(f,f'), (c,c')], T = S_cc'[f,f'] + S_cc'[f',f] off the diagonal f = f'.
+  const T = new Float64Array(pairs * blocks);
+  let q = 0;
+  for (let f = 0; f < F; f++) {
+    for (let f2 = f; f2 < F; f2++) {
+      for (let c = 0; c < C; c++) {
+        for (let c2 = c; c2 < C; c2++) {
+          const a = S[(c * F + f) * P + c2 * F + f2];
+          T[q++] = f2 === f ? a : a + S[(c * F + f2) * P + c2 * F + f];
         }
-        m[(b * C + c) * C + c2] = v;
-        m[(b * C + c2) * C + c] = v;
+      }
+    }
+  }
+  const m = new Float64Array(n * C * C);
+  for (let b0 = 0; b0 < n; b0 += rows) {
+    const b1 = Math.min(n, b0 + rows);
+    const part = gemm(b1 - b0, pairs, blocks, { data: pairProducts(d, b0, b1, pairs), ld: pairs }, { data: T, ld: blocks });
+    for (let b = b0; b < b1; b++) {
+      let u = (b - b0) * blocks;
+      for (let c = 0; c < C; c++) {
+        for (let c2 = c; c2 < C; c2++) {
+          const v = part[u++];
+          m[(b * C + c) * C + c2] = v;
+          m[(b * C + c2) * C + c] = v;
+        }
       }
     }
   }
@@ -212,14 +248,14 @@ function denseSetup(d: DenseLayerCurvature, weightDecay: number, lossIncludesPen
   const eig = symmetricEigen(Hs, P);
   const Q = eig.vectors;
   const Qt = transpose(Q, P, P);
-  return { P, curvatureGN, stepDiag, measureDiag, h: eig.values, Q, Qt, noiseEigen: matmul(matmul(Qt, noise, P, P, P), Q, P, P, P) };
+  return { P, curvatureGN, stepDiag, measureDiag, h: eig.values, Q, Qt, noiseEigen: toEigenBasis(Qt, noise, P) };
 }
 
 /** mean_b A_b S A_b with A_b = J_bᵀK_bJ_b + D' (see the file comment). */
 function meanCurvatureSandwich(d: DenseLayerCurvature, s: DenseSetup, S: Float64Array): Float64Array {
   const P = s.P;
   const out = blockOuterSum(d, sandwichOutputs(d.outputCurvature, projectToOutputs(d, S), d.n, d.outputs));
-  const HS = matmul(s.curvatureGN, S, P, P, P);
+  const HS = gemmRowMajor(s.curvatureGN, S, P, P, P);
   for (let i = 0; i < P; i++) {
     for (let j = 0; j < P; j++) {
       // H_J S D' + D' S H_J + D' S D'  ((S H_J)_ij = (H_J S)_ji by symmetry)
@@ -246,7 +282,7 @@ export function denseFullExcess(d: DenseLayerCurvature, dyn: SgdDynamics, eta: n
   while (iterations < maxIt && !converged) {
     iterations++;
     // R̃ = Qᵀ(η f Σ + η M(S))Q, M(S) = c1 mean_b A_b S A_b + c2 H_s S H_s; H_s S H_s is h_i S̃_ij h_j.
-    const Rt = matmul(matmul(s.Qt, meanCurvatureSandwich(d, s, S), P, P, P), s.Q, P, P, P);
+    const Rt = toEigenBasis(s.Qt, meanCurvatureSandwich(d, s, S), P);
     const next = new Float64Array(P * P);
     let diff = 0;
     let norm = 0;
@@ -262,13 +298,13 @@ export function denseFullExcess(d: DenseLayerCurvature, dyn: SgdDynamics, eta: n
       }
     }
     St = next;
-    S = matmul(matmul(s.Q, St, P, P, P), s.Qt, P, P, P);
+    S = toParameterBasis(s.Q, St, P);
     if (!Number.isFinite(norm)) break;
     // The Frobenius norm is the same in both bases (Q orthogonal).
     converged = diff <= tol * tol * norm;
   }
   let excess = 0;
-  const HmS = matmul(s.curvatureGN, S, P, P, P);
+  const HmS = gemmRowMajor(s.curvatureGN, S, P, P, P);
   for (let i = 0; i < P; i++) excess += 0.5 * (HmS[i * P + i] + s.measureDiag[i] * S[i * P + i]);
   return { excess, iterations, converged };
 }
@@ -316,34 +352,22 @@ export interface DenseFullSolution {
   cpuSeconds: number;
 }
 
-/** y = Q X̃ Qᵀ for symmetric X̃ (P×P, Q columns the eigenvectors); 1.5P³ multiply-adds. */
-function toParameterBasis(Q: Float64Array, Xt: Float64Array, P: number): Float64Array {
-  const T = matmul(Q, Xt, P, P, P);
-  const out = new Float64Array(P * P);
-  for (let i = 0; i < P; i++) {
-    const ti = i * P;
-    for (let j = i; j < P; j++) {
-      const s = dot(T, ti, Q, j * P, P);
-      out[i * P + j] = s;
-      out[j * P + i] = s;
-    }
-  }
+/** Upper triangle mirrored onto the lower one (in place). */
+function mirrorUpper(out: Float64Array, P: number): Float64Array {
+  for (let i = 1; i < P; i++) for (let j = 0; j < i; j++) out[i * P + j] = out[j * P + i];
   return out;
+}
+
+/** y = Q X̃ Qᵀ for symmetric X̃ (P×P, Q columns the eigenvectors); 1.5P³ multiply-adds (the second product on the upper triangle). */
+function toParameterBasis(Q: Float64Array, Xt: Float64Array, P: number): Float64Array {
+  const T = gemmRowMajor(Q, Xt, P, P, P);
+  return mirrorUpper(gemm(P, P, P, { data: T, ld: P }, { data: Q, ld: P, trans: true }, { upper: true }), P);
 }
 
 /** Qᵀ Y Q for symmetric Y; 1.5P³. */
 function toEigenBasis(Qt: Float64Array, Y: Float64Array, P: number): Float64Array {
-  const T = matmul(Qt, Y, P, P, P); // T = QᵀY; (QᵀYQ)_ij = Σ_k T_ik Q_kj = Σ_k T_ik Qt_jk
-  const out = new Float64Array(P * P);
-  for (let i = 0; i < P; i++) {
-    const ti = i * P;
-    for (let j = i; j < P; j++) {
-      const s = dot(T, ti, Qt, j * P, P);
-      out[i * P + j] = s;
-      out[j * P + i] = s;
-    }
-  }
-  return out;
+  const T = gemmRowMajor(Qt, Y, P, P, P); // T = QᵀY; (QᵀYQ)_ij = Σ_k T_ik Qt_jk
+  return mirrorUpper(gemm(P, P, P, { data: T, ld: P }, { data: Qt, ld: P, trans: true }, { upper: true }), P);
 }
 
 /** X ↦ X·(QᵀD'Q) with D' = d0·I + Σ_r e_r E_rr over a few exceptional coordinates r (or dense). */
@@ -359,8 +383,8 @@ function diagonalInEigenBasis(s: DenseSetup): (X: Float64Array) => Float64Array 
   if (rest.length > P / 2) {
     const D = new Float64Array(P * P);
     for (let i = 0; i < P; i++) D[i * P + i] = s.stepDiag[i];
-    const Delta = matmul(matmul(s.Qt, D, P, P, P), s.Q, P, P, P);
-    return (X) => matmul(X, Delta, P, P, P);
+    const Delta = toEigenBasis(s.Qt, D, P);
+    return (X) => gemmRowMajor(X, Delta, P, P, P);
   }
   // Rows r of Q (coordinate r in the eigenbasis), scaled: X Qᵀ_R diag(e) Q_R.
   const R = rest.length;
