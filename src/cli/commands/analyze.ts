@@ -43,8 +43,9 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --eigenpairs k               Hessian directions for the finite-η prediction (default 10): top
                                eigenvalues, deterministic and mean-square stability limits, L(η) − L*
   --finite-eta-full            a model that is one Dense layer (≤ 1024 parameters): the curve by the
-                               second-moment solve over every parameter (slower: ~1 min of CPU
-                               for 650 parameters) instead of the top directions + coupling
+                               second-moment solve over every parameter (slower: ~11 s of CPU
+                               for 650 parameters; by default up to 300) instead of the top
+                               directions + coupling
   --no-finite-eta              skip the finite-η prediction (only the small-η slope)
   --sweep <id>                 analyse this sweep/run when <path> holds several
   --all                        analyse every sweep and lone run (JSON: an array)

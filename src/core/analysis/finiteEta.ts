@@ -255,23 +255,36 @@ export async function perExampleCurvatureSquare(spec: { model: string; data: str
 export const CURVATURE_SQUARE_BUDGET = 3e9;
 
 /**
+ * Largest one-Dense-layer model whose full-parameter solve runs by default: its cost grows as P³ (the
+ * setup's eigen-decomposition and the basis changes) and P²·N (the per-example term); measured 10.6–11.5 s
+ * of CPU at P = 650 on the digits softmax, and 3.5 s wall (4.3 s CPU, opening the float64 engine included)
+ * at P = 300 over 1797 examples. Larger layers (up to
+ * FULL_SOLVE_MAX_PARAMETERS) run it with `--finite-eta-full`.
+ */
+export const FULL_SOLVE_DEFAULT_MAX_PARAMETERS = 300;
+
+/**
  * What the pipeline adds to the engine's curvature before the prediction (float64 Dense models only):
- * with `full` (`--finite-eta-full`), the whole layer when the model is one Dense layer the full-parameter
- * solve covers; otherwise, within CURVATURE_SQUARE_BUDGET, mean_b (A_b v_i)·(A_b v_j) for the first-order
- * coupling to the other directions. The full solve is opt-in because it costs P³ per Lanczos step (about
- * a minute of CPU on the 650-parameter digits softmax, against seconds for the rest of the analysis).
- * Says what it did in c.notes; never fails the analysis.
+ * the whole layer when the model is one Dense layer the full-parameter solve covers and either it is small
+ * (≤ FULL_SOLVE_DEFAULT_MAX_PARAMETERS, while the top directions do not already span every parameter) or
+ * `full` asks for it (`--finite-eta-full`, up to FULL_SOLVE_MAX_PARAMETERS); otherwise, within
+ * CURVATURE_SQUARE_BUDGET, mean_b (A_b v_i)·(A_b v_j) for the first-order coupling to the other directions.
+ * Larger layers are opt-in because the solve costs P³ per Lanczos step (about 11 s of CPU on the
+ * 650-parameter digits softmax, against about 2 s for the rest of the curvature; the panel re-analyses a
+ * growing log within seconds). Says what it did in c.notes; never fails the analysis.
  */
 export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model: string; data: string; labels?: string; loss?: string }, extras: { full?: boolean } = {}): Promise<SubspaceCurvature> {
   if (!/\.json$/i.test(spec.model) || !c.converged) return c;
   try {
-    if (extras.full) {
+    const small = c.k < c.parameters && c.parameters <= FULL_SOLVE_DEFAULT_MAX_PARAMETERS;
+    if (extras.full || small) {
       const layer = await denseLayerCurvature(spec);
       if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
         c.denseLayer = layer;
         return c;
       }
-      c.notes.push(
+      if (extras.full)
+        c.notes.push(
         layer === null
           ? 'full-parameter solve asked for (--finite-eta-full) but the model is not one Dense layer: the top directions with their first-order coupling instead'
           : `full-parameter solve asked for (--finite-eta-full) but the layer has ${layer.outputs * layer.features} parameters > ${FULL_SOLVE_MAX_PARAMETERS}: the top directions with their first-order coupling instead`,

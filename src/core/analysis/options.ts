@@ -58,8 +58,9 @@ export interface AnalyzeOptions {
   /**
    * For a model that is one Dense layer (≤ FULL_SOLVE_MAX_PARAMETERS parameters): the finite-η curve by the
    * second-moment solve over every parameter instead of the top directions plus their first-order coupling
-   * (`--finite-eta-full`, `heatcap.finiteEta.fullSolve`). Default false: it costs about a minute of CPU on
-   * the 650-parameter digits softmax (P³ per Lanczos step), too slow for every analysis.
+   * (`--finite-eta-full`, `heatcap.finiteEta.fullSolve`). Default false: it then runs only for layers of
+   * ≤ FULL_SOLVE_DEFAULT_MAX_PARAMETERS (analysis/finiteEta.ts); it costs about 11 s of CPU on the
+   * 650-parameter digits softmax (P³ per Lanczos step), too slow for every analysis.
    */
   finiteEtaFull?: boolean;
   /** Runs the user excluded from the fit (ids). */
