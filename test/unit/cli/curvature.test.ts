@@ -4,6 +4,19 @@ import { runCli } from '../../support/cli';
 
 const digits = path.resolve(__dirname, '../../../examples/digits');
 
+/** `heatcap curvature` on the digits MLP's ONNX export, two eigenpairs, 100 examples for the projections, plus `extra`. */
+const digitsOnnxArgs = (...extra: string[]) => [
+  'curvature',
+  '--model', path.join(digits, 'checkpoints/mlp-onnx/model.onnx'),
+  '--data', path.join(digits, 'data/x.npy'),
+  '--labels', path.join(digits, 'data/y.npy'),
+  '--loss', 'cross_entropy',
+  '--eigenpairs', '2',
+  '--max-examples', '100',
+  ...extra,
+  '--json',
+];
+
 describe('heatcap curvature (CLI contract)', function () {
   this.timeout(180_000);
 
@@ -33,17 +46,7 @@ describe('heatcap curvature (CLI contract)', function () {
   // Oracle: the native runtime's own λ_1 (a different ORT build running the same program); float32
   // differences agree to the products' stated error (~1e-4), so 1e-3 relative.
   it('--runtime wasm runs the Hessian-vector products on onnxruntime-web, says so, and agrees with native', async () => {
-    const args = (runtime: string) => [
-      'curvature',
-      '--model', path.join(digits, 'checkpoints/mlp-onnx/model.onnx'),
-      '--data', path.join(digits, 'data/x.npy'),
-      '--labels', path.join(digits, 'data/y.npy'),
-      '--loss', 'cross_entropy',
-      '--eigenpairs', '2',
-      '--max-examples', '100',
-      '--runtime', runtime,
-      '--json',
-    ];
+    const args = (runtime: string) => digitsOnnxArgs('--runtime', runtime);
     const wasm = await runCli(args('wasm'));
     assert.equal(wasm.code, 0, wasm.err);
     const native = await runCli(args('native'));
@@ -62,17 +65,7 @@ describe('heatcap curvature (CLI contract)', function () {
   // Oracle: the exact forward-over-reverse products (a different computation: tangent rules, no step);
   // float32 differences carry the step's stated error (~1e-4 relative on the products), so 1e-3 on λ.
   it('--hvp differences runs central differences, says so in hvp and the notes, and agrees with the exact products', async () => {
-    const args = (hvp: string) => [
-      'curvature',
-      '--model', path.join(digits, 'checkpoints/mlp-onnx/model.onnx'),
-      '--data', path.join(digits, 'data/x.npy'),
-      '--labels', path.join(digits, 'data/y.npy'),
-      '--loss', 'cross_entropy',
-      '--eigenpairs', '2',
-      '--max-examples', '100',
-      '--hvp', hvp,
-      '--json',
-    ];
+    const args = (hvp: string) => digitsOnnxArgs('--hvp', hvp);
     const d = await runCli(args('differences'));
     assert.equal(d.code, 0, d.err);
     const e = await runCli(args('auto'));
