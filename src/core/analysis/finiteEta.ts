@@ -142,6 +142,7 @@ export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64
   const K = new Float64Array(n * C * C);
   const r = new Float64Array(n * C);
   const z = new Float64Array(C);
+  const logits = mode === 'mse' ? null : new Float64Array(n * C);
   for (let b = 0; b < n; b++) {
     for (let f = 0; f < l.inDim; f++) inputs[b * F + f] = data.x[b * l.inDim + f];
     if (bias) inputs[b * F + F - 1] = 1;
@@ -159,6 +160,7 @@ export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64
       }
       continue;
     }
+    logits?.set(z, b * C);
     const zMax = Math.max(...z);
     let s = 0;
     for (let c = 0; c < C; c++) s += Math.exp(z[c] - zMax);
@@ -171,7 +173,9 @@ export function denseLayerFromNet(net: DenseNetSpec, data: DenseData, w: Float64
       for (let c2 = 0; c2 < C; c2++) K[(b * C + c) * C + c2] = ySum * ((c === c2 ? z[c] : 0) - z[c] * z[c2]);
     }
   }
-  return { n, features: F, outputs: C, inputs, outputCurvature: K, outputGradient: r, penaltyDiagonal: penalty };
+  const layer: DenseLayerCurvature = { n, features: F, outputs: C, inputs, outputCurvature: K, outputGradient: r, penaltyDiagonal: penalty };
+  if (logits !== null) layer.outputLoss = { kind: 'softmax_cross_entropy', logits, targets: Float64Array.from(data.y.subarray(0, n * C)) };
+  return layer;
 }
 
 /**
@@ -280,6 +284,7 @@ export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model:
     if (extras.full || small) {
       const layer = await denseLayerCurvature(spec);
       if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
+        if (extras.full) layer.correctNonQuadratic = true;
         c.denseLayer = layer;
         return c;
       }

@@ -122,7 +122,7 @@ function pairProducts(d: DenseLayerCurvature, b0: number, b1: number, pairs: num
 }
 
 /** mean_b Σ_cc' w_b[c,c'] (x̃_b x̃_bᵀ) placed in block (c, c') of a P×P matrix; w: n × C × C, symmetric in (c, c'). */
-function blockOuterSum(d: DenseLayerCurvature, w: Float64Array): Float64Array {
+export function blockOuterSum(d: DenseLayerCurvature, w: Float64Array): Float64Array {
   const { n, features: F, outputs: C } = d;
   const P = C * F;
   const blocks = (C * (C + 1)) / 2;
@@ -163,7 +163,7 @@ function blockOuterSum(d: DenseLayerCurvature, w: Float64Array): Float64Array {
 }
 
 /** m_b = J_b S J_bᵀ for every example: m_b[c,c'] = x̃_bᵀ S_cc' x̃_b, n × C × C (S symmetric). */
-function projectToOutputs(d: DenseLayerCurvature, S: Float64Array): Float64Array {
+export function projectToOutputs(d: DenseLayerCurvature, S: Float64Array): Float64Array {
   const { n, features: F, outputs: C } = d;
   const P = C * F;
   const blocks = (C * (C + 1)) / 2;
@@ -212,7 +212,7 @@ function sandwichOutputs(K: Float64Array, m: Float64Array, n: number, C: number)
 }
 
 /** Dense-layer statistics that do not depend on η. */
-interface DenseSetup {
+export interface DenseSetup {
   P: number;
   /** H_J = mean_b J_bᵀK_bJ_b. */
   curvatureGN: Float64Array;
@@ -227,7 +227,20 @@ interface DenseSetup {
   noiseEigen: Float64Array;
 }
 
-function denseSetup(d: DenseLayerCurvature, weightDecay: number, lossIncludesPenalty: boolean): DenseSetup {
+/** Setups per layer object: the full solve and the closure (`dense-closure.ts`) share one eigen-decomposition. */
+const setupCache = new WeakMap<DenseLayerCurvature, Map<string, DenseSetup>>();
+
+export function denseSetup(d: DenseLayerCurvature, weightDecay: number, lossIncludesPenalty: boolean): DenseSetup {
+  const key = `${weightDecay}|${lossIncludesPenalty}`;
+  const hit = setupCache.get(d)?.get(key);
+  if (hit !== undefined) return hit;
+  const made = computeDenseSetup(d, weightDecay, lossIncludesPenalty);
+  if (!setupCache.has(d)) setupCache.set(d, new Map());
+  setupCache.get(d)!.set(key, made);
+  return made;
+}
+
+function computeDenseSetup(d: DenseLayerCurvature, weightDecay: number, lossIncludesPenalty: boolean): DenseSetup {
   const { n, outputs: C, features: F } = d;
   const P = C * F;
   if (d.inputs.length !== n * F || d.outputCurvature.length !== n * C * C || d.outputGradient.length !== n * C || d.penaltyDiagonal.length !== P) {
@@ -359,13 +372,13 @@ function mirrorUpper(out: Float64Array, P: number): Float64Array {
 }
 
 /** y = Q X̃ Qᵀ for symmetric X̃ (P×P, Q columns the eigenvectors); 1.5P³ multiply-adds (the second product on the upper triangle). */
-function toParameterBasis(Q: Float64Array, Xt: Float64Array, P: number): Float64Array {
+export function toParameterBasis(Q: Float64Array, Xt: Float64Array, P: number): Float64Array {
   const T = gemmRowMajor(Q, Xt, P, P, P);
   return mirrorUpper(gemm(P, P, P, { data: T, ld: P }, { data: Q, ld: P, trans: true }, { upper: true }), P);
 }
 
 /** Qᵀ Y Q for symmetric Y; 1.5P³. */
-function toEigenBasis(Qt: Float64Array, Y: Float64Array, P: number): Float64Array {
+export function toEigenBasis(Qt: Float64Array, Y: Float64Array, P: number): Float64Array {
   const T = gemmRowMajor(Qt, Y, P, P, P); // T = QᵀY; (QᵀYQ)_ij = Σ_k T_ik Qt_jk
   return mirrorUpper(gemm(P, P, P, { data: T, ld: P }, { data: Qt, ld: P, trans: true }, { upper: true }), P);
 }

@@ -5,5 +5,6 @@ export { batchMoments, subspaceModel, additiveDirectionModel, pairIndex, curvatu
 export { linearRecursion, secondMomentProblem, stationarySecondMoment, isMeanSquareStable, type MomentumSetting, type SecondMomentProblem, type StationaryMoment } from './second-moment';
 export { deterministicLimit, meanSquareLimit } from './limits';
 export { sgdSpectralSolution, type SgdSpectralSolution } from './sgd-spectral';
+export { denseClosureCurve, momentMatchedNormals, type DenseClosureCurve, type DenseClosureOptions, type DenseClosurePoint } from './dense-closure';
 export { denseFullExcess, denseFullSolution, denseLayerSubspace, type DenseLayerCurvature, type DenseFullOptions, type DenseFullResult, type DenseFullSolution, type DenseFullSolveOptions } from './dense-full';
 export { additiveExcess, linearSlope, momentumFactor, type NoisyDirection, type AdditiveSetting } from './additive';

@@ -12,6 +12,7 @@
  */
 import type { FiniteEta } from '../result/schema';
 import { rowCovariance } from '../linalg/dense';
+import { denseClosureCurve, type DenseClosurePoint } from './dense-closure';
 import { denseFullSolution, type DenseFullSolution } from './dense-full';
 import { additiveExcess, linearSlope, momentumFactor, type AdditiveSetting, type NoisyDirection } from './additive';
 import { deterministicLimit, meanSquareLimit } from './limits';
@@ -54,7 +55,19 @@ export interface FiniteEtaOptions {
   fullSolve?: boolean;
   /** CPU-time budget of the full-parameter solve in seconds (default FULL_SOLVE_MAX_CPU_SECONDS). */
   fullSolveCpuSeconds?: number;
+  /**
+   * Correct the full-parameter curve for the loss not being quadratic (Gaussian closure, `dense-closure.ts`).
+   * Default: what the layer asks for (`correctNonQuadratic`, set by `--finite-eta-full`).
+   */
+  nonQuadratic?: boolean;
+  /** Fractions of the mean-square limit where the closure is solved besides `lrs` (default CLOSURE_ANCHOR_FRACTIONS). */
+  closureAnchorFractions?: number[];
 }
+
+/** The closure is solved at these fractions of the mean-square limit (and at the requested η), and interpolated between. */
+export const CLOSURE_ANCHOR_FRACTIONS = [0.3, 0.6, 0.9];
+/** Requested learning rates below this fraction of the limit are not solved separately (see closureCorrection). */
+export const CLOSURE_MIN_FRACTION = 0.05;
 
 type Status = FiniteEta['status'];
 
@@ -182,8 +195,13 @@ export function finiteEtaPrediction(c: SubspaceCurvature, dyn: SgdDynamics, opts
     return result;
   }
   const grid = curveGrid(CURVE_FRACTION_OF_LIMIT * meanSquare, meanSquare, opts.points ?? 40, opts.lrs ?? []);
+  const closure = full !== null && (opts.nonQuadratic ?? c.denseLayer?.correctNonQuadratic === true) ? closureCorrection(c, dyn, includesPenalty, full, meanSquare, opts.lrs ?? [], opts.closureAnchorFractions ?? CLOSURE_ANCHOR_FRACTIONS, opts.fullSolveCpuSeconds ?? FULL_SOLVE_MAX_CPU_SECONDS, result.notes) : null;
+  if (closure !== null) result.form = 'gaussian_closure_full';
   const solvedExcess = (eta: number): number | null => {
-    if (full !== null) return full.excess(eta);
+    if (full !== null) {
+      const q = full.excess(eta);
+      return q === null || closure === null ? q : q * closure(eta);
+    }
     if (spectral !== null) return spectral.excess(eta) + (leak?.(eta) ?? 0);
     return stationarySecondMoment(problem, momentum, eta)?.excess ?? null;
   };
@@ -263,6 +281,68 @@ function fullParameterSolve(c: SubspaceCurvature, dyn: SgdDynamics, includesPena
     `Full-parameter solve over ${P} parameters (one Dense layer, A_b = J_bᵀK_bJ_b + D exactly, THEORY.md §6): Lanczos on L⁻¹M in the L inner product, one Krylov space for every η (${sol.steps} steps, ${sol.cpuSeconds.toFixed(1)} s of CPU, relative residual ≤ ${FULL_SOLVE_TOLERANCE} at 0.95 of the limit); mean-square limit ${sol.meanSquareLimit.toPrecision(5)}${subspaceLimit !== null ? ` (the top-directions solve alone: ${subspaceLimit.toPrecision(5)})` : ''}.`,
   );
   return sol;
+}
+
+/** Closure solutions per layer object and dynamics, per η (a second prediction from the same curvature reuses them). */
+const closureCache = new WeakMap<DenseLayerCurvature, Map<string, DenseClosurePoint>>();
+
+/**
+ * The ratio closure ÷ quadratic model as a function of η (1 at η = 0, linear between the anchors, held
+ * beyond the last), or null (with a note) when the layer's loss is quadratic in the logits or no anchor
+ * converged. Anchors: CLOSURE_ANCHOR_FRACTIONS of the limit and the requested learning rates between
+ * CLOSURE_MIN_FRACTION and CURVE_FRACTION_OF_LIMIT of it, so a sweep's or a setting's η gets the closure's own number.
+ */
+function closureCorrection(c: SubspaceCurvature, dyn: SgdDynamics, includesPenalty: boolean, full: DenseFullSolution, limit: number, lrs: number[], fractions: number[], seconds: number, notes: string[]): ((eta: number) => number) | null {
+  const d = c.denseLayer as DenseLayerCurvature;
+  if (d.outputLoss === undefined) {
+    notes.push('Non-quadratic correction not needed: the loss is quadratic in the logits (MSE), where the second moment is already exact.');
+    return null;
+  }
+  const top = CURVE_FRACTION_OF_LIMIT * limit;
+  // Requested η below CLOSURE_MIN_FRACTION of the limit are read off the interpolation: there the ratio is
+  // 1 + O(η), which the straight line from (0, 1) follows to first order, and a solve costs as much as anywhere.
+  const anchors = [...new Set([...fractions.map((f) => f * limit), ...lrs.filter((lr) => lr >= CLOSURE_MIN_FRACTION * limit && lr <= top)])].sort((a, b) => a - b);
+  const key = `${dyn.batchSize}|${dyn.sampling}|${dyn.datasetSize}|${dyn.weightDecay}|${includesPenalty}`;
+  if (!closureCache.has(d)) closureCache.set(d, new Map());
+  const cache = closureCache.get(d)!;
+  const todo = anchors.filter((eta) => !cache.has(`${key}|${eta}`));
+  let cpu = 0;
+  let samplePoints = 0;
+  let outOfTime = false;
+  if (todo.length > 0) {
+    const sol = denseClosureCurve(d, dyn, todo, { lossIncludesPenalty: includesPenalty, cpuSeconds: Math.max(0, seconds - full.cpuSeconds) });
+    for (const p of sol.points) cache.set(`${key}|${p.eta}`, p);
+    cpu = sol.cpuSeconds;
+    samplePoints = sol.samplePoints;
+    outOfTime = sol.outOfTime;
+  }
+  const ratios: { eta: number; ratio: number; point: DenseClosurePoint }[] = [];
+  for (const eta of anchors) {
+    const p = cache.get(`${key}|${eta}`);
+    const q = full.excess(eta);
+    if (p === undefined || p.excess === null || q === null || !(q > 0)) continue;
+    ratios.push({ eta, ratio: p.excess / q, point: p });
+  }
+  const failed = anchors.length - ratios.length;
+  if (ratios.length === 0) {
+    notes.push(`Non-quadratic correction (Gaussian closure) not applied: it converged at none of η = ${anchors.map((a) => a.toPrecision(3)).join(', ')}${outOfTime ? ' within the CPU budget' : ''}; the quadratic model's curve instead.`);
+    return null;
+  }
+  notes.push(
+    `Non-quadratic correction over all ${c.parameters} parameters (Gaussian closure / self-consistent harmonic approximation: the iterates' mean drift and the curvature, noise and loss averaged over their Gaussian spread, dense-closure.ts): ` +
+      `closure ÷ quadratic model ${ratios.map((r) => `${r.ratio.toFixed(3)} at η = ${r.eta.toPrecision(3)} (mean drift ‖μ‖ = ${r.point.meanShift.toPrecision(3)}, ${r.point.iterations} iterations)`).join(', ')}; ` +
+      `linear in η between these, 1 at η = 0${failed > 0 ? `; ${failed} anchor(s) ${outOfTime ? 'left for the CPU budget' : 'did not converge'}` : ''}; ${samplePoints > 0 ? `${samplePoints} moment-matched Gaussian points per example, ` : ''}${cpu.toFixed(1)} s of CPU.`,
+  );
+  return (eta) => {
+    let x0 = 0;
+    let y0 = 1;
+    for (const r of ratios) {
+      if (eta <= r.eta) return r.eta === x0 ? r.ratio : y0 + ((r.ratio - y0) * (eta - x0)) / (r.eta - x0);
+      x0 = r.eta;
+      y0 = r.ratio;
+    }
+    return y0;
+  };
 }
 
 function solveNotes(c: SubspaceCurvature, dyn: SgdDynamics, moments: BatchMoments, keep: number, outsideSlope: number, outsideTraceRaw: number, mismatch: number, includesPenalty: boolean): string[] {

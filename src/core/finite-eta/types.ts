@@ -77,6 +77,19 @@ export interface DenseLayerCurvature {
   outputGradient: Float64Array;
   /** Diagonal curvature of the model's own penalties, length C·F (0 for unpenalised biases). */
   penaltyDiagonal: Float64Array;
+  /**
+   * The per-example loss as a function of the logits, for the non-quadratic (Gaussian-closure) correction
+   * (`dense-closure.ts`): softmax cross-entropy ℓ_b(z) = (Σ_c y_b[c])·logsumexp(z) − y_b·z at logits z*_b
+   * (n × C) with targets y_b (n × C, one-hot, smoothed or soft). Absent for losses that are quadratic in z
+   * (MSE), where the closure is the quadratic model itself.
+   */
+  outputLoss?: { kind: 'softmax_cross_entropy'; logits: Float64Array; targets: Float64Array };
+  /**
+   * Correct the full-parameter curve for the loss not being quadratic (`dense-closure.ts`), when
+   * `outputLoss` is present. Opt-in (`--finite-eta-full`): about 10 s of CPU per learning rate solved on the
+   * 650-parameter digits softmax over 1797 examples.
+   */
+  correctNonQuadratic?: boolean;
 }
 
 /** The SGD dynamics a finite-η prediction is for (THEORY.md §2, §4). */

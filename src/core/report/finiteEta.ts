@@ -18,6 +18,7 @@ export const FINITE_ETA_STATUS: Record<FiniteEta['status'], string> = {
 
 const FORM_LABELS: Record<string, string> = {
   second_moment_full: 'stationary second moment over all parameters (exact for a quadratic loss)',
+  gaussian_closure_full: 'stationary second moment over all parameters, corrected for the non-quadratic loss (Gaussian closure)',
   second_moment_subspace: 'stationary second moment in the top-k subspace, leading order elsewhere',
   additive: 'additive noise per eigen-direction, η·σ_i²/(4B(1 − ηh_i/2))',
 };

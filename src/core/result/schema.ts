@@ -154,7 +154,7 @@ export interface FiniteEta {
     /** η where the spectral radius of the second-moment map (in the top-k subspace) reaches 1. */
     mean_square: number | null;
   };
-  /** `second_moment_full` (k = P, exact for a quadratic), `second_moment_subspace`, `additive`, or null. */
+  /** `second_moment_full` (k = P, exact for a quadratic), `gaussian_closure_full` (k = P, corrected for a non-quadratic loss), `second_moment_subspace`, `additive`, or null. */
   form: string | null;
   /** L(η) − L* on a grid up to just below the mean-square limit, in three forms: the curve, the linear law, the additive per-direction form. */
   curve: { lr: number[]; excess: number[]; linear: number[]; additive: number[] } | null;

@@ -143,14 +143,19 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
         // because it costs about a minute of CPU), else mean_b (A_b v_i)·(A_b v_j) for the first-order coupling
         // (the default for every float64 Dense model).
         const layer = await denseLayerCurvature({ model: c.model, data: DATA.data, labels: DATA.labels });
-        if (layer !== null) curvature.denseLayer = layer;
+        if (layer !== null) {
+          // As `--finite-eta-full` attaches it: with the non-quadratic (Gaussian-closure) correction.
+          layer.correctNonQuadratic = true;
+          curvature.denseLayer = layer;
+        }
         else curvature.perExampleCurvatureSquare = (await perExampleCurvatureSquare({ model: c.model, data: DATA.data, labels: DATA.labels }, curvature)) ?? undefined;
-        const first = finiteEtaPrediction(curvature, DYN);
+        const first = finiteEtaPrediction(curvature, DYN, { nonQuadratic: false });
         assert.equal(first.status, 'ok', first.message);
         const limit = first.limits.mean_square as number;
         lrs = c.fractions.map((f) => round3(f * limit));
         above = round3(c.above * limit);
-        fe = finiteEtaPrediction(curvature, DYN, { lrs });
+        // The closure is solved at the sweep's η only (its curve anchors cost about 10 s of CPU each).
+        fe = finiteEtaPrediction(curvature, DYN, { lrs, closureAnchorFractions: [] });
         const out = join(tmp, String(ci));
         const sweep = await runSweep({
           out,
@@ -187,7 +192,7 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
           return `η ${lr}: measured ${meas?.toExponential(4) ?? '—'} ± ${p.stderr?.toExponential(2) ?? '—'} (${p.n_used} values${p.flags.length ? `, ${p.flags.join(',')}` : ''}), predicted ${pred?.toExponential(4) ?? '—'} (${pred !== null && meas !== null ? (pred / meas).toFixed(3) : '—'}), linear ${(linearSlope * lr).toExponential(4)} (${meas !== null ? ((linearSlope * lr) / meas).toFixed(3) : '—'})`;
         });
         console.log(
-          `      [${c.name}] form ${fe.form} over ${fe.directions} of ${fe.parameters} parameters; λ_1 ${fe.eigenvalues[0].value.toPrecision(6)}, limits: mean-square ${limit.toPrecision(5)}, 2/λ_max ${fe.limits.deterministic?.toPrecision(5)}; k = ${c.k}, ${c.steps} steps/run, every ${c.every}; L* ${lStar.toPrecision(10)}; observed slope ${observedSlope.slope?.toPrecision(4)} ± ${observedSlope.se?.toPrecision(2)} vs tr Σ/(4B) ${linearSlope.toPrecision(4)}; CPU ${cpuSeconds.toFixed(1)} s\n        ${rows.join('\n        ')}\n        ${fe.notes.filter((n) => /^(Full-parameter|First-order)/.test(n)).join('\n        ')}`,
+          `      [${c.name}] form ${fe.form} over ${fe.directions} of ${fe.parameters} parameters; λ_1 ${fe.eigenvalues[0].value.toPrecision(6)}, limits: mean-square ${limit.toPrecision(5)}, 2/λ_max ${fe.limits.deterministic?.toPrecision(5)}; k = ${c.k}, ${c.steps} steps/run, every ${c.every}; L* ${lStar.toPrecision(10)}; observed slope ${observedSlope.slope?.toPrecision(4)} ± ${observedSlope.se?.toPrecision(2)} vs tr Σ/(4B) ${linearSlope.toPrecision(4)}; CPU ${cpuSeconds.toFixed(1)} s\n        ${rows.join('\n        ')}\n        ${fe.notes.filter((n) => /^(Full-parameter|First-order|Non-quadratic)/.test(n)).join('\n        ')}`,
         );
       });
 
@@ -198,7 +203,7 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
           close(fe.limits.deterministic as number, 4.2956, 1e-4);
           // With the layer attached (--finite-eta-full) the curve is the full 650-parameter solve (measured 2.57199; the top-24
           // subspace alone gave 2.6166, 1.7 % above).
-          assert.equal(fe.form, 'second_moment_full');
+          assert.equal(fe.form, 'gaussian_closure_full');
           close(fe.limits.mean_square as number, 2.572, 2e-4);
           const table: [number, number, number, number, number][] = [
             // η, simulated excess (§6), linear ÷ sim, additive ÷ sim, full second-moment solve ÷ sim
@@ -207,7 +212,7 @@ describe('finite-η curve vs SGD itself: lab sweeps read back as a user’s swee
             [0.4296, 1.291e-2, 0.839, 0.885, 0.959],
             [0.8, 2.813e-2, 0.717, 0.796, 0.94],
           ];
-          const g = finiteEtaPrediction(curvature, DYN, { lrs: table.map((r) => r[0]) });
+          const g = finiteEtaPrediction(curvature, DYN, { lrs: table.map((r) => r[0]), nonQuadratic: false });
           const cv = g.curve as NonNullable<FiniteEta['curve']>;
           for (const [eta, sim, lin, add, full] of table) {
             const i = cv.lr.indexOf(eta);
