@@ -45,7 +45,8 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --finite-eta-full            a model that is one Dense layer (≤ 1024 parameters): the curve by the
                                second-moment solve over every parameter (slower: ~11 s of CPU
                                for 650 parameters; by default up to 300) instead of the top
-                               directions + coupling
+                               directions + coupling; for cross-entropy also corrected for the
+                               non-quadratic loss (Gaussian closure, ~50 s of CPU more)
   --no-finite-eta              skip the finite-η prediction (only the small-η slope)
   --sweep <id>                 analyse this sweep/run when <path> holds several
   --all                        analyse every sweep and lone run (JSON: an array)

@@ -119,7 +119,7 @@ describe('Gaussian closure of SGD’s stationary distribution (dense-closure.ts,
       assert.ok(growth > 8 && growth < 12, `deviation ${dev[0]} → ${dev[1]} (×${growth})`);
     });
 
-    it('finiteEtaPrediction: form gaussian_closure_full with the closure’s own number at a requested η; off → second_moment_full; no output loss (MSE) → a note, no correction', () => {
+    it('finiteEtaPrediction: form gaussian_closure_full with the closure’s own number at a requested η, within 2 % of it between the solved η (excessAt interpolates the grid too); off → second_moment_full; no output loss (MSE) → a note, no correction', () => {
       const c = { ...denseLayerSubspace(layer, 3), denseLayer: layer };
       const lr = 0.45 * limit;
       const on = finiteEtaPrediction(c, dyn, { lrs: [lr], points: 8, nonQuadratic: true });
@@ -129,6 +129,13 @@ describe('Gaussian closure of SGD’s stationary distribution (dense-closure.ts,
       // Solved in a different sequence of warm starts: equal to the fixed point's tolerance (1e-5 relative in Σ).
       const got = excessAt(on, lr) as number;
       assert.ok(Math.abs(got - (direct?.excess as number)) <= 1e-4 * got, `${got} vs ${direct?.excess}`);
+      // Between the solved η the curve interpolates (predict.ts): against the closure solved at η it was not solved at.
+      const between = [0.15, 0.75].map((f) => f * limit);
+      const solved = denseClosureCurve(layer, dyn, between).points;
+      for (const p of solved) {
+        const interpolated = excessAt(on, p.eta) as number;
+        assert.ok(Math.abs(interpolated - (p.excess as number)) <= 0.02 * (p.excess as number), `η = ${p.eta}: interpolated ${interpolated} vs solved ${p.excess}`);
+      }
       const off = finiteEtaPrediction(c, dyn, { lrs: [lr], points: 8, nonQuadratic: false });
       assert.equal(off.form, 'second_moment_full');
       assert.ok(Math.abs((excessAt(off, lr) as number) - (full.excess(lr) as number)) <= 1e-6 * got);
