@@ -46,7 +46,7 @@ learning-rate step decays) with the slope predicted from per-example gradients a
                                second-moment solve over every parameter (slower: ~11 s of CPU
                                for 650 parameters; by default up to 300) instead of the top
                                directions + coupling; for cross-entropy also corrected for the
-                               non-quadratic loss (Gaussian closure, ~50 s of CPU more)
+                               non-quadratic loss (Gaussian closure, ~30 s of CPU more)
   --no-finite-eta              skip the finite-η prediction (only the small-η slope)
   --sweep <id>                 analyse this sweep/run when <path> holds several
   --all                        analyse every sweep and lone run (JSON: an array)

@@ -126,9 +126,9 @@ describe('Gaussian closure of SGD’s stationary distribution (dense-closure.ts,
       assert.equal(on.form, 'gaussian_closure_full');
       assert.ok(on.notes.some((n) => n.startsWith('Non-quadratic correction over all 9 parameters')), on.notes.join('\n'));
       const direct = denseClosureCurve(layer, dyn, [0.3 * limit, lr, 0.6 * limit, 0.9 * limit]).points.find((p) => p.eta === lr);
-      // Solved in a different sequence of warm starts: equal to the fixed point's tolerance (1e-5 relative in Σ).
+      // Solved in a different sequence of warm starts: equal to the fixed point's tolerance (1e-3 relative in Σ).
       const got = excessAt(on, lr) as number;
-      assert.ok(Math.abs(got - (direct?.excess as number)) <= 1e-4 * got, `${got} vs ${direct?.excess}`);
+      assert.ok(Math.abs(got - (direct?.excess as number)) <= 2e-3 * got, `${got} vs ${direct?.excess}`);
       // Between the solved η the curve interpolates (predict.ts): against the closure solved at η it was not solved at.
       const between = [0.15, 0.75].map((f) => f * limit);
       const solved = denseClosureCurve(layer, dyn, between).points;
