@@ -119,6 +119,16 @@ describe('Gaussian closure of SGD’s stationary distribution (dense-closure.ts,
       assert.ok(growth > 8 && growth < 12, `deviation ${dev[0]} → ${dev[1]} (×${growth})`);
     });
 
+    it('unconverged: no number (excess null), and the next η starts afresh; out of CPU time: the rest left unsolved and said so', () => {
+      const sol = denseClosureCurve(layer, dyn, [0.5 * limit, 0.6 * limit], { maxIterations: 1, tolerance: 1e-12 });
+      assert.deepEqual(sol.points.map((p) => [p.converged, p.excess]), [[false, null], [false, null]]);
+      const late = denseClosureCurve(layer, dyn, [0.5 * limit], { cpuSeconds: 0 });
+      assert.equal(late.outOfTime, true);
+      assert.equal(late.points.length, 0);
+      assert.throws(() => denseClosureCurve({ ...layer, outputLoss: undefined }, dyn, [0.1]), /no output loss/);
+      assert.throws(() => denseClosureCurve(layer, { ...dyn, momentum: 0.9 }, [0.1]), /momentum/);
+    });
+
     it('finiteEtaPrediction: form gaussian_closure_full with the closure’s own number at a requested η, within 2 % of it between the solved η (excessAt interpolates the grid too); off → second_moment_full; no output loss (MSE) → a note, no correction', () => {
       const c = { ...denseLayerSubspace(layer, 3), denseLayer: layer };
       const lr = 0.45 * limit;
