@@ -268,6 +268,14 @@ export const CURVATURE_SQUARE_BUDGET = 3e9;
 export const FULL_SOLVE_DEFAULT_MAX_PARAMETERS = 300;
 
 /**
+ * The non-quadratic (Gaussian-closure) correction also runs by default on such a small cross-entropy layer when
+ * it has at most this many examples: its cost is about n × 512 points per iteration, 20–25 iterations for the
+ * curve's three η (measured: n = 1,250, C = 4: 5.2 s of CPU; so about 2 s at 500). The digits softmax
+ * (n = 1,797, C = 10) takes about 28 s: opt-in there (`--finite-eta-full`).
+ */
+export const CLOSURE_DEFAULT_MAX_EXAMPLES = 500;
+
+/**
  * What the pipeline adds to the engine's curvature before the prediction (float64 Dense models only):
  * the whole layer when the model is one Dense layer the full-parameter solve covers and either it is small
  * (≤ FULL_SOLVE_DEFAULT_MAX_PARAMETERS, while the top directions do not already span every parameter) or
@@ -280,13 +288,17 @@ export const FULL_SOLVE_DEFAULT_MAX_PARAMETERS = 300;
 export async function attachFiniteEtaExtras(c: SubspaceCurvature, spec: { model: string; data: string; labels?: string; loss?: string }, extras: { full?: boolean } = {}): Promise<SubspaceCurvature> {
   if (!/\.json$/i.test(spec.model) || !c.converged) return c;
   try {
-    const small = c.k < c.parameters && c.parameters <= FULL_SOLVE_DEFAULT_MAX_PARAMETERS;
+    const small = c.parameters <= FULL_SOLVE_DEFAULT_MAX_PARAMETERS;
     if (extras.full || small) {
       const layer = await denseLayerCurvature(spec);
       if (layer !== null && layer.outputs * layer.features <= FULL_SOLVE_MAX_PARAMETERS) {
-        if (extras.full) layer.correctNonQuadratic = true;
-        c.denseLayer = layer;
-        return c;
+        const cheap = small && layer.outputLoss !== undefined && layer.n <= CLOSURE_DEFAULT_MAX_EXAMPLES;
+        if (extras.full || cheap) layer.correctNonQuadratic = true;
+        // With k = P the subspace solve is already exact for the quadratic model: the layer is needed only for the closure.
+        if (extras.full || cheap || c.k < c.parameters) {
+          c.denseLayer = layer;
+          return c;
+        }
       }
       if (extras.full)
         c.notes.push(

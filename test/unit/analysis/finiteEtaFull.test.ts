@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { attachFiniteEtaExtras, FULL_SOLVE_DEFAULT_MAX_PARAMETERS } from '../../../src/core/analysis/finiteEta';
+import { attachFiniteEtaExtras, CLOSURE_DEFAULT_MAX_EXAMPLES, FULL_SOLVE_DEFAULT_MAX_PARAMETERS } from '../../../src/core/analysis/finiteEta';
 import { computeSubspaceCurvature } from '../../../src/core/curvature';
 import { writeNpy } from '../../../src/core/data/npy';
 import { buildSequential } from '../../../src/core/model/build';
@@ -30,26 +30,30 @@ describe('finite η on a one-Dense-layer model: full-parameter solve by default 
     assert.ok(quick.perExampleCurvatureSquare, quick.notes.join('\n'));
     const full = await attachFiniteEtaExtras(await curvature(), spec, { full: true });
     assert.ok(full.denseLayer, full.notes.join('\n'));
+    assert.equal(full.denseLayer.correctNonQuadratic, true, 'asked for: with the non-quadratic correction');
     assert.equal(full.denseLayer.outputs, 10);
     assert.equal(full.denseLayer.features, 65);
     assert.equal(full.denseLayer.n, 1797);
   });
 
-  it(`a layer of ≤ ${FULL_SOLVE_DEFAULT_MAX_PARAMETERS} parameters gets the full-parameter solve by default (20 features → 10 classes)`, async () => {
+  it(`a layer of ≤ ${FULL_SOLVE_DEFAULT_MAX_PARAMETERS} parameters gets the full-parameter solve by default (20 features → 10 classes), with the non-quadratic correction up to ${CLOSURE_DEFAULT_MAX_EXAMPLES} examples`, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'heatcap-fe-small-'));
     try {
       await initBackend('cpu');
-      const r = mulberry32(5);
-      const n = 300;
-      writeNpy(path.join(dir, 'x.npy'), Float32Array.from({ length: n * 20 }, () => r() * 2 - 1), [n, 20]);
-      writeNpy(path.join(dir, 'y.npy'), Float32Array.from({ length: n }, () => Math.floor(r() * 10)), [n]);
-      const model = await saveLayersModel(buildSequential([20], [{ type: 'dense', units: 10, activation: 'softmax' }], 1), path.join(dir, 'm'), { loss: 'sparse_categorical_crossentropy' });
-      const small = { model, data: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
-      const c = await computeSubspaceCurvature({ model, data: { data: small.data, labels: small.labels } }, { k: 3 });
-      assert.equal(c.parameters, 210);
-      const got = await attachFiniteEtaExtras(c, small);
-      assert.ok(got.denseLayer, got.notes.join('\n'));
-      assert.equal(got.denseLayer.outputs * got.denseLayer.features, 210);
+      for (const n of [300, 600]) {
+        const r = mulberry32(5);
+        writeNpy(path.join(dir, `x${n}.npy`), Float32Array.from({ length: n * 20 }, () => r() * 2 - 1), [n, 20]);
+        writeNpy(path.join(dir, `y${n}.npy`), Float32Array.from({ length: n }, () => Math.floor(r() * 10)), [n]);
+        const model = await saveLayersModel(buildSequential([20], [{ type: 'dense', units: 10, activation: 'softmax' }], 1), path.join(dir, `m${n}`), { loss: 'sparse_categorical_crossentropy' });
+        const small = { model, data: path.join(dir, `x${n}.npy`), labels: path.join(dir, `y${n}.npy`) };
+        const c = await computeSubspaceCurvature({ model, data: { data: small.data, labels: small.labels } }, { k: 3 });
+        assert.equal(c.parameters, 210);
+        const got = await attachFiniteEtaExtras(c, small);
+        assert.ok(got.denseLayer, got.notes.join('\n'));
+        assert.equal(got.denseLayer.outputs * got.denseLayer.features, 210);
+        assert.ok(got.denseLayer.outputLoss, 'cross-entropy: the output loss for the closure');
+        assert.equal(got.denseLayer.correctNonQuadratic === true, n <= CLOSURE_DEFAULT_MAX_EXAMPLES, `n = ${n}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
