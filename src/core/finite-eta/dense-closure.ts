@@ -30,6 +30,7 @@
 import { gemmRowMajor } from '../linalg/gemm';
 import { symmetricEigen } from '../linalg/symmetric-eigen';
 import { mulberry32 } from '../random';
+import { cpuSeconds } from './cpu-clock';
 import { blockOuterSum, denseSetup, projectToOutputs, toEigenBasis, toParameterBasis, type DenseSetup } from './dense-full';
 import { batchMoments } from './quadratic-model';
 import type { DenseLayerCurvature, SgdDynamics } from './types';
@@ -247,7 +248,7 @@ function meanOuter(d: DenseLayerCurvature, v: Float64Array): Float64Array {
 export function denseClosureCurve(d: DenseLayerCurvature, dyn: SgdDynamics, etas: number[], opts: DenseClosureOptions = {}): DenseClosureCurve {
   if (dyn.momentum !== 0 || dyn.nesterov) throw new Error('denseClosure: momentum is not modelled');
   if (d.outputLoss === undefined) throw new Error('denseClosure: the layer has no output loss (MSE is quadratic: use dense-full)');
-  const cpu = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; } : (): number => Date.now() / 1000;
+  const cpu = cpuSeconds;
   const c0 = cpu();
   const inc = opts.lossIncludesPenalty ?? false;
   const s = denseSetup(d, dyn.weightDecay, inc);

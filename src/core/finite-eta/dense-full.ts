@@ -16,6 +16,7 @@
 import { transpose } from '../linalg/dense';
 import { gemm, gemmRowMajor } from '../linalg/gemm';
 import { symmetricEigen } from '../linalg/symmetric-eigen';
+import { cpuSeconds } from './cpu-clock';
 import { batchMoments } from './quadratic-model';
 import type { DenseLayerCurvature, SgdDynamics, SubspaceCurvature } from './types';
 
@@ -465,7 +466,7 @@ function shiftedSolve(alpha: number[], beta: number[], eta: number): Float64Arra
 export function denseFullSolution(d: DenseLayerCurvature, dyn: SgdDynamics, opts: DenseFullSolveOptions = {}): DenseFullSolution {
   if (dyn.momentum !== 0 || dyn.nesterov) throw new Error('denseFullSolution: momentum is not modelled (use the subspace solve)');
   const t0 = Date.now();
-  const cpu = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; } : (): number => Date.now() / 1000;
+  const cpu = cpuSeconds;
   const c0 = cpu();
   const inc = opts.lossIncludesPenalty ?? false;
   const s = denseSetup(d, dyn.weightDecay, inc);

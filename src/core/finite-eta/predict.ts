@@ -267,7 +267,7 @@ function fullParameterSolve(c: SubspaceCurvature, dyn: SgdDynamics, includesPena
     notes.push(`Full-parameter solve not run: ${P} parameters > ${FULL_SOLVE_MAX_PARAMETERS} (time ∝ P³ per step, memory 8P² bytes per step); the subspace form instead.`);
     return null;
   }
-  const key = `${dyn.batchSize}|${dyn.sampling}|${dyn.datasetSize}|${dyn.weightDecay}|${includesPenalty}`;
+  const key = solveKey(dyn, includesPenalty);
   const cached = fullSolveCache.get(d)?.get(key);
   const sol = cached ?? denseFullSolution(d, dyn, { lossIncludesPenalty: includesPenalty, tolerance: FULL_SOLVE_TOLERANCE, cpuSeconds: seconds });
   if (!cached) {
@@ -282,6 +282,11 @@ function fullParameterSolve(c: SubspaceCurvature, dyn: SgdDynamics, includesPena
     `Full-parameter solve over ${P} parameters (one Dense layer, A_b = J_bᵀK_bJ_b + D exactly, THEORY.md §6): Lanczos on L⁻¹M in the L inner product, one Krylov space for every η (${sol.steps} steps, ${sol.cpuSeconds.toFixed(1)} s of CPU, relative residual ≤ ${FULL_SOLVE_TOLERANCE} at 0.95 of the limit); mean-square limit ${sol.meanSquareLimit.toPrecision(5)}${subspaceLimit !== null ? ` (the top-directions solve alone: ${subspaceLimit.toPrecision(5)})` : ''}.`,
   );
   return sol;
+}
+
+/** The dynamics a cached full-parameter or closure solution depends on (plain SGD: no momentum terms). */
+function solveKey(dyn: SgdDynamics, includesPenalty: boolean): string {
+  return `${dyn.batchSize}|${dyn.sampling}|${dyn.datasetSize}|${dyn.weightDecay}|${includesPenalty}`;
 }
 
 /** Closure solutions per layer object and dynamics, per η (a second prediction from the same curvature reuses them). */
@@ -302,7 +307,7 @@ function closureCorrection(c: SubspaceCurvature, dyn: SgdDynamics, includesPenal
   // Requested η below CLOSURE_MIN_FRACTION of the limit are read off the interpolation: there the ratio is
   // 1 + O(η), which the straight line from (0, 1) follows to first order, and a solve costs as much as anywhere.
   const anchors = [...new Set([...fractions.map((f) => f * limit), ...lrs.filter((lr) => lr >= CLOSURE_MIN_FRACTION * limit && lr <= top)])].sort((a, b) => a - b);
-  const key = `${dyn.batchSize}|${dyn.sampling}|${dyn.datasetSize}|${dyn.weightDecay}|${includesPenalty}`;
+  const key = solveKey(dyn, includesPenalty);
   if (!closureCache.has(d)) closureCache.set(d, new Map());
   const cache = closureCache.get(d)!;
   const todo = anchors.filter((eta) => !cache.has(`${key}|${eta}`));
