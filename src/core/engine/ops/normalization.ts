@@ -5,7 +5,8 @@
  */
 import { floatAttr, intAttr } from '../../graph/types';
 import type { Emitter } from '../emitter';
-import { memo, normAxis } from './common';
+import { floatType, memo, normAxis } from './common';
+import { columnScale, rowwise } from './last-axis';
 import { perExampleUnbroadcast, unbroadcast } from './broadcast';
 import type { OpRule, PerExampleGrad, VjpContext } from './types';
 
@@ -76,6 +77,8 @@ interface LnParts {
   axes: number[];
   inv: string;
   xhat: string;
+  /** a − s or a · s with s one value per normalised row. */
+  perRow: (op: 'Sub' | 'Mul', a: string, s: string) => string;
 }
 
 function lnParts(ctx: VjpContext): LnParts {
@@ -87,10 +90,14 @@ function lnParts(ctx: VjpContext): LnParts {
   const dt = ctx.dtype(x);
   const eps = floatAttr(ctx.node, 'epsilon', 1e-5);
   const key = `${ctx.node.outputs[0]}\u0000ln`;
-  const xc = memo(em, `${key}_xc`, () => em.sub(x, em.reduce('ReduceMean', x, axes, true)));
+  const shape = ctx.shape(x);
+  // Normalised over the last axis alone (the usual case): per-row values in the form ORT runs fast (last-axis.ts).
+  const lastOnly = axes.length === 1;
+  const perRow = (op: 'Sub' | 'Mul', a: string, s: string) => (lastOnly ? rowwise(em, op, a, s, shape, floatType(ctx, x)) : em.one(op, [a, s]));
+  const xc = memo(em, `${key}_xc`, () => perRow('Sub', x, em.reduce('ReduceMean', x, axes, true)));
   const inv = memo(em, `${key}_inv`, () => invStd(em, em.reduce('ReduceMean', em.mul(xc, xc), axes, true), eps, dt));
-  const xhat = memo(em, `${key}_xhat`, () => em.mul(xc, inv));
-  return { x, axes, inv, xhat };
+  const xhat = memo(em, `${key}_xhat`, () => perRow('Mul', xc, inv));
+  return { x, axes, inv, xhat, perRow };
 }
 
 export const layerNormalization: OpRule = {
@@ -104,10 +111,11 @@ export const layerNormalization: OpRule = {
     const ys = ctx.shape(ctx.node.outputs[0]);
     if (ctx.needs[0]) {
       // dx = inv·(g − mean(g) − x̂·mean(g·x̂)), g = dy·scale, means over the normalised axes.
-      const g = em.mul(dy, scale);
+      const ss = ctx.shape(scale);
+      const g = p.axes.length === 1 && ss.length === 1 ? columnScale(em, dy, scale, ys, floatType(ctx, p.x)) : em.mul(dy, scale);
       const mg = em.reduce('ReduceMean', g, p.axes, true);
       const mgx = em.reduce('ReduceMean', em.mul(g, p.xhat), p.axes, true);
-      out[0] = em.mul(p.inv, em.sub(em.sub(g, mg), em.mul(p.xhat, mgx)));
+      out[0] = p.perRow('Mul', em.sub(p.perRow('Sub', g, mg), p.perRow('Mul', p.xhat, mgx)), p.inv);
     }
     if (ctx.needs[1]) out[1] = unbroadcast(em, em.mul(dy, p.xhat), ys, ctx.shape(scale));
     if (bias && ctx.needs[2]) out[2] = unbroadcast(em, dy, ys, ctx.shape(bias));
