@@ -50,3 +50,21 @@ export function columnScale(em: Emitter, x: string, v: string, shape: number[], 
   em.shapes.set(y, shape);
   return y;
 }
+
+/**
+ * `s` (x's shape with its last `m` axes 1) times `value`, broadcast to `shape`: the VJP of a global average
+ * pool or a mean over trailing axes. ORT's Expand writes row by row (one thread, [256, 16, 1, 1] → 4 × 4:
+ * 227 µs) where MatMul(s as [rows, 1], a [1, K] row of `value`) takes 20 µs; s·value is the same product.
+ */
+export function expandTrailing(em: Emitter, s: string, shape: number[], m: number, value: number, dtype: FloatType): string {
+  const rows = prod(shape.slice(0, shape.length - m));
+  const K = prod(shape.slice(shape.length - m));
+  if (!worthIt([rows, K])) {
+    const scaled = value === 1 ? s : em.mul(s, em.scalarOf(value, dtype));
+    return em.one('Expand', [scaled, em.i64(shape)]);
+  }
+  const row = memo(em, `fill_row\u0000${K}\u0000${value}\u0000${dtype}`, () => floatConst(em, [1, K], new Array<number>(K).fill(value), dtype, 'fill'));
+  const e = em.one('MatMul', [em.reshape(s, [rows, 1]), row]);
+  em.shapes.set(e, [rows, K]);
+  return em.reshape(e, shape);
+}

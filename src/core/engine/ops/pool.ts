@@ -18,6 +18,7 @@
  */
 import { attr, intAttr, intsAttr } from '../../graph/types';
 import { convGeometry, convTransposeBack, floatConst, floatType, masked, prod, zeros, type ConvGeometry } from './common';
+import { expandTrailing } from './last-axis';
 import type { OpRule, VjpContext } from './types';
 
 /** Output size of a floor-mode pool along one axis without padding. */
@@ -225,8 +226,7 @@ export const globalAveragePool: OpRule = {
     const em = ctx.em;
     const x = ctx.node.inputs[0];
     const xs = ctx.shape(x);
-    const scaled = em.mul(dy, em.scalarOf(1 / prod(xs.slice(2)), ctx.dtype(x)));
-    return [em.one('Expand', [scaled, em.i64(xs)])];
+    return [expandTrailing(em, dy, xs, xs.length - 2, 1 / prod(xs.slice(2)), floatType(ctx, x))];
   },
 };
 

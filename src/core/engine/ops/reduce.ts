@@ -4,7 +4,8 @@
  * split evenly between ties (PyTorch's amax/amin do the same).
  */
 import { intAttr, intsAttr } from '../../graph/types';
-import { constValues, masked, normAxis, prod } from './common';
+import { constValues, floatType, masked, normAxis, prod } from './common';
+import { expandTrailing } from './last-axis';
 import type { OpRule, VjpContext } from './types';
 
 type Kind = 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceSumSquare' | 'ReduceL2';
@@ -39,13 +40,17 @@ function reduceRule(kind: Kind): OpRule {
       const keepShape = xs.map((d, i) => (axes.includes(i) ? 1 : d));
       const dyK = intAttr(ctx.node, 'keepdims', 1) ? dy : em.reshape(dy, keepShape);
       const yK = () => em.reshape(ctx.node.outputs[0], keepShape);
+      // Over trailing axes (a mean over features, a global pool written as ReduceMean), the broadcast back in
+      // the form ORT runs fast (last-axis.ts); elsewhere Expand.
+      const sorted = [...axes].sort((a, b) => a - b);
+      const trailing = sorted.every((a, i) => a === xs.length - sorted.length + i);
       switch (kind) {
         case 'ReduceSum':
-          out[0] = em.one('Expand', [dyK, em.i64(xs)]);
+          out[0] = trailing ? expandTrailing(em, dyK, xs, axes.length, 1, floatType(ctx, x)) : em.one('Expand', [dyK, em.i64(xs)]);
           break;
         case 'ReduceMean': {
           const n = prod(axes.map((a) => xs[a]));
-          out[0] = em.one('Expand', [em.mul(dyK, em.scalarOf(1 / n, dt)), em.i64(xs)]);
+          out[0] = trailing ? expandTrailing(em, dyK, xs, axes.length, 1 / n, floatType(ctx, x)) : em.one('Expand', [em.mul(dyK, em.scalarOf(1 / n, dt)), em.i64(xs)]);
           break;
         }
         case 'ReduceSumSquare':

@@ -2,16 +2,19 @@
  * The short-last-axis forms of engine/ops/last-axis.ts (per-row scalars expanded by a MatMul with a row of
  * ones; a per-column vector applied as a MatMul with diag v). Oracle: ORT's own broadcasting Mul/Sub/Add/Div
  * on the same inputs. Both forms round nothing (s·1 and x·v + 0 are exact), so the results must be
- * bit-identical, in float32 and float64. The VJPs that use them (LayerNormalization, Softmax, LogSoftmax)
- * are checked against central differences at shapes where the forms are taken (≥ 64 rows of ≤ 64).
+ * bit-identical, in float32 and float64. The VJPs that use them (LayerNormalization, Softmax, LogSoftmax,
+ * GlobalAveragePool, ReduceMean/ReduceSum over trailing axes; BatchNormalization's channel scaling by its own
+ * op) are checked against central differences at shapes where the forms are taken (≥ 64 rows of ≤ 64).
  */
 import { strict as assert } from 'node:assert';
 import * as ort from 'onnxruntime-node';
 import { attr } from '../../../../src/core/graph/types';
 import { Emitter } from '../../../../src/core/engine/emitter';
 import { buildModel } from '../../../../src/core/engine/onnx-encode';
-import { columnScale, rowwise } from '../../../../src/core/engine/ops/last-axis';
-import { layerNormalization } from '../../../../src/core/engine/ops/normalization';
+import { columnScale, expandTrailing, rowwise } from '../../../../src/core/engine/ops/last-axis';
+import { batchNormalization, layerNormalization } from '../../../../src/core/engine/ops/normalization';
+import { globalAveragePool } from '../../../../src/core/engine/ops/pool';
+import { reduceMean, reduceSum } from '../../../../src/core/engine/ops/reduce';
 import { logSoftmax, softmax } from '../../../../src/core/engine/ops/softmax';
 import { encodeModel } from '../../../../src/core/onnx/proto';
 import { mulberry32 } from '../../../../src/core/random';
@@ -65,6 +68,22 @@ describe('engine short-last-axis forms (last-axis.ts)', () => {
       assert.deepEqual(Array.from(b.got), Array.from(b.want));
     });
   }
+  for (const dt of ['float32', 'float64'] as const) {
+    it(`s [8, 10, 1, 1] · 1/9 expanded over 3 × 3 (${dt}): a MatMul with a filled row, bit-identical to Mul + Expand`, async () => {
+      const shape = [8, 10, 3, 3];
+      const em = new Emitter(17, 't');
+      const out = expandTrailing(em, 's', shape, 2, 1 / 9, dt);
+      assert.ok(em.nodes.some((n) => n.op === 'MatMul'), em.nodes.map((n) => n.op).join(','));
+      const c = em.scalarOf(1 / 9, dt);
+      const ref = em.one('Expand', [em.mul('s', c), em.i64(shape)]);
+      const model = buildModel({ opset: 17, name: 'e', nodes: em.nodes, initializers: em.constants, inputs: [{ name: 's', dtype: dt, shape: [8, 10, 1, 1] }], outputs: [{ name: out }, { name: ref }] });
+      const session = await ort.InferenceSession.create(encodeModel(model));
+      const res = await session.run({ s: new ort.Tensor(dt, arr(dt, 80, 3), [8, 10, 1, 1]) });
+      await session.release();
+      assert.deepEqual(Array.from(res[out].data as Float32Array), Array.from(res[ref].data as Float32Array));
+    });
+  }
+
   it('keeps the plain broadcast where it is as fast: few rows, long rows, a last axis of 1', () => {
     for (const shape of [[3, 20, 6], [100, 65], [100, 1]]) {
       const em = new Emitter(17, 't');
@@ -85,6 +104,17 @@ describe('engine short-last-axis forms (last-axis.ts)', () => {
     const inputs = [{ dims: [4, 16, 6] }, { dims: [6], weight: true }, { dims: [6], weight: true }];
     ok(await checkRule(layerNormalization, { op: 'LayerNormalization', inputs }), 1e-6);
     ok(await checkRule(layerNormalization, { op: 'LayerNormalization', dtype: 'float32', inputs }), 2e-3);
+  });
+  it('GlobalAveragePool of [4, 20, 3, 3] (float32: ORT has no double kernel) and ReduceMean/ReduceSum over its last two axes (float64), 80 rows of 9', async () => {
+    ok(await checkRule(globalAveragePool, { op: 'GlobalAveragePool', dtype: 'float32', inputs: [{ dims: [4, 20, 3, 3] }] }), 2e-3);
+    const axes = { dims: [2], dtype: 'int64' as const, data: [2, 3], constant: true };
+    ok(await checkRule(reduceSum, { op: 'ReduceSum', inputs: [{ dims: [4, 20, 3, 3] }, axes] }), 1e-6);
+    ok(await checkRule(reduceSum, { op: 'ReduceSum', attrs: { keepdims: attr.int(0) }, inputs: [{ dims: [4, 20, 3, 3] }, axes] }), 1e-6);
+    ok(await checkRule(reduceMean, { op: 'ReduceMean', attrs: { axes: attr.ints([-1, -2]) }, inputs: [{ dims: [4, 20, 3, 3] }] }), 1e-6);
+  });
+  it('BatchNormalization on [4, 20, 3, 3] (x̂ and the channel scaling by the op itself): VJP and per-example scale/bias, float32', async () => {
+    const inputs = [{ dims: [4, 20, 3, 3] }, { dims: [20], weight: true }, { dims: [20], weight: true }, { dims: [20], constant: true }, { dims: [20], constant: true, positive: true }];
+    ok(await checkRule(batchNormalization, { op: 'BatchNormalization', dtype: 'float32', inputs }), 2e-3);
   });
   it('Softmax and LogSoftmax over the last axis of [4, 20, 5] (80 rows), float64', async () => {
     ok(await checkRule(softmax, { op: 'Softmax', inputs: [{ dims: [4, 20, 5] }] }), 1e-6);
