@@ -101,9 +101,10 @@ export class Emitter {
     const v = this.view(x, [rows, cols]);
     let out = this.rowSqCache.get(v);
     if (!out) {
-      // Mul + ReduceSum beats ORT's ReduceSumSquare on wide rows (CNN, B = 256, one thread: 1.01 vs 1.25 ms
-      // at 4608 columns, 0.13 vs 0.21 ms at 800); at ≤ 144 columns it is level or slower.
-      out = cols >= 256 ? this.reduce('ReduceSum', this.mul(v, v), [1], false) : this.reduce('ReduceSumSquare', v, [1], false);
+      // Mul + ReduceSum beats ORT's ReduceSumSquare on all but small tensors (one thread, kernel time:
+      // 256 × 4608 476 vs 1214 µs, 256 × 800 63 vs 203, 1797 × 64 46 vs 79, 1797 × 10 22 vs 33, 256 × 144
+      // 21 vs 31; below ~16k elements the second node's overhead wins: 256 × 32 14 vs 11).
+      out = rows * cols >= 16384 ? this.reduce('ReduceSum', this.mul(v, v), [1], false) : this.reduce('ReduceSumSquare', v, [1], false);
       this.shapes.set(out, [rows]);
       this.rowSqCache.set(v, out);
     }

@@ -17,6 +17,7 @@
 import { attr, type EngineGraph, type GraphNode } from '../graph/types';
 import { HeatcapError } from '../errors';
 import type { Emitter } from './emitter';
+import { rowwise } from './ops/last-axis';
 import type { LossSpec } from '../gradnorm/loss';
 
 export type HeadKind = 'ce_logits' | 'ce_probs_sparse' | 'ce_probs_categorical' | 'nll_logprobs' | 'bce_logits' | 'bce_probs' | 'mse';
@@ -121,7 +122,9 @@ function ceLogits(em: Emitter, head: LossHead, z: string, zShape: number[], y: s
   const zc = wide ? em.cast(z, 'float64') : z;
   let yc = wide ? em.cast(y, 'float64') : y;
   if (head.labelSmoothing > 0) yc = em.add(em.mul(yc, f(1 - head.labelSmoothing)), f(head.labelSmoothing / C));
-  const s = em.sub(zc, em.reduce('ReduceMax', zc, [cls], true));
+  // Per-row scalars against [.., C] rows go through last-axis.ts's forms (ORT broadcasts short rows slowly).
+  const perRow = (op: 'Sub' | 'Mul', a: string, v: string) => rowwise(em, op, a, v, zShape, dtype);
+  const s = perRow('Sub', zc, em.reduce('ReduceMax', zc, [cls], true));
   const e = em.one('Exp', [s]);
   // Per-position scalars (shape [B, …, 1]) meet constants of their own shape: ORT broadcasts a rank-0
   // operand elementwise far more slowly (measured 3× on [1797, 1]).
@@ -138,7 +141,7 @@ function ceLogits(em: Emitter, head: LossHead, z: string, zShape: number[], y: s
   let wr = em.reshape(wide ? em.cast(w, 'float64') : w, [B, ...zShape.slice(1).map(() => 1)]);
   if (positions > 1) wr = em.mul(wr, f(1 / positions));
   const q = em.div(wr, se);
-  const delta = em.sub(em.mul(em.sub(S ? em.mul(e, S) : e, yc), q), em.mul(yc, em.mul(rest, q)));
+  const delta = em.sub(perRow('Mul', em.sub(S ? perRow('Mul', e, S) : e, yc), q), perRow('Mul', yc, em.mul(rest, q)));
   const lse = log1pOf(em, rest, se, one);
   const lpos = em.sub(S ? em.mul(S, lse) : lse, em.reduce('ReduceSum', em.mul(yc, s), [cls], true));
   const perExample = positions > 1 ? em.reduce('ReduceMean', em.reshape(lpos, [B, positions]), [1], false) : em.reshape(lpos, [B]);
