@@ -1,6 +1,7 @@
 /**
  * BatchNormalization (inference form: running statistics) and LayerNormalization (opset 17). The
- * normalised input x̂ is recomputed from basic ops. Per example (PERFORMANCE-NOTES.md): scale-grad =
+ * normalised input x̂ is recomputed (BatchNormalization's by the op itself, LayerNormalization's from basic
+ * ops). Per example (PERFORMANCE-NOTES.md): scale-grad =
  * Σ dy·x̂ and bias-grad = Σ dy over the axes other than the batch and the feature axes, `dense`.
  */
 import { attr, floatAttr, intAttr } from '../../graph/types';
@@ -16,8 +17,6 @@ function invStd(em: Emitter, v: string, eps: number, dtype: string): string {
 
 interface BnParts {
   x: string;
-  /** [C] → broadcastable against x on axis 1. */
-  bshape: number[];
   /** Axes other than the channel axis, and the spatial axes alone. */
   allAxes: number[];
   spatialAxes: number[];
@@ -34,7 +33,6 @@ function bnParts(ctx: VjpContext): BnParts {
   const [x, , , mean, variance] = ctx.node.inputs;
   const xs = ctx.shape(x);
   const C = xs[1];
-  const bshape = [C, ...xs.slice(2).map(() => 1)];
   const spatialAxes = xs.slice(2).map((_, i) => i + 2);
   const dt = ctx.dtype(x);
   const eps = floatAttr(ctx.node, 'epsilon', 1e-5);
@@ -42,21 +40,21 @@ function bnParts(ctx: VjpContext): BnParts {
   // x̂ by ORT's own BatchNormalization with scale 1 and bias 0: one pass instead of a Sub and a Mul broadcast
   // along the channel axis, which ORT runs row by row (resnet_tiny's [256, 16, 4, 4], one thread: 29 vs 155 µs).
   const xhat = memo(em, `${ctx.node.outputs[0]}\u0000bn_xhat`, () =>
-    em.one('BatchNormalization', [x, floatConst(em, [C], new Array<number>(C).fill(1), dtOf(dt), 'ones'), floatConst(em, [C], new Array<number>(C).fill(0), dtOf(dt), 'zeros'), mean, variance], { epsilon: attr.float(eps) }),
+    em.one('BatchNormalization', [x, filled(em, C, 1, floatType(ctx, x)), filled(em, C, 0, floatType(ctx, x)), mean, variance], { epsilon: attr.float(eps) }),
   );
-  return { x, bshape, allAxes: [0, ...spatialAxes], spatialAxes, inv, xhat, C };
+  return { x, allAxes: [0, ...spatialAxes], spatialAxes, inv, xhat, C };
 }
 
-const dtOf = (dt: string): FloatType => (dt === 'float64' ? 'float64' : 'float32');
+/** A [C] constant of `value`, one per channel count and type. */
+const filled = (em: Emitter, C: number, value: number, dt: FloatType): string => memo(em, `filled\u0000${C}\u0000${value}\u0000${dt}`, () => floatConst(em, [C], new Array<number>(C).fill(value), dt, 'filled'));
 
 /**
  * x · c[channel], by a BatchNormalization with mean 0, variance 1 and epsilon 0 (so its 1/√(var + ε) is 1
  * and x·c + 0 is exact): the channel-axis broadcast of a Mul is the slow form in ORT (see x̂ above).
  */
 function channelScale(em: Emitter, x: string, c: string, C: number, dt: FloatType): string {
-  const zeros = floatConst(em, [C], new Array<number>(C).fill(0), dt, 'zeros');
-  const ones = floatConst(em, [C], new Array<number>(C).fill(1), dt, 'ones');
-  return em.one('BatchNormalization', [x, c, zeros, zeros, ones], { epsilon: attr.float(0) });
+  const zeros = filled(em, C, 0, dt);
+  return em.one('BatchNormalization', [x, c, zeros, zeros, filled(em, C, 1, dt)], { epsilon: attr.float(0) });
 }
 
 export const batchNormalization: OpRule = {
@@ -68,7 +66,7 @@ export const batchNormalization: OpRule = {
     const p = bnParts(ctx);
     const scale = ctx.node.inputs[1];
     const dt = ctx.dtype(p.x);
-    if (ctx.needs[0]) out[0] = channelScale(em, dy, em.mul(scale, p.inv), p.C, dtOf(dt));
+    if (ctx.needs[0]) out[0] = channelScale(em, dy, em.mul(scale, p.inv), p.C, floatType(ctx, p.x));
     const sumDyXhat = ctx.needs[1] || ctx.needs[4] ? em.reduce('ReduceSum', em.mul(dy, p.xhat), p.allAxes, false) : undefined;
     const sumDy = ctx.needs[2] || ctx.needs[3] ? em.reduce('ReduceSum', dy, p.allAxes, false) : undefined;
     if (ctx.needs[1]) out[1] = sumDyXhat;
