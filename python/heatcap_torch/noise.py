@@ -24,7 +24,6 @@ Names (``prefix`` defaults to ``gradient_noise/``):
     b_simple                     trace_cov / grad_sq_norm (noisy per step; informational)
 """
 import math
-import time
 import weakref
 
 import torch
@@ -38,12 +37,25 @@ def _f(x):
     return float(x)
 
 
+# Elements per float64 partial sum: a gradient is squared in float64 chunks of at most 32 MB, not as one float64
+# copy of a whole (perhaps multi-GB) parameter.
+_CHUNK = 1 << 22
+
+
+def _sq_norm_tensor(g):
+    """|g|^2 in float64, as a 0-d tensor on g's device (no host sync)."""
+    flat = g.detach().reshape(-1)
+    if flat.numel() <= _CHUNK:
+        return flat.double().pow(2).sum()
+    return torch.stack([c.double().pow(2).sum() for c in flat.split(_CHUNK)]).sum()
+
+
 def sq_norm(grads):
     """Squared L2 norm, in float64, of a sequence of tensors (e.g. ``p.grad`` for every parameter; None skipped)."""
     total = 0.0
     for g in grads:
         if g is not None:
-            total += float(g.detach().double().pow(2).sum().cpu())
+            total += float(_sq_norm_tensor(g).cpu())
     return total
 
 
@@ -87,14 +99,11 @@ def log_gradient_noise(sq_norm_small, sq_norm_big, b_small, b_big, prefix='gradi
 # in runLoop -> TensorImpl::destroy_pyobj_if_needed -> PyEval_AcquireThread; the other rank had exited normally).
 _KEEP_ALIVE = []
 
-# How long scalars() waits for the gloo worker threads to let go of the hook's callbacks (see there).
-_CALLBACK_RELEASE_TIMEOUT_S = 10.0
-
 
 class GradientNoiseHook:
-    """DistributedDataParallel communication hook that measures each rank's gradient before the all-reduce
-    (B_small = the per-rank batch) and the all-reduced gradient (B_big = world_size * B_small), at no extra
-    backward pass. Replaces DDP's default all-reduce with the same averaging.
+    """Measures, at no extra backward pass, each rank's gradient before DistributedDataParallel all-reduces it
+    (B_small = the per-rank batch) and the all-reduced gradient DDP leaves in ``p.grad`` (B_big = world_size *
+    B_small). DDP's own all-reduce (or any communication hook you register) is left as it is.
 
         hook = GradientNoiseHook(ddp_model)          # once, before training
         loss.backward()
@@ -102,12 +111,16 @@ class GradientNoiseHook:
         if rank == 0: writer_log(scalars, step)
 
     :meth:`scalars` describes the latest backward, so it may be called every k steps (on the same steps on every
-    rank). Gradient accumulation (``no_sync``) is not supported: call it on steps that all-reduce.
+    rank); a forward under ``torch.no_grad()`` (evaluation) in between does not change that. Gradient
+    accumulation (``no_sync``) is not supported: call it on steps that all-reduce. :meth:`remove` detaches it.
 
-    Tearing down: let the last backward be followed by a :meth:`scalars` call on every rank before
-    ``destroy_process_group()`` or dropping the DDP model. Besides its collective, it waits until the process
-    group's worker threads have released the hook's Python callbacks; with torch 1.13, a worker thread that
-    still needs the GIL for that while the main thread destroys the gloo group (GIL held) deadlocks the rank.
+    How: a tensor hook on every parameter sees this rank's gradient of the parameter before DDP copies it into
+    its buckets. No Python object of the hook is ever handed to a gloo worker thread except one all-reduced
+    scalar that lives as long as the process, so tearing a job down right after its last :meth:`scalars`, in
+    either order (``destroy_process_group()`` first or the DDP model first), leaves no worker thread needing the
+    GIL while torch 1.13 destroys the group with it held. (An earlier version replaced DDP's all-reduce by a
+    Python communication hook; the bucket tensors it touched carried Python objects into the worker threads,
+    and a few in a thousand tear-downs deadlocked.)
     """
 
     def __init__(self, ddp_model, process_group=None):
@@ -115,42 +128,47 @@ class GradientNoiseHook:
         self._dist = dist
         self._group = process_group
         self._world = dist.get_world_size(process_group)
-        self._local = {}  # bucket index -> this rank's |bucket gradient|^2 (float64 scalar tensor)
-        self._global = {}  # bucket index -> |all-reduced bucket gradient|^2
-        self._callbacks = []  # weak references to the latest backward's `then` callbacks
+        self._local = []  # this rank's |grad of a parameter|^2 in the latest backward (float64 0-d tensors)
+        self._new_backward = True  # a forward with grad enabled ran: its backward's first gradient starts afresh
         self._reduce_buf = None
-        ddp_model.register_comm_hook(self, GradientNoiseHook._hook)
+        self._params = [p for p in ddp_model.parameters() if p.requires_grad]
+        me = weakref.ref(self)  # the parameters outlive the hook's user-facing object; no reference cycle through them
+        self._handles = [p.register_hook(lambda g, me=me: GradientNoiseHook._on_grad(me, g)) for p in self._params]
+        self._handles.append(ddp_model.register_forward_pre_hook(lambda _m, _x, me=me: GradientNoiseHook._on_forward(me)))
 
     @staticmethod
-    def _hook(state, bucket):
-        dist = state._dist
-        buf = bucket.buffer() if callable(getattr(bucket, 'buffer', None)) else bucket.get_tensor()
-        # DDP launches a backward's buckets in index order, 0 first: a new backward starts afresh.
-        i = bucket.index() if callable(getattr(bucket, 'index', None)) else len(state._local)
-        if i == 0:
-            state._local, state._global, state._callbacks = {}, {}, []
-        state._local[i] = buf.detach().double().pow(2).sum()
-        buf.div_(state._world)
-        fut = dist.all_reduce(buf, group=state._group, async_op=True).get_future()
+    def _on_forward(me):
+        self = me()
+        if self is not None and torch.is_grad_enabled():
+            self._new_backward = True
 
-        def done(f):  # runs on a gloo worker thread (with the GIL), which then also releases it
-            out = f.value()[0]
-            state._global[i] = out.detach().double().pow(2).sum()
-            return out
+    @staticmethod
+    def _on_grad(me, g):
+        # Runs in the autograd engine (once per parameter and backward, with the parameter's whole gradient, before
+        # AccumulateGrad and DDP's reducer); returns None, so the gradient goes on unchanged.
+        self = me()
+        if self is None:
+            return
+        if self._new_backward:
+            self._local, self._new_backward = [], False
+        self._local.append(_sq_norm_tensor(g))
 
-        # torch 1.13 DDP wants a Python object from a Python hook, hence the `then` even when nothing is computed.
-        state._callbacks.append(weakref.ref(done))
-        return fut.then(done)
+    def remove(self):
+        """Detaches the hook from the model's parameters and forward."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
 
     def scalars(self, per_rank_batch_size, prefix='gradient_noise/'):
         """The latest backward's scalars (see :func:`log_gradient_noise`); every rank must call it."""
-        if not self._local or len(self._global) != len(self._local):
-            raise RuntimeError('GradientNoiseHook: no gradient was all-reduced since the last call')
-        keys = sorted(self._local)
-        local = torch.stack([self._local[k] for k in keys]).sum()
-        big = float(torch.stack([self._global[k] for k in keys]).sum())
-        callbacks = self._callbacks
-        self._local, self._global, self._callbacks = {}, {}, []
+        if not self._local:
+            raise RuntimeError('GradientNoiseHook: no backward since the last call')
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if not grads:
+            raise RuntimeError('GradientNoiseHook: the parameters have no gradient (called before backward?)')
+        local = torch.stack(self._local).sum()
+        self._local, self._new_backward = [], True
+        big = float(torch.stack([_sq_norm_tensor(g) for g in grads]).sum())
         red = self._reduce_buf
         if red is None or red.device != local.device:
             red = self._reduce_buf = torch.zeros(1, dtype=torch.float64, device=local.device)
@@ -158,12 +176,5 @@ class GradientNoiseHook:
         red.copy_(local.reshape(1))
         self._dist.all_reduce(red, group=self._group)
         small = float(red) / self._world
-        # The worker thread that ran a callback frees it just after DDP saw the result, taking the GIL to do so;
-        # sleep (GIL released) until it has, so that nothing of this hook is left for a worker thread to do when
-        # the job destroys the process group. Not hypothetical: 1-2% of steps still had one here after the
-        # all-reduce above, and without this wait 2 of 4 runs of check_noise.py's 20 tear-downs hung.
-        deadline = time.monotonic() + _CALLBACK_RELEASE_TIMEOUT_S
-        while any(r() is not None for r in callbacks) and time.monotonic() < deadline:
-            time.sleep(1e-4)
         bs = per_rank_batch_size
         return log_gradient_noise(small, big, bs, bs * self._world, prefix=prefix)

@@ -3,18 +3,20 @@
 1. log_gradient_noise on gradients taken at w* with B_small = 2 and B_big = 8 (4 micro-batches): the mean of
    the per-step trace_cov over T steps must match tr Sigma within its standard error (steps are independent).
 2. GradientNoiseHook under DistributedDataParallel, 2 gloo processes on loopback, per-rank batch 3 (B_big = 6):
-   the hook's sq_norm_big equals |p.grad|^2 after backward, and the mean trace_cov matches tr Sigma.
+   sq_norm_big equals |p.grad|^2 after backward, sq_norm_small the mean over ranks of |grad|^2 of a plain
+   (non-DDP) copy of the model on the rank's batch, and the mean trace_cov matches tr Sigma.
 3. Teardown (regression): CYCLES short DDP jobs in the same 2 processes, each torn down (destroy_process_group,
-   then the DDP model dropped) right after its last scalars(), with find_unused_parameters=True, an unused
-   layer, and scalars() called on every other step only. With torch 1.13, a Python tensor or callback that a
-   gloo worker thread releases after the caller moved on needs the GIL, which the main thread holds while
-   ~ProcessGroupGloo joins that thread: the rank hangs for ever. The hook's temporary tensor in scalars() did
-   that in 14 of 55 runs of part 2; with the old hook this part hung in 3 of 3 runs, with only the tensor kept
-   alive in 2 of 4, with the fix (the tensor kept, and the hook's callbacks waited for) in 0 of 10.
+   then the DDP model dropped: the order that deadlocks) right after its last scalars(), with
+   find_unused_parameters=True, an unused layer, scalars() on every other step only, and a forward under
+   no_grad between the backward and scalars(). With torch 1.13, a Python tensor or callback that a gloo worker
+   thread releases after the caller moved on needs the GIL, which the main thread holds while
+   ~ProcessGroupGloo joins that thread: the rank hangs for ever. The hook's first versions (a Python comm hook)
+   did that in a few of every thousand tear-downs; the hook no longer hands Python objects to the workers.
 Each two-rank part has a deadline; a rank still alive at it is reported (with its Python stack from
 faulthandler on stderr) and killed, and the part counts as hung: the test fails fast instead of hanging CI.
 Prints one JSON object. Usage: check_noise.py  (run with /usr/bin/python3; torch 1.13 on CPU).
 """
+import copy
 import faulthandler
 import json
 import math
@@ -92,6 +94,18 @@ def _watchdog(deadline_s):
     faulthandler.dump_traceback_later(max(deadline_s - 10, 1), exit=False)
 
 
+_ORACLE_BUF = []  # the oracle's all-reduced scalar, never freed (the reason: noise.py's _KEEP_ALIVE)
+
+
+def _mean_over_ranks(x, world):
+    if not _ORACLE_BUF:
+        _ORACLE_BUF.append(torch.zeros(1, dtype=torch.float64))
+    buf = _ORACLE_BUF[0]
+    buf.fill_(x)
+    dist.all_reduce(buf)
+    return float(buf) / world
+
+
 def worker(rank, world, store, out, T):
     _watchdog(DEADLINE_S)
     torch.set_num_threads(1)
@@ -99,9 +113,10 @@ def worker(rank, world, store, out, T):
     dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=world)
     ddp = nn.parallel.DistributedDataParallel(model())
     hook = GradientNoiseHook(ddp)
+    plain = model()  # the same weights outside DDP: the oracle of this rank's gradient before the all-reduce
     gen = torch.Generator().manual_seed(100 + rank)
     bs = 3
-    tr, worst = [], 0.0
+    tr, worst, worst_small = [], 0.0, 0.0
     for _ in range(T):
         ddp.zero_grad()
         idx = torch.randint(0, 6, (bs,), generator=gen)
@@ -109,12 +124,15 @@ def worker(rank, world, store, out, T):
         s = hook.scalars(bs)
         big = sq_norm([p.grad for p in ddp.parameters()])
         worst = max(worst, abs(s['gradient_noise/sq_norm_big'] - big) / max(big, 1e-300))
+        small = _mean_over_ranks(sq_norm(grads(plain, idx)), world)
+        worst_small = max(worst_small, abs(s['gradient_noise/sq_norm_small'] - small) / max(small, 1e-300))
         tr.append(s['gradient_noise/trace_cov'])
         assert s['gradient_noise/b_big'] == bs * world
     if rank == 0:
         mu, se = mean_se(tr)
         with open(out, 'w') as f:
-            json.dump({'trace_cov': mu, 'se': se, 'z': (mu - TRACE) / se, 'big_rel_err': worst}, f)
+            json.dump({'trace_cov': mu, 'se': se, 'z': (mu - TRACE) / se, 'big_rel_err': worst,
+                       'small_rel_err': worst_small}, f)
     dist.destroy_process_group()
 
 
@@ -133,27 +151,35 @@ def teardown_worker(rank, world, store_dir, out, cycles):
     _watchdog(DEADLINE_S)
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(7 + rank)
-    worst, calls = 0.0, 0
+    worst, worst_small, calls = 0.0, 0.0, 0
     for c in range(cycles):
         dist.init_process_group('gloo', init_method=f'file://{store_dir}/store{c}', rank=rank, world_size=world)
         torch.manual_seed(c)  # the same initial weights on both ranks
-        ddp = nn.parallel.DistributedDataParallel(_Net(), find_unused_parameters=True)
+        net = _Net()
+        plain = copy.deepcopy(net)
+        ddp = nn.parallel.DistributedDataParallel(net, find_unused_parameters=True)
         hook = GradientNoiseHook(ddp)
         for step in range(4):
             ddp.zero_grad()
             idx = torch.randint(0, 6, (3,), generator=gen)
             (0.5 * (ddp(X[idx]).squeeze(1) - Y[idx]) ** 2).mean().backward()
-            if step % 2 == 1:  # every other step: the latest backward's all-reduced gradient, not a sum
-                s = hook.scalars(3)
+            if step % 2 == 1:  # every other step: the latest backward's gradients, not a sum
+                with torch.no_grad():
+                    ddp(X)  # an evaluation forward in between must not reset what the backward measured
+                plain.zero_grad()  # the oracle first, so that the job still ends right after scalars()
+                (0.5 * (plain(X[idx]).squeeze(1) - Y[idx]) ** 2).mean().backward()
+                small = _mean_over_ranks(sq_norm([p.grad for p in plain.parameters()]), world)
                 big = sq_norm([p.grad for p in ddp.parameters()])
+                s = hook.scalars(3)
                 worst = max(worst, abs(s['gradient_noise/sq_norm_big'] - big) / max(big, 1e-300))
+                worst_small = max(worst_small, abs(s['gradient_noise/sq_norm_small'] - small) / max(small, 1e-300))
                 calls += 1
         # torn down at once, as a job ending after its last logged step: this is where ranks hung
         dist.destroy_process_group()
         del ddp, hook
     if rank == 0:
         with open(out, 'w') as f:
-            json.dump({'cycles': cycles, 'scalars_calls': calls, 'big_rel_err': worst}, f)
+            json.dump({'cycles': cycles, 'scalars_calls': calls, 'big_rel_err': worst, 'small_rel_err': worst_small}, f)
 
 
 def two_ranks(fn, args, out):

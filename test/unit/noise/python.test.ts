@@ -6,7 +6,8 @@ import { join } from 'node:path';
  * heatcap_torch.noise (python/heatcap_torch/noise.py) with Debian's torch 1.13 (/usr/bin/python3; never plain
  * `python3`) on CPU, against the known Σ of THEORY.md §4.1: log_gradient_noise with micro-batches, and
  * GradientNoiseHook under DistributedDataParallel with 2 gloo processes (check_noise.py), and 20 DDP jobs
- * torn down right after their last scalars() (the teardown that deadlocked a rank: check_noise.py's docstring).
+ * torn down right after their last scalars() (the teardown that deadlocked a rank: check_noise.py's docstring);
+ * sq_norm_small and sq_norm_big against plain per-rank gradients and p.grad.
  * A two-rank part that hangs is killed at its 150 s deadline and fails the test. Skipped, with the reason,
  * when /usr/bin/python3 has no torch.
  */
@@ -38,9 +39,13 @@ describe('heatcap_torch.noise: logged gradient noise against a known Σ', functi
     }
     assert.ok(Math.abs(res.single.grad_z) < 4, `‖G‖² at w* = ${res.single.grad_sq_norm}`);
     assert.ok(res.ddp.big_rel_err < 1e-12, 'the hook measures the all-reduced gradient DDP leaves in p.grad');
+    // the mean over ranks of each rank's own gradient, against a plain copy of the model (float64 throughout)
+    assert.ok(res.ddp.small_rel_err < 1e-12, `sq_norm_small vs the per-rank oracle: ${res.ddp.small_rel_err}`);
     assert.equal(res.teardown.cycles, 20);
     assert.equal(res.teardown.scalars_calls, 40);
     // scalars() every other step, find_unused_parameters, an unused layer: the latest backward's gradient
     assert.ok(res.teardown.big_rel_err < 1e-12, `teardown cycles: sq_norm_big vs |p.grad|² ${res.teardown.big_rel_err}`);
+    // an unused layer and an evaluation forward under no_grad between backward and scalars(): still this backward
+    assert.ok(res.teardown.small_rel_err < 1e-12, `teardown cycles: sq_norm_small vs the oracle ${res.teardown.small_rel_err}`);
   });
 });
