@@ -50,6 +50,12 @@ def _sq_norm_tensor(g):
     return torch.stack([c.double().pow(2).sum() for c in flat.split(_CHUNK)]).sum()
 
 
+def _total(scalars):
+    """Sum of 0-d tensors, on the first one's device (a model split over devices has norms on each)."""
+    dev = scalars[0].device
+    return torch.stack([t.to(dev) for t in scalars]).sum()
+
+
 def sq_norm(grads):
     """Squared L2 norm, in float64, of a sequence of tensors (e.g. ``p.grad`` for every parameter; None skipped)."""
     total = 0.0
@@ -166,9 +172,9 @@ class GradientNoiseHook:
         grads = [p.grad for p in self._params if p.grad is not None]
         if not grads:
             raise RuntimeError('GradientNoiseHook: the parameters have no gradient (called before backward?)')
-        local = torch.stack(self._local).sum()
+        local = _total(self._local)
         self._local, self._new_backward = [], True
-        big = float(torch.stack([_sq_norm_tensor(g) for g in grads]).sum())
+        big = float(_total([_sq_norm_tensor(g) for g in grads]))
         red = self._reduce_buf
         if red is None or red.device != local.device:
             red = self._reduce_buf = torch.zeros(1, dtype=torch.float64, device=local.device)

@@ -200,7 +200,9 @@ def two_ranks(fn, args, out):
 
 
 if __name__ == '__main__':
-    res = {'exact': exact_trace(), 'single': single()}
+    n = 2 * (1 << 22) + 5  # squared in float64 chunks of 2^22 elements: three chunks, the last one short
+    chunked = sq_norm([torch.full((n,), 0.5), torch.full((3,), -2.0)])
+    res = {'exact': exact_trace(), 'single': single(), 'chunked_sq_norm': [chunked, n * 0.25 + 12.0]}
     with tempfile.TemporaryDirectory() as d:
         res['ddp'], res['ddp_hung'] = two_ranks(worker, (2, os.path.join(d, 'store'), os.path.join(d, 'ddp.json'), 1500),
                                                 os.path.join(d, 'ddp.json'))

@@ -30,6 +30,8 @@ describe('heatcap_torch.noise: logged gradient noise against a known Σ', functi
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout.trim().split('\n').pop() as string);
     assert.ok(Math.abs(res.exact - TRACE) < 1e-12);
+    // sq_norm squares large tensors in float64 chunks: 8,388,613 × 0.25 + 3 × 4 exactly (every term and sum is exact in float64)
+    assert.equal(res.chunked_sq_norm[0], res.chunked_sq_norm[1]);
     // No retry: a hang here is the teardown deadlock coming back (the ranks' Python stacks are in stderr).
     assert.equal(res.ddp_hung, null, `the DDP run hung: ${JSON.stringify(res.ddp_hung)}\n${r.stderr}`);
     assert.equal(res.teardown_hung, null, `a DDP teardown hung: ${JSON.stringify(res.teardown_hung)}\n${r.stderr}`);
