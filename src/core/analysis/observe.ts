@@ -12,6 +12,7 @@ import { chooseLossTag, type LossTagChoice, type LossTagInfo } from '../stats/ta
 import { fitSweep, observedFitOfSweep, type SweepFit } from '../stats/sweep-fit';
 import { pooledEventSlope } from '../stats/schedule';
 import { chiSquareSurvival } from '../stats/distributions';
+import { maxOf, minOf } from '../stats/extent';
 
 /** A logged lr series whose largest/smallest value exceed this ratio is a schedule, not a constant η. */
 const SCHEDULE_RATIO = 1.05;
@@ -64,7 +65,7 @@ function isSchedule(series: ScalarSeries | undefined): boolean {
   if (!series) return false;
   const v = series.values.filter((x) => Number.isFinite(x) && x > 0);
   if (v.length < 2) return false;
-  return Math.max(...v) / Math.min(...v) > SCHEDULE_RATIO;
+  return maxOf(v) / minOf(v) > SCHEDULE_RATIO;
 }
 
 /** η the user stated for this run (flag or runs view): never replaced by a logged value. */
@@ -135,8 +136,8 @@ function resolveLr(run: Run, loss: ScalarSeries | undefined, converged: Converge
     notes.push(`η drifts by ${(((w.max - w.min) / w.min) * 100).toFixed(1)}% over ${windowText} ('${tag}' ${fmt(w.min)}–${fmt(w.max)}): its mean, ${fmt(value)}, is used`);
   }
   const all = s.values.filter((v) => Number.isFinite(v) && v > 0);
-  if (all.length && Math.max(...all) / Math.min(...all) > SCHEDULE_RATIO) {
-    notes.push(`η changed before the converged-loss window (warmup or decay; '${tag}' ranges ${fmt(Math.min(...all))}–${fmt(Math.max(...all))} over the run): the value in force over ${windowText}, ${fmt(value)}, is used`);
+  if (all.length && maxOf(all) / minOf(all) > SCHEDULE_RATIO) {
+    notes.push(`η changed before the converged-loss window (warmup or decay; '${tag}' ranges ${fmt(minOf(all))}–${fmt(maxOf(all))} over the run): the value in force over ${windowText}, ${fmt(value)}, is used`);
   }
   if (user) return { ...statedOut, hasSchedule: false, notes };
   if (stated && !fromSeries && Math.abs(stated.value - value) > SAME_LR * Math.max(stated.value, value)) {
@@ -258,7 +259,7 @@ export function observeUnit(obs: RunObservation[], tagChoice: { tag: string | nu
         chi2: dof > 0 ? chi2 : null,
         dof: dof > 0 ? dof : null,
         p_value: pValue,
-        lr_max_used: Math.max(...used.map((p) => p.lr as number)),
+        lr_max_used: maxOf(used.map((p) => p.lr as number)),
         quadratic: { q, q_stderr: fit.quadratic.q_stderr },
         notes: [
           `slope at η → 0 from the secants (L − L*)/η = s + qη with L* = ${lossAtZero.toPrecision(6)}, the checkpoint's loss (THEORY.md §5)`,

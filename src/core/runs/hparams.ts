@@ -3,6 +3,7 @@ import { parseNumberCell } from '../logs/numbers';
 import type { RunHparams, Sampling, ScalarSeries, Sourced } from './model';
 import { emptyHparams } from './model';
 import { pickLrTag } from './tags';
+import { maxOf, minOf } from '../stats/extent';
 
 /**
  * Resolves a run's hyperparameters from every place that states them, keeping where each came from.
@@ -203,8 +204,8 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
     const finite = s.values.filter((v) => Number.isFinite(v));
     const last = finite[finite.length - 1];
     if (last !== undefined && last > 0) {
-      const lo = Math.min(...finite);
-      const hi = Math.max(...finite);
+      const lo = minOf(finite);
+      const hi = maxOf(finite);
       const constant = hi - lo <= 1e-12 * Math.abs(hi);
       h.lr = { value: last, source: constant ? `logged series '${lrTag}' (constant)` : `logged series '${lrTag}' (last value; varies from ${lo} to ${hi})` };
     }

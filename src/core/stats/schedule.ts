@@ -8,6 +8,7 @@ import type { ScalarSeries } from '../runs/model';
 import type { ScheduleEvent } from '../result/schema';
 import { convergedLoss, type ConvergedLoss, type ConvergedLossOptions } from './converged';
 import { chiSquareSurvival } from './distributions';
+import { maxOf, minOf } from './extent';
 
 /**
  * A stated piecewise-constant schedule: `values[0]` before `boundaries[0]`, `values[i]` on
@@ -253,7 +254,7 @@ export function lrOverWindow(lr: ScalarSeries, from: number, to: number, relTol 
     atStart,
     values,
     changes,
-    min: values.length ? Math.min(...values) : undefined,
-    max: values.length ? Math.max(...values) : undefined,
+    min: values.length ? minOf(values) : undefined,
+    max: values.length ? maxOf(values) : undefined,
   };
 }

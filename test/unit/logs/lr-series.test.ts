@@ -46,6 +46,21 @@ describe('η from a logged learning-rate series, over the converged-loss window'
     assert.deepEqual(lrGroupTags({ 'x/lr0': s, 'x/lr1': s }, 'x/lr0'), ['x/lr0', 'x/lr1']);
   });
 
+  // Math.min(...xs) overflowed the call stack from ~124k elements (the run was skipped): 300k per-step values,
+  // a warmup from 0.001 to 0.1 over the first 1,000 steps then constant, the loss settling over the first ~20k.
+  it('a learning-rate series of 300,000 steps: resolved, its range and window read (no argument-spread limit)', () => {
+    const n = 300_000;
+    const lr = series(n, (s) => (s < 1000 ? 0.001 + (0.099 * s) / 1000 : 0.1));
+    const run = makeRun('long', { train_loss: noisy(n, (s) => 1 + 3 * Math.exp(-s / 3000)), lr });
+    assert.equal(run.hparams.lr?.value, 0.1);
+    assert.match(run.hparams.lr?.source ?? '', /varies from 0\.001 to 0\.1/);
+    const w = lrOverWindow(lr, 0, n);
+    assert.equal(w.min, 0.001);
+    assert.equal(w.max, 0.1);
+    const o = observeRun(run, 'train_loss', {});
+    assert.equal(o.lr, 0.1);
+  });
+
   it('lrOverWindow: the value logged at or before the window start, then every change inside', () => {
     const lr = { steps: [0, 100, 200, 300], values: [0.1, 0.1, 0.05, 0.05] };
     assert.deepEqual(lrOverWindow(lr, 250, 400), { atStart: 0.05, values: [0.05, 0.05], changes: [], min: 0.05, max: 0.05 });
