@@ -29,13 +29,13 @@
  * with t = v_j. Throws jvp's NoTangentRule where an op has no tangent rule.
  */
 import { HeatcapError } from '../errors';
-import { attr, type ConstTensor, type ElemType, type EngineGraph, type GraphNode } from '../graph/types';
+import { attr, type ElemType, type EngineGraph, type GraphNode } from '../graph/types';
 import { emitHead, type LossHead } from '../engine/loss-head';
 import { buildModel } from '../engine/onnx-encode';
 import { OP_RULES } from '../engine/ops';
 import type { OpRule, PerExampleGrad, VjpContext } from '../engine/ops/types';
 import { materialize } from '../engine/per-example';
-import { NeedsLoop, programContext, type ValueInfo } from '../engine/program';
+import { NeedsLoop, dependence, programContext, type ValueInfo } from '../engine/program';
 import { encodeModel } from '../onnx/proto';
 import { emitTangents } from './jvp';
 
@@ -59,7 +59,6 @@ export function buildProjectionTangentProgram(graph: EngineGraph, head: LossHead
 }
 
 const LAYOUT_OPS = new Set(['Transpose', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
-const FLOAT = new Set<ElemType>(['float32', 'float64']);
 const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** The nodes the output depends on (the loss, and forms not chosen, are left out). */
@@ -81,21 +80,7 @@ export function buildProjectionProgram(graph: EngineGraph, head: LossHead, value
   const producer = new Map<string, GraphNode>();
   for (const n of forward) for (const o of n.outputs) producer.set(o, n);
 
-  const batchDep = new Set<string>([graph.input.name]);
-  const paramDep = new Set<string>(graph.params.map((p) => p.name));
-  for (const n of forward) {
-    const ins = n.inputs.filter((x) => x !== '');
-    if (ins.some((x) => batchDep.has(x))) n.outputs.forEach((o) => batchDep.add(o));
-    if (ins.some((x) => paramDep.has(x))) n.outputs.forEach((o) => paramDep.add(o));
-  }
-  const isWeight = (v: string) => paramDep.has(v) && !batchDep.has(v) && FLOAT.has(dtypeOf(v));
-  const needsGrad = (v: string) => v !== '' && batchDep.has(v) && paramDep.has(v) && FLOAT.has(dtypeOf(v));
-  const constantOf = (n: string): ConstTensor | undefined => {
-    const c = constants.get(n);
-    if (c) return c;
-    const v = values.get(n);
-    return v?.data && !batchDep.has(n) && !paramDep.has(n) ? { dims: v.dims, dtype: v.dtype, data: v.data } : undefined;
-  };
+  const { paramDep, isWeight, needsGrad, constantOf } = dependence(graph, forward, values, constants, dtypeOf);
   const ruleOf = (n: GraphNode): OpRule => {
     const r = OP_RULES[n.op];
     if (!r) throw new HeatcapError(graph.file, `op ${n.op} (node '${n.name}') is on the path from a parameter to the loss and has no gradient rule`);

@@ -128,8 +128,10 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
     x = readInputs(problem, 0, Math.min(B, problem.n), B);
     values = await probeValues(problem.graph, x, opts);
   }
+  // At batch size 1 too, to see which axis carries the batch in every value (B = 1 would not tell).
+  const valuesAtOne = B > 1 ? await probeValues(problem.graph, readInputs(problem, 0, 1, 1), opts) : undefined;
   try {
-    return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads });
+    return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads, valuesAtOne });
   } catch (e) {
     if (e instanceof NeedsLoop) return loop(e.message);
     throw e;

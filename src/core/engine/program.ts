@@ -39,6 +39,12 @@ export interface ProgramSpec {
   diagonal: boolean;
   /** Penalty gradients r per parameter index (float32, the parameter's dims), when it has a penalty. */
   penaltyGrads: (Float32Array | undefined)[];
+  /**
+   * The same forward values at batch size 1 (probe.ts), when the caller has them: a value whose size
+   * changes on an axis other than the first carries the batch elsewhere (PyTorch's MultiheadAttention
+   * works on [T, B, E]), which the per-example rules cannot read, so such a weight's op takes the loop.
+   */
+  valuesAtOne?: Map<string, ValueInfo>;
 }
 
 export interface Program {
@@ -106,6 +112,51 @@ export function programContext(graph: EngineGraph, values: Map<string, ValueInfo
   return { opset, em, shapeOf, dtypeOf, constants };
 }
 
+/** The one axis on which a value's size differs between batch sizes B and 1; −1 if none or several. */
+function batchAxisOf(v: string, atB: Map<string, ValueInfo>, atOne: Map<string, ValueInfo>): number {
+  const a = atB.get(v)?.dims;
+  const b = atOne.get(v)?.dims;
+  if (!a || !b || a.length !== b.length) return -1;
+  const differ = a.map((d, i) => (d !== b[i] ? i : -1)).filter((i) => i >= 0);
+  return differ.length === 1 ? differ[0] : -1;
+}
+
+/** Ops whose outputs depend only on their input's shape: at the program's batch size B, constants. */
+const SHAPE_ONLY = new Set(['Shape', 'Size']);
+
+/**
+ * Which forward values depend on the batch input and which on some parameter; what is a weight, what needs
+ * a gradient, and the data of values that are constant for a program built at one batch size. A Shape or
+ * Size output depends on no value, only on the batch size the program is built for, so shape arithmetic
+ * on it (PyTorch's MultiheadAttention export: Shape → Gather → Div → Mul into Slice starts and Reshape
+ * shapes) resolves to the probe's values at that B.
+ */
+export function dependence(
+  graph: EngineGraph,
+  forward: GraphNode[],
+  values: Map<string, ValueInfo>,
+  constants: Map<string, ConstTensor>,
+  dtypeOf: (n: string) => ElemType,
+) {
+  const batchDep = new Set<string>([graph.input.name]);
+  const paramDep = new Set<string>(graph.params.map((p) => p.name));
+  for (const n of forward) {
+    if (SHAPE_ONLY.has(n.op)) continue;
+    const ins = n.inputs.filter((x) => x !== '');
+    if (ins.some((x) => batchDep.has(x))) n.outputs.forEach((o) => batchDep.add(o));
+    if (ins.some((x) => paramDep.has(x))) n.outputs.forEach((o) => paramDep.add(o));
+  }
+  const isWeight = (v: string) => paramDep.has(v) && !batchDep.has(v) && FLOAT.has(dtypeOf(v));
+  const needsGrad = (v: string) => v !== '' && batchDep.has(v) && paramDep.has(v) && FLOAT.has(dtypeOf(v));
+  const constantOf = (n: string): ConstTensor | undefined => {
+    const c = constants.get(n);
+    if (c) return c;
+    const v = values.get(n);
+    return v?.data && !batchDep.has(n) && !paramDep.has(n) ? { dims: v.dims, dtype: v.dtype, data: v.data } : undefined;
+  };
+  return { batchDep, paramDep, isWeight, needsGrad, constantOf };
+}
+
 export function buildProgram(spec: ProgramSpec): Program {
   const { graph, head, values, B, mode } = spec;
   const { opset, em, shapeOf, dtypeOf, constants } = programContext(graph, values, 'grad');
@@ -114,23 +165,7 @@ export function buildProgram(spec: ProgramSpec): Program {
   const producer = new Map<string, GraphNode>();
   for (const n of forward) for (const o of n.outputs) producer.set(o, n);
 
-  // Which values depend on the batch input, and which on some parameter.
-  const batchDep = new Set<string>([graph.input.name]);
-  const paramDep = new Set<string>(graph.params.map((p) => p.name));
-  for (const n of forward) {
-    const ins = n.inputs.filter((x) => x !== '');
-    if (ins.some((x) => batchDep.has(x))) n.outputs.forEach((o) => batchDep.add(o));
-    if (ins.some((x) => paramDep.has(x))) n.outputs.forEach((o) => paramDep.add(o));
-  }
-  const isWeight = (v: string) => paramDep.has(v) && !batchDep.has(v) && FLOAT.has(dtypeOf(v));
-  const needsGrad = (v: string) => v !== '' && batchDep.has(v) && paramDep.has(v) && FLOAT.has(dtypeOf(v));
-
-  const constantOf = (n: string): ConstTensor | undefined => {
-    const c = constants.get(n);
-    if (c) return c;
-    const v = values.get(n);
-    return v?.data && !batchDep.has(n) && !paramDep.has(n) ? { dims: v.dims, dtype: v.dtype, data: v.data } : undefined;
-  };
+  const { batchDep, paramDep, isWeight, needsGrad, constantOf } = dependence(graph, forward, values, constants, dtypeOf);
 
   // The head, on the value it reads.
   const zShape = shapeOf(head.input);
@@ -181,6 +216,8 @@ export function buildProgram(spec: ProgramSpec): Program {
     if (mode === 'vectorized') {
       node.inputs.forEach((x, k) => {
         if (!weightInputs[k]) return;
+        const moved = spec.valuesAtOne && [...node.inputs, ...node.outputs].find((v) => v !== '' && batchDep.has(v) && batchAxisOf(v, values, spec.valuesAtOne!) > 0);
+        if (moved) throw new NeedsLoop(`${node.op} '${node.name}' reads '${moved}', whose batch axis is ${batchAxisOf(moved, values, spec.valuesAtOne!)}, not the first`);
         const form = rule.perExample?.(ctx, k);
         if (!form) throw new NeedsLoop(`${node.op} '${node.name}' has no per-example rule for its input ${k}`);
         weightForms.push({ value: x, form });

@@ -61,6 +61,14 @@ describe('ONNX engine vs PyTorch float64 oracles', function () {
       await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir);
     });
   }
+  // nn.MultiheadAttention(batch_first=True) exports with the batch on axis 1 inside the attention ([T, B, E])
+  // and Slice bounds computed from Shape: the Shape arithmetic resolves at the program's batch size, and the
+  // weights read on the moved batch axis take the exact per-example loop (with a note), not a wrong view.
+  it('mha_tiny (nn.MultiheadAttention, batch_first): aggregates, per-weight and per-example norms, by the loop with a note', async () => {
+    const dir = join(ONNX, 'mha_tiny');
+    const { result } = await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir);
+    assert.ok(result.notes.some((n) => /batch axis is 1, not the first.*exact per-example loop/.test(n)), result.notes.join('\n'));
+  });
   // MSE at a near-perfect fit: δ = 2(z − y)/E inherits the float32 forward pass's absolute error in z
   // (≈1e-7·|z|) while |z − y| is ≈1e-3·|z| here, so per-example agreement is ≈1e-3, not 1e-4.
   it('mlp_mse: aggregates to 1e-4, per example to 2e-3 (float32 residuals)', async () => {
