@@ -30,7 +30,15 @@ export const CHECKPOINT_OPTIONS = {
   ...DATA_OPTIONS,
   loss: { type: 'string' },
   'loss-semantics': { type: 'string' },
+  freeze: { type: 'string', multiple: true },
 } as const;
+
+/** `--freeze a,b --freeze c` → ['a', 'b', 'c']: parameter names or module prefixes SGD did not train. */
+export function freezeList(v: string[] | string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return list.length ? list : undefined;
+}
 
 /** Parses a flag value as a finite number, with an error naming the flag. */
 export function numberFlag(name: string, value: string | undefined, opts: { min?: number; integer?: boolean } = {}) {

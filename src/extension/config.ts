@@ -22,6 +22,8 @@ export interface CheckpointSettings {
   data: string | null;
   labels: string | null;
   loss: string | null;
+  /** Parameters SGD did not train (names or module prefixes; `--freeze`). */
+  frozen: string[];
 }
 
 export interface Settings {
@@ -58,7 +60,7 @@ export const DEFAULT_SETTINGS: Settings = {
   batchSize: null,
   momentum: null,
   optimizer: 'auto',
-  checkpoint: { model: null, data: null, labels: null, loss: null },
+  checkpoint: { model: null, data: null, labels: null, loss: null, frozen: [] },
   finiteEta: { enabled: true, directions: 10, fullSolve: false },
   codeLensEnabled: true,
   serverMaxFileSize: 1_000_000,
@@ -83,6 +85,7 @@ export const SettingKeys = {
   checkpointData: 'checkpoint.data',
   checkpointLabels: 'checkpoint.labels',
   checkpointLoss: 'checkpoint.loss',
+  checkpointFrozen: 'checkpoint.frozen',
   finiteEtaEnabled: 'finiteEta.enabled',
   finiteEtaDirections: 'finiteEta.directions',
   finiteEtaFullSolve: 'finiteEta.fullSolve',
@@ -160,6 +163,9 @@ export function readSettings(source: ConfigSource): ReadSettings {
       data: text(SettingKeys.checkpointData),
       labels: text(SettingKeys.checkpointLabels),
       loss: text(SettingKeys.checkpointLoss),
+      frozen: take(SettingKeys.checkpointFrozen, d.checkpoint.frozen, isStrings, 'a list of parameter names or module prefixes')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
     },
     finiteEta: {
       enabled: take(SettingKeys.finiteEtaEnabled, d.finiteEta.enabled, (v): v is boolean => typeof v === 'boolean', 'true or false'),

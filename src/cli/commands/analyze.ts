@@ -10,7 +10,7 @@ import { renderMarkdownReport } from '../../core/report/markdown';
 import type { AnalysisResult } from '../../core/result/schema';
 import type { Sampling } from '../../core/runs/model';
 import { TOOL_VERSION } from '../../core/version';
-import { numberFlag, parseCommandArgs, toJson } from '../args';
+import { freezeList, numberFlag, parseCommandArgs, toJson } from '../args';
 import { DISCOVERY_FLAGS, discoveryFromFlags, discoveryHelp } from '../discoveryFlags';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
@@ -31,6 +31,8 @@ learning-rate step decays) with the slope predicted from per-example gradients a
   --runtime auto|native|wasm   ONNX Runtime build (default auto: native, else WebAssembly with a note)
   --loss-semantics exact|clipped   cross-entropy of softmax outputs from the logits (default) or
                                clipped as tfjs-layers' fit computes it
+  --freeze <names>             parameters SGD did not train (names or module prefixes, comma-separated
+                               or repeated), left out of g_b: see 'heatcap gradnorms --help'
   --backend auto|wasm|node|cpu TensorFlow.js backend (TensorFlow.js loop only; default auto)
   --gradstats <gradstats.json> statistics computed where the model lives (Python package heatcap_torch,
                                python/ in this repository) instead of --model; a gradstats.json in the
@@ -95,6 +97,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
       engine: { type: 'string' },
       runtime: { type: 'string' },
       'loss-semantics': { type: 'string' },
+      freeze: { type: 'string', multiple: true },
       'batch-size': { type: 'string' },
       momentum: { type: 'string' },
       dampening: { type: 'string' },
@@ -134,6 +137,7 @@ export function analyzeOptionsFromArgs(argv: string[], cwd: string) {
     engine: parseEngineFlag(values.engine),
     runtime: oneOf('runtime', values.runtime, RUNTIME_CHOICES),
     lossSemantics: oneOf('loss-semantics', values['loss-semantics'], ['exact', 'clipped'] as const),
+    frozen: freezeList(values.freeze),
     batchSize: numberFlag('batch-size', values['batch-size'], { min: 1, integer: true }),
     momentum,
     dampening: numberFlag('dampening', values.dampening, { min: 0 }),

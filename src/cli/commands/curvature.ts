@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
-import { CHECKPOINT_OPTIONS, numberFlag, parseCommandArgs, toJson } from '../args';
+import { CHECKPOINT_OPTIONS, freezeList, numberFlag, parseCommandArgs, toJson } from '../args';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../../core/engine/runtime';
 import { computeSubspaceCurvature, DEFAULT_K } from '../../core/curvature';
 import { HeatcapError } from '../../core/errors';
@@ -20,6 +20,7 @@ stability limits (THEORY.md §4): the deterministic 2/λ_max and, given the batc
 limit from how unevenly the examples curve along those directions.
 
   --model <file> --data <file> --labels <file> --label-column <c> --loss <name> --loss-semantics <s>
+  --freeze <names>
                            as for 'heatcap gradnorms' (loss: ${LOSS_NAMES_HELP})
   --eigenpairs <k>         directions (default ${DEFAULT_K})
   --max-examples <n>       examples for the per-example projections (evenly spaced; the Hessian uses all)
@@ -94,6 +95,7 @@ export const curvatureCommand: CliCommand = {
           loss: values.loss,
           semantics,
           engine,
+          frozen: freezeList(values.freeze),
         },
         {
           k: numberFlag('eigenpairs', values.eigenpairs, { min: 1, integer: true }),

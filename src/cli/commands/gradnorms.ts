@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { cancellableBySignals } from '../signals';
 import type { CliCommand, CliIo } from '../command';
-import { CHECKPOINT_OPTIONS, numberFlag, parseCommandArgs, toJson } from '../args';
+import { CHECKPOINT_OPTIONS, freezeList, numberFlag, parseCommandArgs, toJson } from '../args';
 import { HeatcapError } from '../../core/errors';
 import { LOSS_NAMES_HELP } from '../../core/gradnorm/loss';
 import { parseEngineFlag } from '../../core/gradnorm/job';
@@ -25,6 +25,10 @@ graph and compiled to an ONNX gradient program run by ONNX Runtime.
   --loss <name>            ${LOSS_NAMES_HELP};
                            default: the loss the model file records (ONNX files record none)
   --label-smoothing <ε>    cross-entropy targets (1 − ε)·y + ε/C, as nn.CrossEntropyLoss(label_smoothing=ε)
+  --freeze <names>         parameters SGD did not train (requires_grad=False, a frozen backbone): names
+                           or module prefixes as named_parameters() gives them, comma-separated or
+                           repeated (--freeze backbone --freeze head.norm); left out of g_b. ONNX files
+                           keep frozen weights as initializers, so without this they count
   --loss-semantics <s>     exact (default: cross-entropy from the logits before a final Softmax/Sigmoid,
                            as PyTorch and TF Keras compute it) or clipped (probabilities clipped to
                            [1e-7, 1 − 1e-7], as tfjs-layers' own fit computes it)
@@ -149,6 +153,7 @@ export const gradnormsCommand: CliCommand = {
         },
         loss: values.loss,
         labelSmoothing: numberFlag('label-smoothing', values['label-smoothing'], { min: 0 }),
+        frozen: freezeList(values.freeze),
         semantics,
         provider,
         runtime,

@@ -82,6 +82,7 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
     engine: opts.engine ?? 'auto',
     runtime: opts.runtime,
     semantics: opts.lossSemantics,
+    frozen: opts.frozen,
     diagonal: true,
     token: ctx.token,
     onProgress: ctx.onProgress,
@@ -102,13 +103,14 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
     model: run.modelFacts,
     warnings: run.notes,
     // The Hessian refinements use the TF.js model (float64 Dense path or tfjs autodiff): model.json only.
-    loadExtras: (token, onProgress) => (/\.json$/i.test(model) ? refinements(opts, paramCount, run.n, token, onProgress) : Promise.resolve({})),
+    // (They see every weight of the model file: not with --freeze.)
+    loadExtras: (token, onProgress) => (/\.json$/i.test(model) && !opts.frozen?.length ? refinements(opts, paramCount, run.n, token, onProgress) : Promise.resolve({})),
     // Top-k eigenpairs and per-example projections for the finite-η prediction (src/core/curvature picks
     // float64 for Dense-only models, Hessian-vector products through the engine otherwise).
     loadCurvature: async (k, token, onProgress) => {
       const { computeSubspaceCurvature } = require('../curvature') as typeof import('../curvature');
       const c = await computeSubspaceCurvature(
-        { model, data: { data: opts.data as string, labels: opts.labels }, loss: opts.loss, semantics: opts.lossSemantics },
+        { model, data: { data: opts.data as string, labels: opts.labels }, loss: opts.loss, semantics: opts.lossSemantics, frozen: opts.frozen },
         { k, runtime: opts.runtime },
         token,
         onProgress,
@@ -116,7 +118,7 @@ export const engineGradients: GradientProvider = async (opts, ctx) => {
       // Float64 Dense models: the per-example curvature outside the top k, or with --finite-eta-full on a
       // one-Dense-layer model the whole layer for the full-parameter solve (src/core/analysis/finiteEta.ts).
       const { attachFiniteEtaExtras } = require('./finiteEta') as typeof import('./finiteEta');
-      return opts.lossSemantics === 'clipped' ? c : attachFiniteEtaExtras(c, { model, data: opts.data as string, labels: opts.labels, loss: opts.loss }, { full: opts.finiteEtaFull === true });
+      return opts.lossSemantics === 'clipped' || opts.frozen?.length ? c : attachFiniteEtaExtras(c, { model, data: opts.data as string, labels: opts.labels, loss: opts.loss }, { full: opts.finiteEtaFull === true });
     },
   };
   return inputs;

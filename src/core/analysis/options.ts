@@ -39,6 +39,8 @@ export interface AnalyzeOptions {
   runtime?: 'auto' | 'native' | 'wasm';
   /** Cross-entropy on softmax outputs: `exact` (from the logits, default) or tfjs-layers' `clipped` form. */
   lossSemantics?: 'exact' | 'clipped';
+  /** Parameters SGD did not train (`--freeze`: names or module prefixes), left out of g_b (ONNX engine). */
+  frozen?: readonly string[];
   /** Overrides of the training setup (win over run hyperparameters; recorded as `flag`/`setting` sources). */
   batchSize?: number;
   momentum?: number;

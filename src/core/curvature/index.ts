@@ -120,7 +120,7 @@ interface HvpSource {
 
 async function denseSource(spec: CurvatureSpec, rows: Int32Array): Promise<{ source: HvpSource; stats: (rows: Int32Array) => { meanSqNorm: number; meanGradSqNorm: number; traceCov: number } } | null> {
   // The lab's float64 engine reads TF.js model.json files (through TF.js); anything else goes to ORT.
-  if (!('data' in spec.data) || spec.labelSmoothing || spec.semantics === 'clipped' || spec.engine === 'onnx') return null;
+  if (!('data' in spec.data) || spec.labelSmoothing || spec.semantics === 'clipped' || spec.frozen?.length || spec.engine === 'onnx') return null;
   if (spec.engine !== 'dense-f64' && !/\.json$/i.test(spec.model)) return null;
   let opened: OpenedLab;
   try {

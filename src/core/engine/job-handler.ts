@@ -12,7 +12,7 @@ import { openEngineProblem } from './problem';
 
 export async function runOnnxGradNormJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>): Promise<GradNormJobResult> {
   const t0 = performance.now();
-  const problem = await openEngineProblem({ model: req.model, data: req.data, loss: req.loss, labelSmoothing: req.labelSmoothing, semantics: req.semantics });
+  const problem = await openEngineProblem({ model: req.model, data: req.data, loss: req.loss, labelSmoothing: req.labelSmoothing, semantics: req.semantics, frozen: req.frozen });
   try {
     const loadSeconds = (performance.now() - t0) / 1000;
     const r = await computeOnnxPartial(problem, {

@@ -11,6 +11,7 @@ import { shapeInputs } from '../gradnorm/shape-inputs';
 import { targetReader, type TargetReader } from '../gradnorm/targets';
 import { openEngineGraph } from '../model/open-graph';
 import { planHead, type LossHead, type LossSemantics } from './loss-head';
+import { freezeParams } from './freeze';
 import { rewriteForGradients } from './rewrites';
 
 export interface EngineProblem {
@@ -38,6 +39,8 @@ export interface EngineProblemSpec {
   loss?: string;
   labelSmoothing?: number;
   semantics?: LossSemantics;
+  /** Parameters SGD did not train (names or module prefixes, `--freeze`): constants of the graph. */
+  frozen?: readonly string[];
 }
 
 function penalties(graph: EngineGraph): { value: number; grads: (Float32Array | undefined)[] } {
@@ -57,7 +60,7 @@ function penalties(graph: EngineGraph): { value: number; grads: (Float32Array | 
 }
 
 export async function openEngineProblem(spec: EngineProblemSpec): Promise<EngineProblem> {
-  const graph = rewriteForGradients(await openEngineGraph(spec.model));
+  const { graph, note: frozenNote } = freezeParams(rewriteForGradients(await openEngineGraph(spec.model)), spec.frozen);
   const base = resolveLoss(spec.loss, graph.trainingConfig, graph.file);
   const loss: LossSpec = spec.labelSmoothing ? { ...base, labelSmoothing: spec.labelSmoothing } : base;
   if (loss.labelSmoothing !== undefined && !(loss.labelSmoothing >= 0 && loss.labelSmoothing < 1)) {
@@ -73,6 +76,7 @@ export async function openEngineProblem(spec: EngineProblemSpec): Promise<Engine
     const targets = targetReader(arrays.labels, loss, targetShape);
     const pen = penalties(graph);
     const notes = [...graph.notes, `loss: ${lossLabel(loss)}${loss.labelSmoothing ? `, label smoothing ${loss.labelSmoothing}` : ''} (from ${loss.source}); ${head.describe}`, `labels: ${targets.interpretation}`];
+    if (frozenNote) notes.push(frozenNote);
     if (pen.value > 0) notes.push(`weight penalties included in every ℓ_b (R(Φ) = ${pen.value.toPrecision(6)})`);
     if (inputs.rowShape.join() !== arrays.inputs.rowShape.join()) {
       notes.push(`inputs reshaped from (${arrays.inputs.rowShape.join(', ')}) to (${inputs.rowShape.join(', ')}) per example`);

@@ -1,3 +1,4 @@
+import { HeatcapError } from '../errors';
 import { initBackend } from '../tf/backend';
 import { runOnnxGradNormJob, tfjsFallbackApplies } from '../engine/job-handler';
 import type { JobContext, JobHandler } from '../worker/job-context';
@@ -34,6 +35,8 @@ async function runResolvedJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>
 }
 
 async function runTfjsGradNormJob(req: GradNormRequest, ctx: JobContext<'gradnorms'>): Promise<GradNormJobResult> {
+  // TF.js reads a layer's `trainable: false` from the model file; it has no way to freeze by name.
+  if (req.frozen?.length) throw new HeatcapError(req.model, `--freeze needs the ONNX engine; TensorFlow.js' per-example loop leaves out only the layers the model file marks trainable: false`);
   const backendInfo = await initBackend(req.backend);
   const t0 = performance.now();
   const problem = await openGradProblem({ model: req.model, data: req.data, loss: req.loss });

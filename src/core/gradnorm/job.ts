@@ -26,6 +26,8 @@ export interface GradNormRequest {
   /** Cross-entropy on softmax outputs: exact (from the logits, default) or tfjs-layers' clipped form. */
   semantics?: LossSemantics;
   labelSmoothing?: number;
+  /** Parameters SGD did not train, by name or module prefix (`--freeze`; ONNX engine only). */
+  frozen?: readonly string[];
   /** Examples [start, end); default all. */
   range?: [number, number];
   chunkSize?: number;

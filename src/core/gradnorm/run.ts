@@ -86,6 +86,7 @@ export async function runGradNorms(opts: GradNormRunOptions): Promise<GradNormRu
         runtime: opts.runtime,
         semantics: opts.semantics,
         labelSmoothing: opts.labelSmoothing,
+        frozen: opts.frozen,
         range,
         // The ONNX engine picks its batch from the model's sizes unless one is given.
         chunkSize: onnx ? opts.chunkSize : chunk,

@@ -78,9 +78,14 @@ function backendFlags(s: Settings): string[] {
   return s.backend === 'auto' ? [] : [opt('backend', s.backend)];
 }
 
-/** The gradient engine, its ONNX Runtime build and the cross-entropy semantics (analyze and gradnorms; the lab trains with TF.js). */
+/** The gradient engine, its ONNX Runtime build, the cross-entropy semantics and the frozen parameters (analyze and gradnorms; the lab trains with TF.js). */
 function engineFlags(s: Settings): string[] {
-  return [...(s.engine === 'auto' ? [] : [opt('engine', s.engine)]), ...(s.engineRuntime === 'auto' ? [] : [opt('runtime', s.engineRuntime)]), ...(s.lossSemantics === 'exact' ? [] : [opt('loss-semantics', s.lossSemantics)])];
+  return [
+    ...(s.engine === 'auto' ? [] : [opt('engine', s.engine)]),
+    ...(s.engineRuntime === 'auto' ? [] : [opt('runtime', s.engineRuntime)]),
+    ...(s.lossSemantics === 'exact' ? [] : [opt('loss-semantics', s.lossSemantics)]),
+    ...(s.checkpoint.frozen.length ? [opt('freeze', s.checkpoint.frozen.join(','))] : []),
+  ];
 }
 
 export interface AnalyzeRequest {

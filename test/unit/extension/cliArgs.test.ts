@@ -51,7 +51,7 @@ describe('extension: CLI command lines from settings and run overrides', () => {
 
   it('resolves the checkpoint from the settings against the folder; no model, no checkpoint', () => {
     const folder = path.resolve('/proj');
-    const s = settings({ checkpoint: { model: 'ckpt/model.json', data: 'data/x.npz', labels: null, loss: null } });
+    const s = settings({ checkpoint: { model: 'ckpt/model.json', data: 'data/x.npz', labels: null, loss: null, frozen: [] } });
     assert.deepEqual(checkpointFromSettings(s, folder), { model: path.join(folder, 'ckpt/model.json'), data: path.join(folder, 'data/x.npz'), labels: null, loss: null });
     assert.equal(checkpointFromSettings(settings(), folder), null);
     assert.deepEqual(gradNormsArgs(checkpointFromSettings(s, folder)!, settings({ backend: 'cpu' })), [
@@ -62,6 +62,14 @@ describe('extension: CLI command lines from settings and run overrides', () => {
   it('builds the sweep-lab command', () => {
     const args = sweepArgs({ checkpoint: { model: '/m.json', data: '/x.npy', labels: null, loss: null }, lrs: [0.01, 0.02], steps: 1000, batchSize: 8, out: '/out' }, settings());
     assert.deepEqual(args, ['sweep', '--model=/m.json', '--data=/x.npy', '--lrs=0.01,0.02', '--steps=1000', '--batch-size=8', '--out=/out', '--json']);
+  });
+
+  it('frozen parameters go to analyze and gradnorms as one --freeze list, not to the lab (it trains every weight)', () => {
+    const s = settings({ checkpoint: { model: '/m.onnx', data: '/x.npy', labels: null, loss: null, frozen: ['backbone', 'head.norm.weight'] } });
+    const c = { model: '/m.onnx', data: '/x.npy', labels: null, loss: null };
+    assert.ok(analyzeArgs({ root: '/r', all: true, checkpoint: c, overrides: none }, s).includes('--freeze=backbone,head.norm.weight'));
+    assert.ok(gradNormsArgs(c, s).includes('--freeze=backbone,head.norm.weight'));
+    assert.ok(!sweepArgs({ checkpoint: c, lrs: [0.01], steps: 10, batchSize: 8, out: '/out' }, s).some((a) => a.startsWith('--freeze')));
   });
 
   it('spells the engine runtime setting as --runtime for analyze and gradnorms, not for the lab', () => {

@@ -28,6 +28,7 @@ describe('extension: settings reader', () => {
         'checkpoint.data': 'data/x.npy',
         'checkpoint.labels': '',
         'checkpoint.loss': 'mse',
+        'checkpoint.frozen': ['backbone', ' ', 'head.norm.weight '],
         'codeLens.enabled': false,
         'server.maxFileSize': 5000,
       }),
@@ -41,7 +42,7 @@ describe('extension: settings reader', () => {
     assert.equal(s.sampling, 'reshuffle');
     assert.equal(s.batchSize, 32);
     assert.equal(s.momentum, 0.9);
-    assert.deepEqual(s.checkpoint, { model: 'ckpt/model.json', data: 'data/x.npy', labels: null, loss: 'mse' });
+    assert.deepEqual(s.checkpoint, { model: 'ckpt/model.json', data: 'data/x.npy', labels: null, loss: 'mse', frozen: ['backbone', 'head.norm.weight'] });
     assert.equal(s.codeLensEnabled, false);
     assert.equal(s.serverMaxFileSize, 5000);
   });
