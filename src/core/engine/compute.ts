@@ -129,7 +129,8 @@ async function programFor(problem: EngineProblem, B: number, opts: OnnxGradOptio
     values = await probeValues(problem.graph, x, opts);
   }
   // At batch size 1 too, to see which axis carries the batch in every value (B = 1 would not tell).
-  const valuesAtOne = B > 1 ? await probeValues(problem.graph, readInputs(problem, 0, 1, 1), opts) : undefined;
+  // A model exported with a fixed batch size cannot run at 1: then no check (as before it existed).
+  const valuesAtOne = B > 1 ? await probeValues(problem.graph, readInputs(problem, 0, 1, 1), opts).catch(() => undefined) : undefined;
   try {
     return buildProgram({ graph: problem.graph, head: problem.head, values, B, mode: 'vectorized', diagonal: opts.diagonal === true, penaltyGrads: problem.penaltyGrads, valuesAtOne });
   } catch (e) {
