@@ -75,6 +75,11 @@ export function planHead(graph: EngineGraph, loss: LossSpec, semantics: LossSema
     return head('nll_logprobs', 'negative log-likelihood of the output log-probabilities');
   }
   if (loss.kind === 'binary_crossentropy') {
+    if (loss.fromLogits && last?.op === 'Sigmoid') {
+      // As for Softmax above: a from-logits loss on a Sigmoid output would squash twice (the Sigmoid is
+      // typically added for the exported model); the same choice for both, said in the note.
+      return head('bce_logits', `binary cross-entropy of the output probabilities: the model ends in Sigmoid '${last.name}', so a from-logits loss would apply sigmoid twice; computed from the logits before it (float64)`, last);
+    }
     if (loss.fromLogits) return head('bce_logits', 'binary cross-entropy from logits (float64)');
     if (semantics === 'exact' && last?.op === 'Sigmoid') return head('bce_logits', `binary cross-entropy from the logits before the final Sigmoid '${last.name}' (float64)`, last);
     return head('bce_probs', 'binary cross-entropy on probabilities clipped to [1e-7, 1 − 1e-7] (Keras)');
