@@ -14,7 +14,7 @@
 import { throwIfCancelled, type CancelToken } from '../cancel';
 import { HeatcapError } from '../errors';
 import type { ConstTensor } from '../graph/types';
-import { describeParams, memoryBudgetBytes } from '../engine/compute';
+import { checkTokenId, describeParams, memoryBudgetBytes } from '../engine/compute';
 import type { EngineProblem } from '../engine/problem';
 import { probeValues } from '../engine/probe';
 import { NeedsLoop, type ValueInfo } from '../engine/program';
@@ -87,8 +87,10 @@ function readRows(problem: EngineProblem, rows: Int32Array, B: number): { x: Con
     f.copyWithin(b * rs, 0, rs);
     y.copyWithin(b * ts, 0, ts);
   }
+  const ints = problem.graph.input.dtype === 'int64' || problem.graph.input.dtype === 'int32';
   for (let i = 0; i < rows.length * rs; i++) {
     if (!Number.isFinite(f[i])) throw new HeatcapError(problem.inputs.file, `input value ${f[i]} is not finite`);
+    if (ints) checkTokenId(problem, f[i], rows[Math.floor(i / rs)]);
   }
   const dims = [B, ...problem.inputs.rowShape];
   const dtype = problem.graph.input.dtype;

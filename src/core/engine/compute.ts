@@ -37,6 +37,12 @@ export interface OnnxPartialResult extends PartialResult {
   warmSeconds: number;
 }
 
+/** A token id outside the embedding table: an error naming the data file and the example, before ORT sees it. */
+export function checkTokenId(problem: EngineProblem, v: number, example: number): void {
+  const t = problem.tokenIds;
+  if (t && (v < 0 || v >= t.vocab)) throw new HeatcapError(problem.inputs.file, `example ${example}: token id ${v} is outside the embedding table's 0..${t.vocab - 1} (${t.where})`);
+}
+
 function readInputs(problem: EngineProblem, start: number, count: number, B: number): ConstTensor {
   const rs = problem.inputs.rowSize;
   const rowShape = problem.inputs.rowShape;
@@ -54,6 +60,7 @@ function readInputs(problem: EngineProblem, start: number, count: number, B: num
     for (let i = 0; i < f.length; i++) {
       const v = f[i];
       if (!Number.isInteger(v)) throw new HeatcapError(problem.inputs.file, `example ${start + Math.floor(i / rs)}: ${v} is not an integer token id (the model's input is ${dtype})`);
+      checkTokenId(problem, v, start + Math.floor(i / rs));
       ids[i] = (dtype === 'int64' ? BigInt(v) : v) as never;
     }
     return { dims, dtype, data: ids };

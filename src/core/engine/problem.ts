@@ -28,7 +28,29 @@ export interface EngineProblem {
   /** ∇R per parameter (float32, the parameter's own layout), undefined where there is no penalty. */
   penaltyGrads: (Float32Array | undefined)[];
   notes: string[];
+  /**
+   * For token-id inputs read by an embedding Gather: the table size V (ids must be in 0..V−1; ONNX's Gather
+   * would take −1 as the last row, as nn.Embedding does not) and the Gather, for the error.
+   */
+  tokenIds?: { vocab: number; where: string };
   close(): void;
+}
+
+/** The smallest table an int input indexes directly (Gather on axis 0, possibly through a Cast). */
+function tokenIdsOf(graph: EngineGraph): EngineProblem['tokenIds'] {
+  if (graph.input.dtype !== 'int64' && graph.input.dtype !== 'int32') return undefined;
+  const ids = new Set([graph.input.name]);
+  for (const n of graph.nodes) if (n.op === 'Cast' && ids.has(n.inputs[0])) ids.add(n.outputs[0]);
+  const tables = new Map<string, number[]>([...graph.params.map((p) => [p.name, p.tensor.dims] as const), ...graph.constants.map((c) => [c.name, c.tensor.dims] as const)]);
+  let best: EngineProblem['tokenIds'];
+  for (const n of graph.nodes) {
+    if (n.op !== 'Gather' || !ids.has(n.inputs[1])) continue;
+    const axis = n.attrs.axis && n.attrs.axis.type === 'int' ? n.attrs.axis.v : 0;
+    const dims = tables.get(n.inputs[0]);
+    if (axis !== 0 || !dims || dims.length === 0) continue;
+    if (!best || dims[0] < best.vocab) best = { vocab: dims[0], where: `Gather '${n.name}' over '${n.inputs[0]}'` };
+  }
+  return best;
 }
 
 export interface EngineProblemSpec {
@@ -81,7 +103,7 @@ export async function openEngineProblem(spec: EngineProblemSpec): Promise<Engine
     if (inputs.rowShape.join() !== arrays.inputs.rowShape.join()) {
       notes.push(`inputs reshaped from (${arrays.inputs.rowShape.join(', ')}) to (${inputs.rowShape.join(', ')}) per example`);
     }
-    return { graph, loss, head: { ...head, unitTargets: targets.fromIndices === true }, inputs, targets, targetShape, n: inputs.n, penaltyValue: pen.value, penaltyGrads: pen.grads, notes, close: () => arrays.close() };
+    return { graph, loss, head: { ...head, unitTargets: targets.fromIndices === true }, inputs, targets, targetShape, n: inputs.n, penaltyValue: pen.value, penaltyGrads: pen.grads, notes, tokenIds: tokenIdsOf(graph), close: () => arrays.close() };
   } catch (e) {
     arrays.close();
     throw e;

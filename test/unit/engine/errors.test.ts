@@ -35,6 +35,22 @@ describe('ONNX engine: bad input is one clear line', function () {
     assert.equal(r.code, 1);
     assert.match(r.err, /ybad\.npy: example 7: label 12 is not a class index/);
   });
+  it('a token id outside the embedding table (negative, or ≥ V) names the data file, the example and the table; no ORT log line', async () => {
+    const TF = join(__dirname, '../../fixtures/onnx/transformer_tiny');
+    for (const [bad, want] of [
+      [-1, /tok-1\.npy: example 3: token id -1 is outside the embedding table's 0\.\.19 \(Gather '.*' over 'emb\.weight'\)/],
+      [20, /tok20\.npy: example 3: token id 20 is outside the embedding table's 0\.\.19/],
+    ] as const) {
+      const ids = new Int32Array(256 * 12).fill(2);
+      ids[3 * 12 + 5] = bad;
+      const x = join(dir, `tok${bad}.npy`);
+      writeNpy(x, ids, [256, 12]);
+      const r = await gradnorms('--model', join(TF, 'model.onnx'), '--data', x, '--labels', join(TF, 'y.npy'), '--loss', 'cross_entropy');
+      assert.equal(r.code, 1);
+      assert.match(r.err, want);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    }
+  });
   it('a PyTorch .pt file says what to export, and never "not valid JSON"', async () => {
     const pt = join(dir, 'model.pt');
     writeFileSync(pt, Buffer.from('PK\u0003\u0004archive/data.pkl'));
