@@ -115,6 +115,20 @@ describe('TFRecord framing and event files', () => {
     assert.match(res.problems[0], new RegExp(`offset ${offsets[4]}: record payload checksum mismatch`));
   });
 
+  it('a record cut short with intact records written after it loses only itself (its length is not trusted past its checksum)', async () => {
+    const { bytes, offsets } = scalarFile(10);
+    // Record 4 keeps its header and 3 payload bytes; records 5… follow right after (an interrupted write, then more).
+    const cut = concat(bytes.subarray(0, offsets[4] + 12 + 3), bytes.subarray(offsets[5]));
+    const file = await writeText(join(dir, 'midcut', 'events.out.tfevents.1'), cut);
+    for (const wholeRecordScan of [true, false]) {
+      const { steps, res } = await readSteps(file, { wholeRecordScan });
+      assert.deepEqual(steps, [0, 1, 2, 3, 5, 6, 7, 8, 9]);
+      assert.equal(res.stop, 'end');
+      assert.equal(res.badPayloadCrc, 1);
+      assert.match(res.problems.join(' '), new RegExp(`offset ${offsets[4]}: the record's length does not lead to the next record .* offset ${offsets[4] + 12 + 3}`));
+    }
+  });
+
   it('skips a record whose length checksum fails and resynchronises on the next valid record', async () => {
     const { bytes, offsets } = scalarFile(10);
     const bad = bytes.slice();

@@ -76,6 +76,8 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
     let pos = 0;
     let eof = false;
     const res: FrameReadResult = { nextOffset: bufFileStart, stop: 'end', records: 0, badPayloadCrc: 0, oversize: 0, resynced: 0, problems: [], fileBytes };
+    // After a payload checksum mismatch: the bad record's offset and where its length says the next begins.
+    let rescan: { from: number; resume: number } | undefined;
 
     /** Moves the unread tail to the front and reads more; sets `eof` when the file has no more bytes. */
     const refill = async (): Promise<number> => {
@@ -93,7 +95,11 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
 
     for (;;) {
       // Bytes past the last known file size go through the general path below, which re-checks the size.
-      if (fastScan) pos = scanWholeRecords(buf, view, pos, Math.min(bufLen, fileBytes - bufFileStart), maxRecord, verify, bufFileStart, onRecord, res);
+      if (fastScan) {
+        const before = pos;
+        pos = scanWholeRecords(buf, view, pos, Math.min(bufLen, fileBytes - bufFileStart), maxRecord, verify, bufFileStart, onRecord, res);
+        if (pos !== before) rescan = undefined;
+      }
       if (bufLen - pos < HEADER_BYTES) {
         if (eof || opts.shouldStop?.()) break;
         await refill();
@@ -106,6 +112,8 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
         // match has probability 2⁻³² per offset, and its payload CRC is checked as well) and go on from
         // there, so one damaged region loses only the records it touches (issue #10).
         const badAt = bufFileStart + pos;
+        const after = rescan;
+        rescan = undefined;
         let found = false;
         pos++;
         for (;;) {
@@ -120,6 +128,20 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
           }
           pos++;
         }
+        if (after) {
+          // The scan started inside a record whose payload failed its checksum (already counted).
+          if (!found) {
+            bufFileStart = after.resume;
+            bufLen = 0;
+            pos = 0;
+            eof = true;
+            res.nextOffset = after.resume;
+          } else if (bufFileStart + pos !== after.resume) {
+            res.resynced++;
+            if (res.resynced <= 5) res.problems.push(`offset ${after.from}: the record's length does not lead to the next record (cut short and written on after?); read on from the next valid record at offset ${bufFileStart + pos}`);
+          }
+          continue;
+        }
         if (!found) {
           res.stop = 'bad_length_crc';
           res.problems.push(`offset ${badAt}: record length checksum mismatch and no valid record after it; the rest of the file (${fileBytes - badAt} bytes) is unreadable`);
@@ -130,6 +152,7 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
         if (res.resynced <= 5) res.problems.push(`offset ${badAt}: record length checksum mismatch; skipped ${bufFileStart + pos - badAt} damaged bytes to the next valid record at offset ${bufFileStart + pos}`);
         continue;
       }
+      rescan = undefined;
       const payloadLen = hi * 4294967296 + lo;
       const total = HEADER_BYTES + payloadLen + FOOTER_BYTES;
       const recordStart = bufFileStart + pos;
@@ -177,6 +200,12 @@ export async function readFrames(file: string, onRecord: OnRecord, opts: FrameRe
       if (verify && maskedCrc32c(buf, pStart, pEnd) !== view.getUint32(pEnd, true)) {
         res.badPayloadCrc++;
         if (res.badPayloadCrc <= 5) res.problems.push(`offset ${recordStart}: record payload checksum mismatch; record skipped`);
+        // Its length may be what is wrong (a record cut short, then more records written after it): look
+        // for the next valid header from just after this one, not where the length points. A flipped
+        // payload byte finds the next record where the length said; a cut record loses only itself.
+        rescan = { from: recordStart, resume: recordStart + total };
+        pos = pStart;
+        continue;
       } else {
         res.records++;
         onRecord(buf, pStart, pEnd, recordStart);
