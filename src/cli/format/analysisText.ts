@@ -20,7 +20,9 @@ function table(rows: string[][]): string[] {
 }
 
 function pointRow(p: ObservedPoint): string[] {
-  const fit = p.used_in_fit ? 'used' : `left out: ${p.excluded_reason ?? p.flags.join(', ')}`;
+  // No reason and no flag: the point was fine but there was no fit to use it in (one η only; said below).
+  const why = p.excluded_reason ?? p.flags.join(', ');
+  const fit = p.used_in_fit ? 'used' : why ? `left out: ${why}` : 'no fit';
   return [printable(p.name), num(p.lr), pm(p.loss, p.stderr), String(p.n_used), p.stationary ? 'yes' : 'no', fit];
 }
 

@@ -161,6 +161,9 @@ export function parseBatchSizeFromName(name: string): number | undefined {
   return Number.isInteger(x) && x >= 1 ? x : undefined;
 }
 
+/** Two η values that are not the same number written differently (1e-2 vs 0.01 vs 0.0100000001). */
+const disagree = (a: number, b: number) => Math.abs(a - b) > 1e-6 * Math.max(Math.abs(a), Math.abs(b));
+
 export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
   const h: RunHparams = emptyHparams();
   h.raw = Object.create(null);
@@ -199,7 +202,7 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
 
   // A logged learning-rate series: a schedule, or the only statement of a constant η.
   const lrTag = pickLrTag(inputs.scalars);
-  if (lrTag && !h.lr) {
+  if (lrTag) {
     const s = inputs.scalars[lrTag];
     const finite = s.values.filter((v) => Number.isFinite(v));
     const last = finite[finite.length - 1];
@@ -207,11 +210,15 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
       const lo = minOf(finite);
       const hi = maxOf(finite);
       const constant = hi - lo <= 1e-12 * Math.abs(hi);
-      h.lr = { value: last, source: constant ? `logged series '${lrTag}' (constant)` : `logged series '${lrTag}' (last value; varies from ${lo} to ${hi})` };
+      if (!h.lr) h.lr = { value: last, source: constant ? `logged series '${lrTag}' (constant)` : `logged series '${lrTag}' (last value; varies from ${lo} to ${hi})` };
+      // A constant logged η that is not the stated one: one of them is wrong (a schedule differs by design).
+      else if (constant && disagree(h.lr.value, last)) notes.push(`lr: ${h.lr.source} = ${h.lr.value}, but the logged series '${lrTag}' is ${last} throughout; the list shows the first, the analysis uses the logged value over its converged-loss window`);
     }
   }
 
-  // Last resort: the run's own or a parent directory's name.
+  // Last resort: the run's own or a parent directory's name (a name that disagrees with a stated η is said).
+  const named = inputs.names.map((name) => ({ name, lr: parseLrFromName(name) })).find((n) => n.lr !== undefined);
+  if (named && h.lr && disagree(h.lr.value, named.lr!)) notes.push(`lr: ${h.lr.source} = ${h.lr.value}, but the directory name '${named.name}' says ${named.lr}; using the first`);
   for (const name of inputs.names) {
     if (!h.lr) {
       const lr = parseLrFromName(name);

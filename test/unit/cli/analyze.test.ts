@@ -80,6 +80,20 @@ describe('heatcap analyze (CLI contract)', () => {
     results.forEach(assertValidResult);
   });
 
+  it('a point left out of the fit says why; a good point with no fit to join (one η) says "no fit", not an empty "left out:"', () => {
+    const r = fixture('finite-eta');
+    const points = r.observed!.points;
+    points[0].used_in_fit = false;
+    points[0].excluded_reason = 'excluded by the user';
+    points[1].used_in_fit = false;
+    delete points[1].excluded_reason;
+    points[1].flags = [];
+    const text = formatAnalysis(r);
+    assert.match(text, /left out: excluded by the user$/m);
+    assert.match(text, /  no fit$/m);
+    assert.doesNotMatch(text, /left out: *$/m);
+  });
+
   it('formats numbers for people', () => {
     assert.equal(num(1e-5), '1e-5');
     assert.equal(num(0.0553213), '0.05532');

@@ -28,8 +28,22 @@ describe('hyperparameter resolution with provenance', () => {
   it('trusts the format\'s own record over files beside it, and says so when they disagree', () => {
     const r = resolveHparams({ sources: [src('MLflow params', { learning_rate: '0.1' }), src('config.json', { lr: 0.2 })], scalars: {}, names: ['lr_0.3'] });
     assert.deepEqual(r.hparams.lr, { value: 0.1, source: 'MLflow params: learning_rate' });
-    assert.equal(r.notes.length, 1);
+    assert.equal(r.notes.length, 2);
     assert.match(r.notes[0], /lr: MLflow params: learning_rate = 0.1, but config.json: lr = 0.2/);
+    assert.match(r.notes[1], /lr: MLflow params: learning_rate = 0.1, but the directory name 'lr_0.3' says 0.3; using the first/);
+  });
+
+  it('says when a constant logged η or the nearest η-bearing name disagrees with the stated η (not a schedule, not a parent folder, not 1e-2 vs 0.01)', () => {
+    const logged = resolveHparams({ sources: [src('hparams.yaml', { lr: 0.02 })], scalars: { lr: series([0.05, 0.05, 0.05]) }, names: ['run'] });
+    assert.equal(logged.hparams.lr?.value, 0.02);
+    assert.deepEqual(logged.notes, ["lr: hparams.yaml: lr = 0.02, but the logged series 'lr' is 0.05 throughout; the list shows the first, the analysis uses the logged value over its converged-loss window"]);
+    const quiet = [
+      resolveHparams({ sources: [src('hparams.yaml', { lr: 0.1 })], scalars: { lr: series([0.1, 0.01, 0.001]) }, names: [] }),
+      resolveHparams({ sources: [src('hparams.yaml', { lr: '1e-2' })], scalars: { lr: series([0.01, 0.01]) }, names: ['lr_0.01', 'base_lr_0.1'] }),
+    ];
+    for (const r of quiet) assert.deepEqual(r.notes, []);
+    const named = resolveHparams({ sources: [], scalars: { lr: series([0.05, 0.05]) }, names: ['lr_0.01'] });
+    assert.deepEqual(named.notes, ["lr: logged series 'lr' (constant) = 0.05, but the directory name 'lr_0.01' says 0.01; using the first"]);
   });
 
   it('ignores values that cannot be what the field means, and scheduler/warmup settings', () => {
