@@ -55,7 +55,7 @@ async function check(model: string, data: string, labels: string, oracleDir: str
 
 describe('ONNX engine vs PyTorch float64 oracles', function () {
   this.timeout(120_000);
-  for (const name of ['mlp', 'mlp_softmax', 'mlp_nll', 'logreg_bce', 'cnn_bn', 'resnet_tiny']) {
+  for (const name of ['mlp', 'mlp_softmax', 'mlp_nll', 'logreg_bce', 'cnn_bn', 'resnet_tiny', 'cnn_ops']) {
     it(`${name}: aggregates, per-weight and per-example norms`, async () => {
       const dir = join(ONNX, name);
       await check(join(dir, 'model.onnx'), join(dir, 'x.npy'), join(dir, 'y.npy'), dir);

@@ -19,6 +19,21 @@ import { topoSort } from './order';
 import { classify, type NamedTensor } from './params';
 import { decodeTensor, elemTypeOf, onnxTypeName } from './tensor';
 
+/**
+ * Resize has a gradient rule for nearest-neighbour upsampling as `nn.Upsample(mode='nearest')` exports it
+ * (asymmetric coordinates, floor rounding); bilinear and other modes are refused here, naming the node.
+ */
+function checkResize(file: string, node: GraphNode): void {
+  const s = (k: string, d: string) => {
+    const a = node.attrs[k];
+    return a && a.type === 'string' ? a.v : d;
+  };
+  const got = [s('mode', 'nearest'), s('coordinate_transformation_mode', 'half_pixel'), s('nearest_mode', 'round_prefer_floor')];
+  if (got.join() !== 'nearest,asymmetric,floor') {
+    throw new HeatcapError(file, `node '${node.name}': Resize with mode '${got[0]}', coordinate_transformation_mode '${got[1]}'${got[0] === 'nearest' ? `, nearest_mode '${got[2]}'` : ''} is not supported; only nearest-neighbour upsampling by integer factors as nn.Upsample(mode='nearest') exports it (asymmetric, floor)`);
+  }
+}
+
 function readBytes(file: string): Uint8Array {
   try {
     return readFileSync(file);
@@ -117,6 +132,7 @@ export function loadOnnxGraph(file: string): EngineGraph {
     const name = n.name || `${op || 'node'} #${i}`;
     checkOp(file, op, n.domain ?? '', name, opset);
     const node: GraphNode = { op, name, inputs: n.input ?? [], outputs: n.output ?? [], attrs: convertAttrs(file, n.attribute ?? [], `node '${name}'`) };
+    if (op === 'Resize') checkResize(file, node);
     if (op === 'Constant') {
       if (node.outputs.length !== 1 || node.outputs[0] === '') throw new HeatcapError(file, `Constant node '${name}' must have one output`);
       addTensor({ name: node.outputs[0], tensor: constantValue(file, node), initializer: false });

@@ -13,12 +13,12 @@ export const MAX_OPSET = 20;
 const SINCE: Record<string, number> = {
   Gemm: 13, MatMul: 13, Conv: 13, BatchNormalization: 13, LayerNormalization: 17, Gather: 13,
   Relu: 13, LeakyRelu: 13, Sigmoid: 13, Tanh: 13, Erf: 13, Softmax: 13, LogSoftmax: 13, Elu: 13, Gelu: 20,
-  Softplus: 13, Clip: 13, HardSigmoid: 13,
-  MaxPool: 13, AveragePool: 13, GlobalAveragePool: 13,
+  Softplus: 13, Clip: 13, HardSigmoid: 13, HardSwish: 14, PRelu: 13, Selu: 13, Softsign: 13, ThresholdedRelu: 13,
+  MaxPool: 13, AveragePool: 13, GlobalAveragePool: 13, GlobalMaxPool: 13, Resize: 13,
   Flatten: 13, Reshape: 13, Transpose: 13, Pad: 13, Squeeze: 13, Unsqueeze: 13, Concat: 13, Split: 13, Slice: 13, Tile: 13, Expand: 13,
-  Add: 13, Sub: 13, Mul: 13, Div: 13, Pow: 13, Sqrt: 13, Neg: 13, Exp: 13, Log: 13, Max: 13, Min: 13,
-  ReduceMean: 13, ReduceSum: 13, ReduceMax: 13, ArgMax: 13,
-  Constant: 13, Identity: 13, Shape: 13, Cast: 13, Dropout: 13, ConstantOfShape: 13, Range: 13, Equal: 13, Where: 13, Not: 13,
+  Add: 13, Sub: 13, Mul: 13, Div: 13, Pow: 13, Sqrt: 13, Neg: 13, Exp: 13, Log: 13, Max: 13, Min: 13, Abs: 13, Reciprocal: 13,
+  ReduceMean: 13, ReduceSum: 13, ReduceMax: 13, ReduceMin: 13, ReduceSumSquare: 13, ReduceL2: 13, ArgMax: 13,
+  Constant: 13, Identity: 13, Shape: 13, Size: 13, Cast: 13, Dropout: 13, ConstantOfShape: 13, Range: 13, Equal: 13, GreaterOrEqual: 13, Where: 13, Not: 13,
 };
 
 export const SUPPORTED_OPS: readonly string[] = Object.keys(SINCE);

@@ -49,10 +49,11 @@ const WEIGHT_INPUTS: Record<string, number[]> = {
   LayerNormalization: [1, 2],
   BatchNormalization: [1, 2],
   Gather: [0],
+  PRelu: [1],
 };
 const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div']);
 /** Ops whose output depends on their input's shape only, not its values. */
-const SHAPE_ONLY = new Set(['Shape', 'ConstantOfShape']);
+const SHAPE_ONLY = new Set(['Shape', 'Size', 'ConstantOfShape']);
 
 interface Use {
   node: GraphNode;

@@ -68,6 +68,20 @@ describe('ONNX front-end: graph structure', () => {
     assert.ok(SUPPORTED_OPS.includes('Gelu') && SUPPORTED_OPS.includes('LayerNormalization'));
   });
 
+  it("Resize: nearest/asymmetric/floor (nn.Upsample(mode='nearest')) loads; bilinear or half-pixel nearest is refused naming the node", () => {
+    const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+    const resize = (attrs: { name: string; type: number; s: Uint8Array }[]): Spec => ({
+      nodes: [node('Resize', ['x', '', 'scales'], ['y'], 'up', attrs)],
+      inits: [floats('scales', [4], [1, 1, 2, 2])],
+      inputs: [value('x', ['batch', 1, 2, 2])],
+      outputs: [value('y', ['batch', 1, 4, 4])],
+    });
+    const torchNearest = [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')];
+    assert.equal(load(resize(torchNearest)).nodes[0].op, 'Resize');
+    assert.throws(() => load(resize([str('mode', 'linear')])), isError(undefined, /^node 'up': Resize with mode 'linear', coordinate_transformation_mode 'half_pixel' is not supported; only nearest-neighbour upsampling/));
+    assert.throws(() => load(resize([str('mode', 'nearest')])), isError(undefined, /nearest_mode 'round_prefer_floor' is not supported/));
+  });
+
   it('an op newer than the opset (Gelu before opset 20), another domain, an opset outside 13–20', () => {
     const gelu = (opset: number): Spec => ({ nodes: [node('Gelu', ['x'], ['y'], 'g')], outputs: [value('y', ['batch', 4])], opset });
     assert.throws(() => load(gelu(17)), isError(undefined, /node 'g': operator Gelu needs opset 20 or later, the model imports opset 17/));
