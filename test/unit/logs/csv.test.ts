@@ -23,6 +23,12 @@ describe('CSV tokenizer (RFC 4180)', () => {
     assert.deepEqual(rows('"x,y","say ""hi""","two\nlines"\n1,2,3\n').rows, [['x,y', 'say "hi"', 'two\nlines'], ['1', '2', '3']]);
   });
 
+  // Oracle: Python's csv.reader (default dialect), which reads a quote inside an unquoted field as text.
+  it('a quote that does not start its field is text, as Python csv reads it (a tag named alert("x"), a header a"b)', () => {
+    assert.deepEqual(rows('step,<script>alert("tag")</script>,a"b\n0,1,2\n').rows, [['step', '<script>alert("tag")</script>', 'a"b'], ['0', '1', '2']]);
+    assert.deepEqual(rows('"ab"cd, "x"\n').rows, [['abcd', ' "x"']]);
+  });
+
   it('does not consume an unterminated last line or an open quote unless final', () => {
     assert.deepEqual(rows('a,b\n1,2', false), { rows: [['a', 'b']], used: 4 });
     assert.deepEqual(rows('a,b\n"1\n', false), { rows: [['a', 'b']], used: 4 });

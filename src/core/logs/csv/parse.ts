@@ -45,6 +45,9 @@ export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, fin
     let field = '';
     let j = i;
     let inQuotes = false;
+    // A quote opens a quoted field only as the field's first character; elsewhere it is text, as
+    // Python's csv reads it (a header `alert("tag")` keeps its quotes, `a"b` does not swallow the file).
+    let atStart = true;
     let closed = false;
     let quotedBreaks = 0;
     while (j < n) {
@@ -64,12 +67,14 @@ export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, fin
         field += text[j++];
         continue;
       }
-      if (c === 34) {
+      if (c === 34 && atStart) {
         inQuotes = true;
+        atStart = false;
         j++;
       } else if (c === 44) {
         fields.push(field);
         field = '';
+        atStart = true;
         j++;
       } else if (c === 10) {
         closed = true;
@@ -77,7 +82,10 @@ export function tokenizeCsv(text: string, onRow: (fields: string[]) => void, fin
         break;
       } else if (c === 13 && text.charCodeAt(j + 1) === 10) {
         j++;
-      } else field += text[j++];
+      } else {
+        atStart = false;
+        field += text[j++];
+      }
     }
     if (inQuotes && (quotedBreaks > MAX_QUOTED_LINES || final)) {
       // An unbalanced quote: drop its line, go on with the next.
