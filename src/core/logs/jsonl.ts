@@ -30,6 +30,7 @@ export class JsonlLogReader {
   private badLines: number[] = [];
   private badCount = 0;
   private noStep = 0;
+  private partialLast: number | undefined;
 
   constructor(readonly file: string) {}
 
@@ -42,7 +43,7 @@ export class JsonlLogReader {
           const nl = text.indexOf('\n', i);
           if (nl < 0 && !final) break;
           const end = nl < 0 ? text.length : nl;
-          this.line(text.slice(i, end), onPoint);
+          this.line(text.slice(i, end), onPoint, nl < 0);
           i = nl < 0 ? text.length : nl + 1;
         }
         return i;
@@ -53,7 +54,8 @@ export class JsonlLogReader {
     return res;
   }
 
-  private line(line: string, onPoint: (tag: string, step: number, value: number) => void): void {
+  /** `unterminated`: the file's last line, with no line end yet (a one-shot read of a file being written). */
+  private line(line: string, onPoint: (tag: string, step: number, value: number) => void, unterminated = false): void {
     this.lineNo++;
     if (line.trim() === '') return;
     let obj: unknown;
@@ -63,6 +65,10 @@ export class JsonlLogReader {
       obj = undefined;
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+      if (unterminated) {
+        this.partialLast = this.lineNo;
+        return;
+      }
       this.badCount++;
       if (this.badLines.length < 5) this.badLines.push(this.lineNo);
       return;
@@ -85,6 +91,7 @@ export class JsonlLogReader {
   warnings(): RunWarning[] {
     const w: RunWarning[] = [];
     if (this.badCount) w.push({ file: this.file, message: `${this.badCount} line(s) were not JSON objects and were skipped (line ${this.badLines.join(', ')}${this.badCount > this.badLines.length ? ', …' : ''})` });
+    if (this.partialLast !== undefined) w.push({ file: this.file, message: `the last line (${this.partialLast}) has no line end and is not a whole JSON object yet (still being written?); skipped` });
     if (this.noStep) w.push({ file: this.file, message: `${this.noStep} line(s) without a usable step (${this.stepKey ?? STEP_KEYS.join('/')}) were skipped` });
     return w;
   }

@@ -53,6 +53,13 @@ describe('JSONL, trainer_state.json and MLflow readers', () => {
     assert.match(data.warnings[0].message, /2 line\(s\) were not JSON objects.*line 2, 4/);
   });
 
+  it('JSONL: a last line cut mid-object (a run still writing) is said to be incomplete, not counted as a bad line', async () => {
+    const file = await writeText(join(dir, 'writing.jsonl'), '{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n{"step": 3, "lo');
+    const data = await readJsonlLog(file);
+    assert.deepEqual(data.scalars.loss, { steps: [1, 2], values: [0.5, 0.4] });
+    assert.deepEqual(data.warnings.map((w) => w.message), ['the last line (3) has no line end and is not a whole JSON object yet (still being written?); skipped']);
+  });
+
   it('JSONL: keeps every intact line when random garbage lines are inserted (property)', async () => {
     const file = join(dir, 'fuzz.jsonl');
     await fc.assert(
