@@ -35,6 +35,13 @@ export interface Discovery {
   warnings: RunWarning[];
 }
 
+/** Why a path cannot be read, in words: a symbolic-link loop or a dangling link is not "no such file". */
+export function statError(path: string, e: NodeJS.ErrnoException): never {
+  if (e.code === 'ELOOP') throw new HeatcapError(path, 'is a loop of symbolic links');
+  if (e.code === 'EACCES' || e.code === 'EPERM') throw new HeatcapError(path, 'cannot be read (permission denied)');
+  throw new HeatcapError(path, 'no such file or folder');
+}
+
 /**
  * Finds every run under `root` (a folder, or one log file), reads it, resolves its hyperparameters and
  * groups the runs into sweeps. A run that cannot be read becomes a warning, never a thrown error;
@@ -43,8 +50,7 @@ export interface Discovery {
  */
 export async function discoverRuns(root: string, opts: DiscoverOptions = {}): Promise<Discovery> {
   const absRoot = resolve(root);
-  const st = await stat(absRoot).catch(() => undefined);
-  if (!st) throw new HeatcapError(absRoot, 'no such file or folder');
+  const st = await stat(absRoot).catch((e: NodeJS.ErrnoException) => statError(absRoot, e));
   const include = compileGlobs(opts.include ?? [], 'include pattern');
   const exclude = compileGlobs(opts.exclude ?? [], 'exclude pattern');
   let plan: Plan;

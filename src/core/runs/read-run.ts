@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { HeatcapError } from '../errors';
 import type { CancelToken } from '../cancel';
-import { discoverRuns } from './discover';
+import { discoverRuns, statError } from './discover';
 import type { Run } from './model';
 
 /**
@@ -13,8 +13,7 @@ import type { Run } from './model';
  */
 export async function readRun(path: string, opts: { token?: CancelToken } = {}): Promise<Run> {
   const abs = resolve(path);
-  const st = await stat(abs).catch(() => undefined);
-  if (!st) throw new HeatcapError(abs, 'no such file or folder');
+  const st = await stat(abs).catch((e: NodeJS.ErrnoException) => statError(abs, e));
   const found = await discoverRuns(abs, { maxDepth: st.isFile() ? 0 : 2, token: opts.token });
   const own = found.runs.find((r) => r.path === '.');
   if (own) {

@@ -62,6 +62,15 @@ describe('heatcap runs / heatcap scalars', () => {
     const missing = await runCli(['runs', join(root, 'nope')]);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /nope: no such file or folder/);
+    // A symbolic-link loop is named as one, not as a missing path.
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(join(root, 'loop2'), join(root, 'loop1'));
+    symlinkSync(join(root, 'loop1'), join(root, 'loop2'));
+    for (const cmd of [['runs', join(root, 'loop1')], ['scalars', join(root, 'loop1'), '--tag', 'loss']]) {
+      const loop = await runCli(cmd);
+      assert.equal(loop.code, 1);
+      assert.match(loop.err, /loop1: is a loop of symbolic links/);
+    }
     const noTag = await runCli(['scalars', join(root, 'sweep', 'lr_0.1'), '--tag', 'acc']);
     assert.equal(noTag.code, 1);
     assert.match(noTag.err, /no tag 'acc' in this run; tags: 'loss'/);
