@@ -112,6 +112,19 @@ export function programContext(graph: EngineGraph, values: Map<string, ValueInfo
   return { opset, em, shapeOf, dtypeOf, constants };
 }
 
+/**
+ * A rule's refusal (Slice bounds computed from values, a mode without a gradient rule) is about this
+ * model: an error naming its file, not an "internal error" (exit 70) as before.
+ */
+function byRule<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NeedsLoop || e instanceof HeatcapError || !(e instanceof Error)) throw e;
+    throw new HeatcapError(file, `cannot build the gradient program: ${e.message}`, { cause: e });
+  }
+}
+
 /** The one axis on which a value's size differs between batch sizes B and 1; −1 if none or several. */
 function batchAxisOf(v: string, atB: Map<string, ValueInfo>, atOne: Map<string, ValueInfo>): number {
   const a = atB.get(v)?.dims;
@@ -208,7 +221,7 @@ export function buildProgram(spec: ProgramSpec): Program {
     const rule = ruleOf(node);
     const ctx: VjpContext = { node, em, shape: shapeOf, dtype: dtypeOf, dy, needs, constant: constantOf };
     if (needs.some(Boolean)) {
-      const grads = rule.vjp(ctx);
+      const grads = byRule(graph.file, () => rule.vjp(ctx));
       node.inputs.forEach((x, k) => {
         if (needs[k] && grads[k]) addCt(x, grads[k]!);
       });
@@ -218,7 +231,7 @@ export function buildProgram(spec: ProgramSpec): Program {
         if (!weightInputs[k]) return;
         const moved = spec.valuesAtOne && [...node.inputs, ...node.outputs].find((v) => v !== '' && batchDep.has(v) && batchAxisOf(v, values, spec.valuesAtOne!) > 0);
         if (moved) throw new NeedsLoop(`${node.op} '${node.name}' reads '${moved}', whose batch axis is ${batchAxisOf(moved, values, spec.valuesAtOne!)}, not the first`);
-        const form = rule.perExample?.(ctx, k);
+        const form = byRule(graph.file, () => rule.perExample?.(ctx, k));
         if (!form) throw new NeedsLoop(`${node.op} '${node.name}' has no per-example rule for its input ${k}`);
         weightForms.push({ value: x, form });
       });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../../src/core/data/npy';
 import { runCli } from '../../support/cli';
+import { floats, node, value, write } from '../model/onnx/synth';
 
 const MLP = join(__dirname, '../../fixtures/onnx/mlp');
 
@@ -50,6 +51,28 @@ describe('ONNX engine: bad input is one clear line', function () {
       assert.match(r.err, want);
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
     }
+  });
+  it('a model a gradient rule cannot take (nearest Resize by 1.5) is an error naming the model file, exit 1, not an internal error', async () => {
+    const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+    const model = write(dir, 'resize15.onnx', {
+      nodes: [
+        node('Conv', ['x', 'k'], ['h'], 'conv'),
+        node('Resize', ['h', '', 'scales'], ['u'], 'up', [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]),
+        node('Flatten', ['u'], ['f'], 'flat'),
+        node('Gemm', ['f', 'W', 'b'], ['y'], 'fc', [{ name: 'transB', type: 2, i: 1 }]),
+      ],
+      inits: [floats('k', [1, 1, 1, 1], [1.5]), floats('scales', [4], [1, 1, 1.5, 1.5]), floats('W', [3, 9], Array.from({ length: 27 }, (_, i) => i / 27)), floats('b', [3], [0, 0, 0])],
+      inputs: [value('x', ['batch', 1, 2, 2])],
+      outputs: [value('y', ['batch', 3])],
+    });
+    const x = join(dir, 'x4.npy');
+    const y = join(dir, 'y4.npy');
+    writeNpy(x, Float32Array.from({ length: 32 }, (_, i) => i / 32), [8, 1, 2, 2]);
+    writeNpy(y, new Int32Array(8).fill(1), [8]);
+    const r = await gradnorms('--model', model, '--data', x, '--labels', y, '--loss', 'cross_entropy');
+    assert.equal(r.code, 1, r.err + r.out);
+    assert.match(r.err, /resize15\.onnx: cannot build the gradient program: Resize 'up': only nearest-neighbour upsampling by integer factors/);
+    assert.doesNotMatch(r.err, /internal error/);
   });
   it('a PyTorch .pt file says what to export, and never "not valid JSON"', async () => {
     const pt = join(dir, 'model.pt');
