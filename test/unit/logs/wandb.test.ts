@@ -53,6 +53,26 @@ async function recordSpans(file: string): Promise<{ start: number; end: number }
 describe('W&B run folders', () => {
   after(cleanupTempDirs);
 
+  // Synthetic (no real folder of this layout was at hand): one JSON object per step in files/wandb-history.jsonl.
+  it('files/wandb-history.jsonl is the history when there is no .wandb log: _step, _timestamp, nested keys; a cut last line is not damage', async () => {
+    const root = await tempDir('heatcap-wandb-');
+    const dir = join(root, 'wandb', 'offline-run-20240101_000000-abcd1234');
+    const lines = [0, 1, 2].map((i) => JSON.stringify({ _step: 10 * i, _runtime: i, _timestamp: 1.7e9 + i, 'train/loss': 3 - i / 2, val: { acc: 0.5 + i / 10 }, img: { _type: 'image-file' } }));
+    await writeText(join(dir, 'files', 'wandb-history.jsonl'), `${lines.join('\n')}\n{"_step": 30, "train/lo`);
+    await writeText(join(dir, 'files', 'config.yaml'), 'wandb_version: 1\nlr:\n  value: 0.01\n');
+    const data = await readWandbRun(dir);
+    assert.deepEqual(data.scalars['train/loss'].steps, [0, 10, 20]);
+    assert.deepEqual(data.scalars['train/loss'].values, [3, 2.5, 2]);
+    assert.deepEqual(data.scalars['val/acc'].values, [0.5, 0.6, 0.7]);
+    assert.deepEqual(data.warnings, []);
+    const empty = join(root, 'wandb', 'offline-run-20240101_000001-efgh5678');
+    await writeText(join(empty, 'files', 'config.yaml'), 'wandb_version: 1\n');
+    assert.deepEqual(
+      (await readWandbRun(empty)).warnings.map((w) => w.message),
+      ['no run-<id>.wandb log and no files/wandb-history.jsonl in this W&B run folder; no history read'],
+    );
+  });
+
   it('CRC-32 is zlib’s (the check value of "123456789")', () => {
     assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
   });

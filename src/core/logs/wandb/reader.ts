@@ -21,9 +21,52 @@ import { decodeWandbRecord, int64ToNumber, type WandbItem } from './schema';
  *    `!!python/object` are never constructed; when that file is missing (offline runs, runs never
  *    closed) the config records inside the .wandb log stand in, and say so;
  *  - the run's display name from its run record;
- *  - `files/wandb-summary.json` only when the log has no history at all: one point per key (the last
+ *  - `files/wandb-history.jsonl` (or `wandb-history.jsonl` in the run folder) when there is no history in
+ *    a .wandb log: one JSON object per step, `_step` and `_timestamp` as above;
+ *  - `files/wandb-summary.json` only when neither has any history: one point per key (the last
  *    value), marked by a warning.
  */
+
+const noHistory = (hasLog: boolean) => (hasLog ? "no history in the run's .wandb log" : 'no .wandb log and no files/wandb-history.jsonl');
+
+/** History from files/wandb-history.jsonl: `_step` the step (else the line's index), `_timestamp` the wall time. */
+async function readHistoryJsonl(runDir: string, hasLog: boolean, series: SeriesSet, files: string[], warnings: RunWarning[]): Promise<number> {
+  let file = '';
+  let text: string | undefined;
+  for (const f of [join(runDir, 'files', 'wandb-history.jsonl'), join(runDir, 'wandb-history.jsonl')]) {
+    text = await readFile(f, 'utf8').catch(() => undefined);
+    file = f;
+    if (text !== undefined) break;
+  }
+  if (text === undefined) return 0;
+  files.push(file);
+  let records = 0;
+  let bad = 0;
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let doc: unknown;
+    try {
+      doc = parseJsonLenient(line);
+    } catch {
+      doc = undefined;
+    }
+    // The last line may still be being written: not counted as damage.
+    if (!isPlainObject(doc)) {
+      if (i < lines.length - 1) bad++;
+      return;
+    }
+    const step = typeof doc._step === 'number' && Number.isFinite(doc._step) ? doc._step : records;
+    const wall = typeof doc._timestamp === 'number' && Number.isFinite(doc._timestamp) ? doc._timestamp : undefined;
+    const points: [string, number][] = [];
+    for (const [k, v] of Object.entries(doc)) if (!INTERNAL_KEYS.has(k)) numericLeaves(k, v, points);
+    for (const [k, x] of points) series.push(k, step, x, wall);
+    records++;
+  });
+  if (records > 0 && hasLog) warnings.push({ file, message: `no history in the run's .wandb log: read from wandb-history.jsonl (${records} step(s))` });
+  if (bad > 0) warnings.push({ file, message: `${bad} line(s) were not JSON objects and were skipped` });
+  return records;
+}
 
 export const WANDB_RUN_DIR = /^(offline-)?run-[^/\\]*$/;
 
@@ -209,7 +252,6 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
       warnings.push({ file, message: `has no exit record (the run was never closed, or is still being written); read all ${res.records} record(s)` });
     }
   }
-  if (logs.length === 0) warnings.push({ file: runDir, message: 'no run-<id>.wandb log in this W&B run folder; no history read' });
 
   if (notNumeric.size > 0) {
     const list = [...notNumeric].slice(0, 6).join(', ');
@@ -227,7 +269,12 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
     params.push({ label: `W&B config (${basename(file)}; no files/config.yaml)`, file, values: logConfig });
   }
 
+  // No history in a .wandb log (or no log at all): the JSON-lines history file of W&B layouts without the
+  // binary log (files/wandb-history.jsonl, or wandb-history.jsonl in the run folder), one object per step.
+  if (historyRecords === 0) historyRecords = await readHistoryJsonl(runDir, logs.length > 0, series, files, warnings);
+
   // Last resort: the summary's last values, when the log gave no history at all.
+  const before = warnings.length;
   if (historyRecords === 0) {
     const summaryFile = join(runDir, 'files', 'wandb-summary.json');
     let text: string | undefined;
@@ -253,8 +300,8 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
         warnings.push({
           file: summaryFile,
           message: points.length > 0
-            ? `no history in the run's .wandb log: ${points.length} value(s) read from wandb-summary.json instead, each key's last value only (one point at step ${step}; a last resort)`
-            : 'no history in the run\'s .wandb log, and wandb-summary.json holds no numbers',
+            ? `${noHistory(logs.length > 0)}: ${points.length} value(s) read from wandb-summary.json instead, each key's last value only (one point at step ${step}; a last resort)`
+            : `${noHistory(logs.length > 0)}, and wandb-summary.json holds no numbers`,
         });
       } else {
         warnings.push({ file: summaryFile, message: 'not a JSON object; not read' });
@@ -262,5 +309,8 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
     }
   }
 
+  if (logs.length === 0 && historyRecords === 0 && warnings.length === before) {
+    warnings.push({ file: runDir, message: 'no run-<id>.wandb log and no files/wandb-history.jsonl in this W&B run folder; no history read' });
+  }
   return { format: 'wandb', files, scalars: series.finish(), params, warnings, stepUnit: 'step', name };
 }
