@@ -148,8 +148,9 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions, fil
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      // ORT's optimiser warnings ("cannot remove node …") are about its own rewrites, not the user's model.
-      logSeverityLevel: 3,
+      // ORT's optimiser warnings ("cannot remove node …") are about its own rewrites, not the user's model;
+      // its error lines (coloured, on stderr) repeat what the thrown error says, which names the file.
+      logSeverityLevel: 4,
     });
     let fallback = rt.fallback;
     if (rt.kind === 'wasm') {
