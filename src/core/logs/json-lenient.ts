@@ -60,3 +60,12 @@ function rewriteTokens(text: string): string {
   }
   return out + text.slice(last);
 }
+
+/** parseJsonLenient, or undefined where the text is not JSON (a damaged or half-written line). */
+export function tryParseJsonLenient(text: string): unknown {
+  try {
+    return parseJsonLenient(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 import type { RunWarning } from '../runs/model';
 import { isUsableStep, parseNumberCell } from './numbers';
-import { parseJsonLenient } from './json-lenient';
+import { tryParseJsonLenient } from './json-lenient';
 import { streamText, type TextStreamOptions } from './text-stream';
 import { flattenParams } from './types';
 
@@ -58,12 +58,7 @@ export class JsonlLogReader {
   private line(line: string, onPoint: (tag: string, step: number, value: number) => void, unterminated = false): void {
     this.lineNo++;
     if (line.trim() === '') return;
-    let obj: unknown;
-    try {
-      obj = parseJsonLenient(line);
-    } catch {
-      obj = undefined;
-    }
+    const obj = tryParseJsonLenient(line);
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
       if (unterminated) {
         this.partialLast = this.lineNo;

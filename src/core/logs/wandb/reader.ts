@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CancelledError } from '../../errors';
 import type { RunWarning } from '../../runs/model';
-import { parseJsonLenient } from '../json-lenient';
+import { tryParseJsonLenient } from '../json-lenient';
 import { SeriesSet } from '../series';
 import { flattenParams, type LogData, type ParamSource, type ParamValue, type ReadOptions } from '../types';
 import { readWandbFrames } from './framing';
@@ -45,12 +45,7 @@ async function readHistoryJsonl(runDir: string, hasLog: boolean, series: SeriesS
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
-    let doc: unknown;
-    try {
-      doc = parseJsonLenient(line);
-    } catch {
-      doc = undefined;
-    }
+    const doc = tryParseJsonLenient(line);
     // The last line may still be being written: not counted as damage.
     if (!isPlainObject(doc)) {
       if (i < lines.length - 1) bad++;
@@ -90,11 +85,7 @@ const PLAIN_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
 function parseValue(json: string | undefined): unknown {
   if (json === undefined || json === '') return undefined;
   if (json.length < 32 && PLAIN_NUMBER.test(json)) return Number(json);
-  try {
-    return parseJsonLenient(json);
-  } catch {
-    return undefined;
-  }
+  return tryParseJsonLenient(json);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -285,12 +276,7 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
     }
     if (text !== undefined) {
       files.push(summaryFile);
-      let doc: unknown;
-      try {
-        doc = parseJsonLenient(text);
-      } catch {
-        doc = undefined;
-      }
+      const doc = tryParseJsonLenient(text);
       if (isPlainObject(doc)) {
         const step = typeof doc._step === 'number' && Number.isFinite(doc._step) ? doc._step : 0;
         const wall = typeof doc._timestamp === 'number' && Number.isFinite(doc._timestamp) ? doc._timestamp : undefined;
