@@ -1,7 +1,7 @@
 /**
  * Parameters the user froze (`requires_grad=False`, a fine-tuned model's backbone): an ONNX file keeps
  * them as initializers like any weight, with nothing saying SGD never moved them, so they are named on the
- * command line (`--freeze`) or in the `heatcap.frozenParameters` setting. A frozen parameter becomes a
+ * command line (`--freeze`) or in the `heatcap.checkpoint.frozen` setting. A frozen parameter becomes a
  * constant of the graph: g_b, ḡ and tr Σ are over the trained parameters only, as PyTorch's gradients are.
  */
 import { HeatcapError } from '../errors';

@@ -229,8 +229,9 @@ export function buildProgram(spec: ProgramSpec): Program {
     if (mode === 'vectorized') {
       node.inputs.forEach((x, k) => {
         if (!weightInputs[k]) return;
-        const moved = spec.valuesAtOne && [...node.inputs, ...node.outputs].find((v) => v !== '' && batchDep.has(v) && batchAxisOf(v, values, spec.valuesAtOne!) > 0);
-        if (moved) throw new NeedsLoop(`${node.op} '${node.name}' reads '${moved}', whose batch axis is ${batchAxisOf(moved, values, spec.valuesAtOne!)}, not the first`);
+        const atOne = spec.valuesAtOne;
+        const moved = atOne && [...node.inputs, ...node.outputs].map((v) => ({ v, axis: v !== '' && batchDep.has(v) ? batchAxisOf(v, values, atOne) : -1 })).find((m) => m.axis > 0);
+        if (moved) throw new NeedsLoop(`${node.op} '${node.name}' reads '${moved.v}', whose batch axis is ${moved.axis}, not the first`);
         const form = byRule(graph.file, () => rule.perExample?.(ctx, k));
         if (!form) throw new NeedsLoop(`${node.op} '${node.name}' has no per-example rule for its input ${k}`);
         weightForms.push({ value: x, form });

@@ -218,12 +218,9 @@ export function resolveHparams(inputs: HparamInputs): ResolvedHparams {
 
   // Last resort: the run's own or a parent directory's name (a name that disagrees with a stated η is said).
   const named = inputs.names.map((name) => ({ name, lr: parseLrFromName(name) })).find((n) => n.lr !== undefined);
-  if (named && h.lr && disagree(h.lr.value, named.lr!)) notes.push(`lr: ${h.lr.source} = ${h.lr.value}, but the directory name '${named.name}' says ${named.lr}; using the first`);
+  if (named && !h.lr) h.lr = { value: named.lr!, source: `directory name '${named.name}'` };
+  else if (named && h.lr && disagree(h.lr.value, named.lr!)) notes.push(`lr: ${h.lr.source} = ${h.lr.value}, but the directory name '${named.name}' says ${named.lr}; using the first`);
   for (const name of inputs.names) {
-    if (!h.lr) {
-      const lr = parseLrFromName(name);
-      if (lr !== undefined) h.lr = { value: lr, source: `directory name '${name}'` };
-    }
     if (!h.batch_size) {
       const bs = parseBatchSizeFromName(name);
       if (bs !== undefined) h.batch_size = { value: bs, source: `directory name '${name}'` };

@@ -29,6 +29,16 @@ import { decodeWandbRecord, int64ToNumber, type WandbItem } from './schema';
 
 const noHistory = (hasLog: boolean) => (hasLog ? "no history in the run's .wandb log" : 'no .wandb log and no files/wandb-history.jsonl');
 
+/** One JSON history object (a wandb-history.jsonl line, the summary): `_step` (else `fallbackStep`), `_timestamp`, every numeric leaf a point. */
+function pushJsonStep(doc: Record<string, unknown>, fallbackStep: number, series: SeriesSet): { step: number; points: number } {
+  const step = typeof doc._step === 'number' && Number.isFinite(doc._step) ? doc._step : fallbackStep;
+  const wall = typeof doc._timestamp === 'number' && Number.isFinite(doc._timestamp) ? doc._timestamp : undefined;
+  const points: [string, number][] = [];
+  for (const [k, v] of Object.entries(doc)) if (!INTERNAL_KEYS.has(k)) numericLeaves(k, v, points);
+  for (const [k, x] of points) series.push(k, step, x, wall);
+  return { step, points: points.length };
+}
+
 /** History from files/wandb-history.jsonl: `_step` the step (else the line's index), `_timestamp` the wall time. */
 async function readHistoryJsonl(runDir: string, hasLog: boolean, series: SeriesSet, files: string[], warnings: RunWarning[]): Promise<number> {
   let file = '';
@@ -51,11 +61,7 @@ async function readHistoryJsonl(runDir: string, hasLog: boolean, series: SeriesS
       if (i < lines.length - 1) bad++;
       return;
     }
-    const step = typeof doc._step === 'number' && Number.isFinite(doc._step) ? doc._step : records;
-    const wall = typeof doc._timestamp === 'number' && Number.isFinite(doc._timestamp) ? doc._timestamp : undefined;
-    const points: [string, number][] = [];
-    for (const [k, v] of Object.entries(doc)) if (!INTERNAL_KEYS.has(k)) numericLeaves(k, v, points);
-    for (const [k, x] of points) series.push(k, step, x, wall);
+    pushJsonStep(doc, records, series);
     records++;
   });
   if (records > 0 && hasLog) warnings.push({ file, message: `no history in the run's .wandb log: read from wandb-history.jsonl (${records} step(s))` });
@@ -278,15 +284,11 @@ export async function readWandbRun(runDir: string, opts: ReadOptions = {}): Prom
       files.push(summaryFile);
       const doc = tryParseJsonLenient(text);
       if (isPlainObject(doc)) {
-        const step = typeof doc._step === 'number' && Number.isFinite(doc._step) ? doc._step : 0;
-        const wall = typeof doc._timestamp === 'number' && Number.isFinite(doc._timestamp) ? doc._timestamp : undefined;
-        const points: [string, number][] = [];
-        for (const [k, v] of Object.entries(doc)) if (!INTERNAL_KEYS.has(k)) numericLeaves(k, v, points);
-        for (const [k, x] of points) series.push(k, step, x, wall);
+        const { step, points } = pushJsonStep(doc, 0, series);
         warnings.push({
           file: summaryFile,
-          message: points.length > 0
-            ? `${noHistory(logs.length > 0)}: ${points.length} value(s) read from wandb-summary.json instead, each key's last value only (one point at step ${step}; a last resort)`
+          message: points > 0
+            ? `${noHistory(logs.length > 0)}: ${points} value(s) read from wandb-summary.json instead, each key's last value only (one point at step ${step}; a last resort)`
             : `${noHistory(logs.length > 0)}, and wandb-summary.json holds no numbers`,
         });
       } else {

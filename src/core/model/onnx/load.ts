@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { HeatcapError, describeError } from '../../errors';
-import type { ConstTensor, EngineGraph, GraphNode, GraphValue } from '../../graph/types';
+import { stringAttr, type ConstTensor, type EngineGraph, type GraphNode, type GraphValue } from '../../graph/types';
 import { decodeModel, toInt, type OnnxModel, type OnnxValueInfo } from '../../onnx/proto';
 import { convertAttrs } from './attrs';
 import { MAX_OPSET, MIN_OPSET, checkOp } from './ops';
@@ -24,11 +24,7 @@ import { decodeTensor, elemTypeOf, onnxTypeName } from './tensor';
  * (asymmetric coordinates, floor rounding); bilinear and other modes are refused here, naming the node.
  */
 function checkResize(file: string, node: GraphNode): void {
-  const s = (k: string, d: string) => {
-    const a = node.attrs[k];
-    return a && a.type === 'string' ? a.v : d;
-  };
-  const got = [s('mode', 'nearest'), s('coordinate_transformation_mode', 'half_pixel'), s('nearest_mode', 'round_prefer_floor')];
+  const got = [stringAttr(node, 'mode', 'nearest'), stringAttr(node, 'coordinate_transformation_mode', 'half_pixel'), stringAttr(node, 'nearest_mode', 'round_prefer_floor')];
   if (got.join() !== 'nearest,asymmetric,floor') {
     throw new HeatcapError(file, `node '${node.name}': Resize with mode '${got[0]}', coordinate_transformation_mode '${got[1]}'${got[0] === 'nearest' ? `, nearest_mode '${got[2]}'` : ''} is not supported; only nearest-neighbour upsampling by integer factors as nn.Upsample(mode='nearest') exports it (asymmetric, floor)`);
   }
